@@ -1,0 +1,582 @@
+"""Google-like and Microsoft-like OAuth 2 providers on loopback, for tests and demos.
+
+They speak the documented requests and answers of the real endpoints closely
+enough for the real client libraries (``google-auth-oauthlib``, ``msal``) and for
+Dovecot's ``oauth2`` passdb (token introspection):
+
+* Google: ``/o/oauth2/v2/auth`` (consent page), ``/token`` (``authorization_code``
+  with PKCE, ``refresh_token``), ``/oauth2/v3/userinfo``, ``/revoke``;
+  errors as ``{"error": "invalid_grant", "error_description": "Token has been
+  expired or revoked."}``.
+* Microsoft (HTTPS, as ``msal`` requires): ``/{tenant}/v2.0/.well-known/openid-configuration``,
+  ``/{tenant}/oauth2/v2.0/authorize``, ``/{tenant}/oauth2/v2.0/token``, errors carrying
+  ``AADSTS`` codes, ``error_codes`` and ``suberror``.
+* For Dovecot: ``POST /introspect`` (``token=…``) answers ``{"active": …, "email": …}``.
+* Test-only switches under ``/_test/``: revoke an account (with the provider's
+  error code), an outage (HTTP 503), throttling (HTTP 429 with ``Retry-After``),
+  reset, and a read-out of the state.
+"""
+
+import base64
+import datetime
+import hashlib
+import html
+import json
+import secrets
+import ssl
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+GOOGLE_REVOKED = "Token has been expired or revoked."
+
+# Microsoft Entra errors the emulator can produce (code -> error, suberror, text)
+MICROSOFT_ERRORS = {
+    50173: ("invalid_grant", "", "The provided grant has expired due to it being revoked, "
+            "a fresh auth token is needed. The user might have changed or reset their password."),
+    700082: ("invalid_grant", "", "The refresh token has expired due to inactivity."),
+    65001: ("invalid_grant", "consent_required", "The user or administrator has not consented "
+            "to use the application."),
+    650056: ("invalid_client", "", "Misconfigured application. The client has not listed any "
+             "permissions in the requested permissions, or the admin has not consented."),
+    50076: ("interaction_required", "basic_action", "Due to a configuration change made by your "
+            "administrator, or because you moved to a new location, you must use multi-factor "
+            "authentication."),
+    50079: ("interaction_required", "basic_action", "Due to a configuration change made by your "
+            "administrator, you must enroll in multi-factor authentication."),
+}
+ACCESS_TOKEN_LIFETIME = 3599
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unsigned_jwt(claims):
+    header = _b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_b64url(json.dumps(claims).encode())}."
+
+
+def _pkce_ok(challenge, method, verifier):
+    if not challenge:
+        return True
+    if not verifier:
+        return False
+    if method == "S256":
+        return _b64url(hashlib.sha256(verifier.encode()).digest()) == challenge
+    return verifier == challenge
+
+
+class ProviderState:
+    """Everything both emulated providers know; shared with Dovecot's introspection."""
+
+    def __init__(self, clients=None):
+        self.lock = threading.Lock()
+        self.clients = dict(clients or {})  # client_id -> secret
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.codes = {}
+            self.refresh_tokens = {}  # token -> {email, provider, client_id, scope, alive}
+            self.access_tokens = {}  # token -> {email, expires, refresh}
+            self.revoked = {}  # email -> error code (Microsoft) or True (Google)
+            self.outage = False
+            self.throttle = None  # {"seconds": n, "count": k}
+            self.requests = []
+
+    # --- test switches -------------------------------------------------
+    def revoke(self, email, code=None):
+        email = email.lower()
+        with self.lock:
+            self.revoked[email] = code or True
+            for info in self.access_tokens.values():
+                if info["email"] == email:
+                    info["expires"] = 0
+
+    def take_throttle(self):
+        with self.lock:
+            if not self.throttle or self.throttle["count"] <= 0:
+                return None
+            self.throttle["count"] -= 1
+            return self.throttle["seconds"]
+
+    # --- grants ----------------------------------------------------------
+    def new_code(self, **info):
+        code = secrets.token_urlsafe(24)
+        with self.lock:
+            self.codes[code] = dict(info, created=time.time())
+        return code
+
+    def issue_tokens(self, email, provider, client_id, scope, refresh=None):
+        access = "at-" + secrets.token_urlsafe(32)
+        with self.lock:
+            if refresh is None:
+                refresh = "rt-" + secrets.token_urlsafe(32)
+                self.refresh_tokens[refresh] = {
+                    "email": email, "provider": provider, "client_id": client_id,
+                    "scope": scope, "alive": True,
+                }
+            self.access_tokens[access] = {
+                "email": email, "expires": time.time() + ACCESS_TOKEN_LIFETIME,
+                "refresh": refresh, "scope": scope,
+            }
+        return access, refresh
+
+    def introspect(self, token):
+        with self.lock:
+            info = self.access_tokens.get(token)
+            if not info or info["expires"] < time.time() or info["email"] in self.revoked:
+                return None
+            return dict(info)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "OAuthEmulator/1.0"
+    state: ProviderState = None  # set on the subclass
+    base_url = ""
+
+    def log_message(self, fmt, *args):  # keep test output quiet
+        pass
+
+    # --- plumbing ------------------------------------------------------------
+    def _body_params(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        if self.headers.get("Content-Type", "").startswith("application/json"):
+            return json.loads(raw or "{}")
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
+
+    def _basic_client(self):
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):
+            cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+            return urllib.parse.unquote(cid), urllib.parse.unquote(secret)
+        return None, None
+
+    def _json(self, status, payload, headers=None):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _html(self, status, text):
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _redirect(self, url):
+        self.send_response(302)
+        self.send_header("Location", url)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _route(self, method):
+        parsed = urllib.parse.urlsplit(self.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+        params = dict(query)
+        if method == "POST":
+            params.update(self._body_params())
+        self.state.requests.append((method, parsed.path))
+        if parsed.path.startswith("/_test/"):
+            return self._test_switch(parsed.path[len("/_test/"):], params)
+        if parsed.path == "/introspect" and method == "POST":
+            return self._introspect(params)
+        return self.route(method, parsed.path, params)
+
+    def do_GET(self):  # noqa: N802
+        self._route("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._route("POST")
+
+    # --- shared endpoints ------------------------------------------------------
+    def _introspect(self, params):
+        if self.state.outage:
+            return self._json(503, {"error": "temporarily_unavailable"})
+        info = self.state.introspect(params.get("token", ""))
+        if not info:
+            return self._json(200, {"active": False})
+        return self._json(200, {"active": True, "email": info["email"], "scope": info["scope"],
+                                "exp": int(info["expires"])})
+
+    def _test_switch(self, name, params):
+        state = self.state
+        if name == "revoke":
+            code = params.get("code")
+            state.revoke(params["email"], int(code) if code else None)
+        elif name == "unrevoke":
+            with state.lock:
+                state.revoked.pop(params["email"].lower(), None)
+        elif name == "outage":
+            state.outage = str(params.get("on", "1")).lower() in ("1", "true", "yes", "on")
+        elif name == "throttle":
+            with state.lock:
+                state.throttle = {"seconds": int(params.get("seconds", 30)),
+                                  "count": int(params.get("count", 1))}
+        elif name == "expire":
+            with state.lock:
+                for info in state.access_tokens.values():
+                    if info["email"] == params["email"].lower():
+                        info["expires"] = 0
+        elif name == "reset":
+            state.reset()
+        elif name != "state":
+            return self._json(404, {"error": "unknown switch"})
+        with state.lock:
+            return self._json(200, {
+                "revoked": {k: v for k, v in state.revoked.items()},
+                "outage": state.outage,
+                "refresh_tokens": len(state.refresh_tokens),
+                "access_tokens": len(state.access_tokens),
+                "requests": len(state.requests),
+            })
+
+    def _consent_page(self, params, title, scopes):
+        hidden = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
+            for k, v in params.items() if k not in ("email", "decision", "granted")
+        )
+        boxes = "".join(
+            f'<label><input type="checkbox" name="granted" value="{html.escape(s)}" checked/> '
+            f"{html.escape(s)}</label><br/>" for s in scopes
+        )
+        hint = html.escape(params.get("login_hint", ""))
+        return self._html(200, f"""<!DOCTYPE html><html><head><title>{title}</title></head><body>
+<h1>{title}</h1><p>Local emulator: no real account is involved.</p>
+<form method="post">{hidden}
+<label>Account <input name="email" value="{hint}" placeholder="someone@example.com"/></label><br/>
+{boxes}
+<button name="decision" value="allow">Allow</button>
+<button name="decision" value="deny">Cancel</button>
+</form></body></html>""")
+
+    def _check_client(self, params):
+        cid, secret = self._basic_client()
+        cid = params.get("client_id") or cid
+        secret = params.get("client_secret") or secret
+        known = self.state.clients.get(cid)
+        return cid if known is not None and secrets.compare_digest(known, secret or "") else None
+
+    def route(self, method, path, params):
+        raise NotImplementedError
+
+
+class GoogleHandler(_Handler):
+    """Google's authorization server, token endpoint and userinfo."""
+
+    def route(self, method, path, params):
+        if path == "/o/oauth2/v2/auth":
+            return self._authorize(method, params)
+        if path == "/token" and method == "POST":
+            return self._token(params)
+        if path == "/oauth2/v3/userinfo":
+            return self._userinfo()
+        if path == "/revoke" and method == "POST":
+            token = params.get("token", "")
+            with self.state.lock:
+                info = self.state.refresh_tokens.get(token) or self.state.access_tokens.get(token)
+            if not info:
+                return self._json(400, {"error": "invalid_token", "error_description": "Bad Request"})
+            self.state.revoke(info["email"])
+            return self._json(200, {})
+        return self._json(404, {"error": "not_found"})
+
+    def _authorize(self, method, params):
+        if params.get("client_id") not in self.state.clients:
+            return self._html(401, "<h1>Error 401: invalid_client</h1><p>The OAuth client was not found.</p>")
+        if method == "GET" or "decision" not in params:
+            return self._consent_page(params, "Sign in with Google (emulator)", params.get("scope", "").split())
+        redirect = params["redirect_uri"]
+        sep = "&" if "?" in redirect else "?"
+        if params["decision"] != "allow":
+            return self._redirect(redirect + sep + urllib.parse.urlencode(
+                {"error": "access_denied", "state": params.get("state", "")}))
+        granted = self._granted_from_form(params)
+        code = self.state.new_code(
+            provider="google", client_id=params["client_id"], redirect_uri=redirect,
+            challenge=params.get("code_challenge"), method=params.get("code_challenge_method", "plain"),
+            email=params.get("email", "").strip().lower(), scope=" ".join(granted), nonce=None,
+        )
+        return self._redirect(redirect + sep + urllib.parse.urlencode(
+            {"state": params.get("state", ""), "code": code, "scope": " ".join(granted)}))
+
+    def _granted_from_form(self, params):
+        # parse_qs kept only the last value of "granted": read them all again
+        raw = getattr(self, "_raw_granted", None)
+        if raw is not None:
+            return raw
+        return params.get("scope", "").split()
+
+    def _body_params(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode() if length else ""
+        multi = urllib.parse.parse_qs(raw, keep_blank_values=True)
+        if "granted" in multi:
+            self._raw_granted = multi["granted"]
+        elif "decision" in multi:
+            self._raw_granted = []
+        return {k: v[-1] for k, v in multi.items()}
+
+    def _token_error(self, status, error, description, headers=None):
+        return self._json(status, {"error": error, "error_description": description}, headers)
+
+    def _token(self, params):
+        state = self.state
+        retry = state.take_throttle()
+        if retry:
+            return self._token_error(429, "rate_limit_exceeded", "Rate Limit Exceeded",
+                                     {"Retry-After": str(retry)})
+        if state.outage:
+            return self._token_error(503, "temporarily_unavailable", "The service is unavailable.")
+        client_id = self._check_client(params)
+        if not client_id:
+            return self._token_error(401, "invalid_client", "The OAuth client was not found.")
+        grant = params.get("grant_type")
+        if grant == "authorization_code":
+            with state.lock:
+                info = state.codes.pop(params.get("code", ""), None)
+            if (not info or info["client_id"] != client_id or info["redirect_uri"] != params.get("redirect_uri")
+                    or time.time() - info["created"] > 600):
+                return self._token_error(400, "invalid_grant", "Malformed auth code.")
+            if not _pkce_ok(info["challenge"], info["method"], params.get("code_verifier")):
+                return self._token_error(400, "invalid_grant", "Invalid code verifier.")
+            with state.lock:
+                state.revoked.pop(info["email"], None)
+            access, refresh = state.issue_tokens(info["email"], "google", client_id, info["scope"])
+            return self._json(200, {
+                "access_token": access, "expires_in": ACCESS_TOKEN_LIFETIME, "refresh_token": refresh,
+                "scope": info["scope"], "token_type": "Bearer",
+                "id_token": _unsigned_jwt({"iss": self.base_url, "aud": client_id, "email": info["email"],
+                                           "email_verified": True, "sub": hashlib.sha1(info["email"].encode()).hexdigest(),
+                                           "iat": int(time.time()), "exp": int(time.time()) + 3600}),
+            })
+        if grant == "refresh_token":
+            with state.lock:
+                info = state.refresh_tokens.get(params.get("refresh_token", ""))
+            if not info or info["client_id"] != client_id or info["email"] in state.revoked:
+                return self._token_error(400, "invalid_grant", GOOGLE_REVOKED)
+            access, _refresh = state.issue_tokens(info["email"], "google", client_id, info["scope"],
+                                                  refresh=params["refresh_token"])
+            return self._json(200, {"access_token": access, "expires_in": ACCESS_TOKEN_LIFETIME,
+                                    "scope": info["scope"], "token_type": "Bearer"})
+        return self._token_error(400, "unsupported_grant_type", "Invalid grant_type: %s" % grant)
+
+    def _userinfo(self):
+        auth = self.headers.get("Authorization", "")
+        info = self.state.introspect(auth[7:]) if auth.startswith("Bearer ") else None
+        if not info:
+            return self._json(401, {"error": "invalid_request",
+                                    "error_description": "Invalid Credentials"})
+        email = info["email"]
+        return self._json(200, {"sub": hashlib.sha1(email.encode()).hexdigest(), "email": email,
+                                "email_verified": True})
+
+
+class MicrosoftHandler(_Handler):
+    """Microsoft identity platform v2.0 endpoints for one or more tenants."""
+
+    def route(self, method, path, params):
+        parts = [p for p in path.split("/") if p]
+        if len(parts) >= 2 and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+            return self._discovery(parts[0])
+        if len(parts) == 4 and parts[1:3] == ["oauth2", "v2.0"]:
+            if parts[3] == "authorize":
+                return self._authorize(method, parts[0], params)
+            if parts[3] == "token" and method == "POST":
+                return self._token(parts[0], params)
+        return self._json(404, {"error": "not_found"})
+
+    def _issuer(self, tenant):
+        return f"{self.base_url}/{tenant}/v2.0"
+
+    def _discovery(self, tenant):
+        base = f"{self.base_url}/{tenant}/oauth2/v2.0"
+        return self._json(200, {
+            "issuer": self._issuer(tenant),
+            "authorization_endpoint": f"{base}/authorize",
+            "token_endpoint": f"{base}/token",
+            "device_authorization_endpoint": f"{base}/devicecode",
+            "end_session_endpoint": f"{base}/logout",
+            "jwks_uri": f"{self.base_url}/{tenant}/discovery/v2.0/keys",
+            "response_types_supported": ["code", "id_token", "code id_token"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+            "tenant_region_scope": "EU",
+        })
+
+    def _error(self, code, headers=None, status=400):
+        error, suberror, text = MICROSOFT_ERRORS[code]
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        payload = {
+            "error": error,
+            "error_description": f"AADSTS{code}: {text} Trace ID: {secrets.token_hex(8)} Timestamp: {now}",
+            "error_codes": [code], "timestamp": now,
+            "trace_id": secrets.token_hex(16), "correlation_id": secrets.token_hex(16),
+        }
+        if suberror:
+            payload["suberror"] = suberror
+        return self._json(status, payload, headers)
+
+    def _authorize(self, method, tenant, params):
+        if params.get("client_id") not in self.state.clients:
+            return self._html(400, "<h1>AADSTS700016</h1><p>Application not found in the directory.</p>")
+        if method == "GET" or "decision" not in params:
+            return self._consent_page(params, "Sign in to your Microsoft account (emulator)",
+                                      params.get("scope", "").split())
+        redirect = params["redirect_uri"]
+        sep = "&" if "?" in redirect else "?"
+        if params["decision"] != "allow":
+            return self._redirect(redirect + sep + urllib.parse.urlencode({
+                "error": "access_denied", "state": params.get("state", ""),
+                "error_description": "AADSTS65004: User declined to consent to access the app."}))
+        code = self.state.new_code(
+            provider="microsoft", client_id=params["client_id"], redirect_uri=redirect,
+            challenge=params.get("code_challenge"), method=params.get("code_challenge_method", "plain"),
+            email=params.get("email", "").strip().lower(), scope=params.get("scope", ""),
+            nonce=params.get("nonce"), tenant=tenant,
+        )
+        query = {"code": code, "state": params.get("state", ""), "session_state": secrets.token_hex(8)}
+        return self._redirect(redirect + sep + urllib.parse.urlencode(query))
+
+    def _token_payload(self, tenant, client_id, email, scope, access, refresh, nonce=None):
+        oid = hashlib.sha1(email.encode()).hexdigest()[:32]
+        tid = hashlib.sha1(tenant.encode()).hexdigest()[:32]
+        claims = {"iss": self._issuer(tenant), "aud": client_id, "iat": int(time.time()),
+                  "nbf": int(time.time()), "exp": int(time.time()) + 3600, "sub": oid, "oid": oid,
+                  "tid": tid, "preferred_username": email, "email": email, "name": email, "ver": "2.0"}
+        if nonce:
+            claims["nonce"] = nonce
+        api_scopes = " ".join(s for s in scope.split() if s not in ("openid", "profile", "offline_access"))
+        return {
+            "token_type": "Bearer", "scope": api_scopes, "expires_in": ACCESS_TOKEN_LIFETIME,
+            "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": access, "refresh_token": refresh,
+            "id_token": _unsigned_jwt(claims),
+            "client_info": _b64url(json.dumps({"uid": oid, "utid": tid}).encode()),
+        }
+
+    def _token(self, tenant, params):
+        state = self.state
+        retry = state.take_throttle()
+        if retry:
+            return self._json(429, {"error": "temporarily_unavailable",
+                                    "error_description": "AADSTS50196: The server terminated an operation "
+                                    "because it encountered a client request loop."},
+                              {"Retry-After": str(retry)})
+        if state.outage:
+            return self._json(503, {"error": "temporarily_unavailable",
+                                    "error_description": "AADSTS90033: A transient error has occurred."})
+        client_id = self._check_client(params)
+        if not client_id:
+            return self._json(401, {"error": "invalid_client", "error_codes": [7000215],
+                                    "error_description": "AADSTS7000215: Invalid client secret provided."})
+        grant = params.get("grant_type")
+        if grant == "authorization_code":
+            with state.lock:
+                info = state.codes.pop(params.get("code", ""), None)
+            if (not info or info["client_id"] != client_id or info["redirect_uri"] != params.get("redirect_uri")
+                    or not _pkce_ok(info["challenge"], info["method"], params.get("code_verifier"))):
+                return self._json(400, {"error": "invalid_grant", "error_codes": [70000],
+                                        "error_description": "AADSTS70000: The provided authorization code "
+                                        "or code verifier is invalid."})
+            code = state.revoked.get(info["email"])
+            if isinstance(code, int) and code in (65001, 650056, 50076, 50079):
+                return self._error(code)
+            with state.lock:
+                state.revoked.pop(info["email"], None)
+            access, refresh = state.issue_tokens(info["email"], "microsoft", client_id, info["scope"])
+            return self._json(200, self._token_payload(tenant, client_id, info["email"], info["scope"],
+                                                       access, refresh, info.get("nonce")))
+        if grant == "refresh_token":
+            with state.lock:
+                info = state.refresh_tokens.get(params.get("refresh_token", ""))
+                revoked = state.revoked.get(info["email"]) if info else None
+            if not info or not info["alive"]:
+                return self._error(50173)
+            if revoked:
+                return self._error(revoked if isinstance(revoked, int) else 50173)
+            with state.lock:  # Microsoft rotates refresh tokens
+                info["alive"] = False
+            access, refresh = state.issue_tokens(info["email"], "microsoft", client_id, info["scope"])
+            return self._json(200, self._token_payload(tenant, client_id, info["email"], info["scope"],
+                                                       access, refresh))
+        return self._json(400, {"error": "unsupported_grant_type", "error_codes": [70003],
+                                "error_description": "AADSTS70003: The app requested an unsupported grant type."})
+
+
+def make_tls_context(folder):
+    """A self-signed CA and server certificate for 127.0.0.1/localhost; returns (context, ca_path)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    import os
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Connected Mailboxes test CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    ca_path = os.path.join(folder, "ca.pem")
+    key_path = os.path.join(folder, "ca.key")
+    with open(ca_path, "wb") as fh:
+        fh.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as fh:
+        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                   serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(ca_path, key_path)
+    return context, ca_path
+
+
+class OAuthEmulator:
+    """Both providers, each on its own loopback port, sharing one :class:`ProviderState`."""
+
+    def __init__(self, folder, clients, google_port=0, microsoft_port=0):
+        self.state = ProviderState(clients)
+        self.folder = folder
+        self.google_port = google_port
+        self.microsoft_port = microsoft_port
+        self._servers = []
+
+    def _serve(self, handler_base, port, tls=None):
+        handler = type(handler_base.__name__, (handler_base,), {"state": self.state})
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server.daemon_threads = True
+        scheme = "http"
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
+            scheme = "https"
+        handler.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._servers.append(server)
+        return server.server_address[1], handler.base_url
+
+    def start(self):
+        tls, self.ca_path = make_tls_context(self.folder)
+        self.google_port, self.google_url = self._serve(GoogleHandler, self.google_port)
+        self.microsoft_port, self.microsoft_url = self._serve(MicrosoftHandler, self.microsoft_port, tls)
+        return self
+
+    def stop(self):
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers = []

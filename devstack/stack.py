@@ -1,0 +1,115 @@
+"""The whole local mail stack: OAuth emulators, an SMTP sink and Dovecot.
+
+``python3 -m devstack.stack serve --dir FOLDER [--demo]`` starts everything,
+writes ``FOLDER/stack.json`` (ports, URLs, accounts) once it is ready, and stops
+everything on SIGTERM or Ctrl-C.
+"""
+
+import argparse
+import json
+import os
+import signal
+import threading
+
+from .dovecot import Dovecot
+from .oauth_emulator import OAuthEmulator
+from .smtp_sink import SmtpSink
+
+# Password accounts on the local Dovecot (address -> password). OAuth accounts need
+# no entry: Dovecot asks the emulator who a token belongs to.
+TEST_ACCOUNTS = {
+    "alice@mail.test": "alice-imap-pass",
+    "bob@mail.test": "bob-imap-pass",
+    "carol@mail.test": "carol-imap-pass",
+}
+DEMO_ACCOUNTS = {
+    "demo@mail.test": "demo",
+    "sales@mail.test": "sales",
+}
+CLIENTS = {
+    "google": ("mcm-google-client.apps.googleusercontent.com", "mcm-google-secret"),
+    "microsoft": ("00000000-0000-4000-8000-00000000c0de", "mcm-microsoft-secret"),
+}
+
+
+class MailStack:
+    def __init__(self, folder, accounts=None):
+        self.folder = os.path.abspath(folder)
+        self.accounts = dict(accounts or TEST_ACCOUNTS)
+        self.emulator = self.sink = self.dovecot = None
+
+    def start(self):
+        os.makedirs(self.folder, exist_ok=True)
+        os.chmod(self.folder, 0o755)  # Dovecot runs as an unprivileged user
+        try:
+            self.emulator = OAuthEmulator(self.folder, dict(CLIENTS.values())).start()
+            self.sink = SmtpSink(os.path.join(self.folder, "sent")).start()
+            self.dovecot = Dovecot(
+                os.path.join(self.folder, "dovecot"),
+                introspection_url=f"{self.emulator.google_url}/introspect",
+                sink_port=self.sink.port, accounts=self.accounts,
+            ).start()
+        except BaseException:
+            self.stop()
+            raise
+        with open(self.info_path, "w", encoding="utf-8") as fh:
+            json.dump(self.info(), fh, indent=2)
+        return self
+
+    @property
+    def info_path(self):
+        return os.path.join(self.folder, "stack.json")
+
+    def info(self):
+        return {
+            "host": "127.0.0.1",
+            "imap_port": self.dovecot.imap_port,
+            "submission_port": self.dovecot.submission_port,
+            "sink_port": self.sink.port,
+            "sink_folder": self.sink.folder,
+            "accounts": self.accounts,
+            "google": {
+                "url": self.emulator.google_url,
+                "client_id": CLIENTS["google"][0], "client_secret": CLIENTS["google"][1],
+            },
+            "microsoft": {
+                "url": self.emulator.microsoft_url,
+                "client_id": CLIENTS["microsoft"][0], "client_secret": CLIENTS["microsoft"][1],
+                "ca_bundle": self.emulator.ca_path,
+            },
+            "switches": f"{self.emulator.google_url}/_test",
+        }
+
+    def stop(self):
+        for part in (self.dovecot, self.sink, self.emulator):
+            if part is not None:
+                part.stop()
+        self.dovecot = self.sink = self.emulator = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["serve"])
+    parser.add_argument("--dir", required=True, help="folder for state, logs and stack.json")
+    parser.add_argument("--demo", action="store_true", help="add the demo accounts")
+    args = parser.parse_args(argv)
+    accounts = dict(TEST_ACCOUNTS, **(DEMO_ACCOUNTS if args.demo else {}))
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    with MailStack(args.dir, accounts) as stack:
+        print(f"mail stack ready: IMAP 127.0.0.1:{stack.dovecot.imap_port}, "
+              f"SMTP submission 127.0.0.1:{stack.dovecot.submission_port}, "
+              f"Google emulator {stack.emulator.google_url}, "
+              f"Microsoft emulator {stack.emulator.microsoft_url}", flush=True)
+        done.wait()
+
+
+if __name__ == "__main__":
+    main()
