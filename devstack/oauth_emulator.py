@@ -580,3 +580,33 @@ class OAuthEmulator:
             server.shutdown()
             server.server_close()
         self._servers = []
+
+
+def answer_consent(auth_uri, email, allow=True, granted=None, ca_file=None):
+    """Do what a person does on the consent page; return the redirect URL it sends back.
+
+    ``granted`` lists the scopes left ticked (default: all that were asked).
+    """
+    import urllib.request
+
+    split = urllib.parse.urlsplit(auth_uri)
+    params = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
+    scopes = params.get("scope", "").split() if granted is None else list(granted)
+    form = [(k, v) for k, v in params.items()] + [("email", email), ("decision", "allow" if allow else "deny")]
+    form += [("granted", s) for s in scopes]
+    context = ssl.create_default_context(cafile=ca_file) if split.scheme == "https" else None
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=context))
+    target = urllib.parse.urlunsplit((split.scheme, split.netloc, split.path, "", ""))
+    request = urllib.request.Request(target, data=urllib.parse.urlencode(form).encode(), method="POST")
+    try:
+        opener.open(request, timeout=10)
+    except urllib.error.HTTPError as answer:
+        if answer.code == 302:
+            return answer.headers["Location"]
+        raise
+    raise RuntimeError("the consent page did not redirect")

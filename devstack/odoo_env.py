@@ -1,0 +1,58 @@
+"""Find Odoo 18 and write the configuration the tests and the demo run it with."""
+
+import os
+import subprocess
+import sys
+
+ADDON = "mail_connected_mailbox"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def odoo_status():
+    """(True, path) when ``python3`` can import Odoo 18, else (False, reason)."""
+    code = "import odoo, odoo.release as r; print(r.version_info[0], odoo.__path__[0])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return False, "Odoo 18 not importable"
+    major, path = done.stdout.split(maxsplit=1)
+    if major != "18":
+        return False, f"Odoo {major} found, 18 needed"
+    return True, path.strip()
+
+
+def addons_dir(folder):
+    """A folder holding the addon under its real name (the checkout may be named otherwise)."""
+    target = os.path.join(folder, "addons")
+    os.makedirs(target, exist_ok=True)
+    link = os.path.join(target, ADDON)
+    if os.path.islink(link) and os.readlink(link) != ROOT:
+        os.unlink(link)
+    if not os.path.exists(link):
+        os.symlink(ROOT, link)
+    return target
+
+
+def write_config(folder, db_settings, http_port, extra=None):
+    """Write ``folder/odoo.conf`` and return its path."""
+    ok, odoo_path = odoo_status()
+    if not ok:
+        raise RuntimeError(odoo_path)
+    core_addons = os.path.join(os.path.dirname(odoo_path), "addons")
+    paths = [p for p in (core_addons, os.path.join(odoo_path, "addons")) if os.path.isdir(p)]
+    options = {
+        "addons_path": ",".join([*paths, addons_dir(folder)]),
+        "data_dir": os.path.join(folder, "filestore"),
+        "http_interface": "127.0.0.1",
+        "http_port": str(http_port),
+        "list_db": "True",
+        "admin_passwd": "admin",
+        "max_cron_threads": "1",
+        **db_settings,
+        **(extra or {}),
+    }
+    path = os.path.join(folder, "odoo.conf")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("[options]\n")
+        for key, value in options.items():
+            fh.write(f"{key} = {value}\n")
+    return path

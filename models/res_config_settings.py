@@ -1,0 +1,54 @@
+from odoo import _, api, fields, models
+
+from ..mailbox_engine import providers
+
+PARAM_PREFIX = "mail_connected_mailbox."
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    # Same system parameters as Odoo's google_gmail and microsoft_outlook modules:
+    # an administrator who configured those never types the values twice.
+    mcm_google_client_id = fields.Char("Google client ID", config_parameter="google_gmail_client_id")
+    mcm_google_client_secret = fields.Char("Google client secret", config_parameter="google_gmail_client_secret")
+    mcm_microsoft_client_id = fields.Char(
+        "Microsoft application (client) ID", config_parameter="microsoft_outlook_client_id")
+    mcm_microsoft_client_secret = fields.Char(
+        "Microsoft client secret", config_parameter="microsoft_outlook_client_secret")
+    mcm_microsoft_tenant = fields.Char(
+        "Microsoft tenant", config_parameter=PARAM_PREFIX + "microsoft_tenant", default="common",
+        help="common (work, school and personal accounts), organizations (work and school only), "
+             "or your directory (tenant) ID to accept only your organisation's accounts.")
+    mcm_backfill_days = fields.Integer(
+        "Days of past mail to fetch", config_parameter=PARAM_PREFIX + "backfill_days", default=60)
+    mcm_health_check_minutes = fields.Integer(
+        "Health check every (minutes)", config_parameter=PARAM_PREFIX + "health_check_minutes", default=15)
+    mcm_google_redirect_uri = fields.Char("Google redirect URI", compute="_compute_mcm_redirect_uris")
+    mcm_microsoft_redirect_uri = fields.Char("Microsoft redirect URI", compute="_compute_mcm_redirect_uris")
+
+    @api.depends("company_id")
+    def _compute_mcm_redirect_uris(self):
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url") or ""
+        for settings in self:
+            settings.mcm_google_redirect_uri = providers.redirect_uri(base_url, "google")
+            settings.mcm_microsoft_redirect_uri = providers.redirect_uri(base_url, "microsoft")
+
+    @api.constrains("mcm_backfill_days", "mcm_health_check_minutes")
+    def _check_mcm_numbers(self):
+        from odoo.exceptions import ValidationError
+
+        for settings in self:
+            if settings.mcm_backfill_days < 0:
+                raise ValidationError(_("Days of past mail to fetch cannot be negative."))
+            if settings.mcm_health_check_minutes < 1:
+                raise ValidationError(_("The health check interval must be at least one minute."))
+
+    def action_mcm_rotate_key(self):
+        self.ensure_one()
+        count = self.env["mail.mailbox.key"]._rotate()
+        return {
+            "type": "ir.actions.client", "tag": "display_notification",
+            "params": {"type": "success", "title": _("Encryption key rotated"),
+                       "message": _("%(count)s mailbox secrets were re-encrypted with a new key.", count=count)},
+        }
