@@ -28,7 +28,8 @@ from .util import free_port
 
 RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 SKIP_LINE = re.compile(r"^\S+ \S+ \d+ INFO \S+ \S+: skipped ")
-SHOWN = re.compile(r" (ERROR|CRITICAL|WARNING) |^(FAIL|ERROR):|Traceback|odoo\.tests\.stats|when loading database")
+RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ ")
+SHOWN = re.compile(r" (ERROR|CRITICAL|WARNING) |odoo\.tests\.stats|when loading database")
 
 
 class Tally:
@@ -105,9 +106,12 @@ def run_odoo(out, env, pg, tags):
         proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, errors="replace")
         try:
+            showing = False
             for line in proc.stdout:
                 log.write(line)
-                if SHOWN.search(line) or line.startswith(" ") and "File " in line:
+                if RECORD.match(line):
+                    showing = bool(SHOWN.search(line))
+                if showing:
                     print("   " + line.rstrip()[:400], flush=True)
                 if SKIP_LINE.search(line):
                     tally.skipped += 1

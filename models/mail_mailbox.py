@@ -29,14 +29,14 @@ class MailMailbox(models.Model):
     _rec_name = "name"
 
     # ------------------------------------------------------------------ fields
-    name = fields.Char(compute="_compute_name", store=True, readonly=False, required=True)
+    name = fields.Char(compute="_compute_name", store=True, readonly=False, required=True, precompute=True)
     user_id = fields.Many2one(
         "res.users", string="Owner", required=True, index=True, ondelete="cascade",
         default=lambda self: self.env.user, tracking=True,
         domain=[("share", "=", False)],
     )
     email = fields.Char(string="Address", required=True, tracking=True)
-    email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True)
+    email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True, precompute=True)
     provider = fields.Selection(
         [(p.code, p.label) for p in providers.PROVIDERS.values()],
         required=True, default="imap", tracking=True,
@@ -109,6 +109,7 @@ class MailMailbox(models.Model):
     def _inverse_password(self):
         for mailbox in self.filtered("password"):
             mailbox._set_secrets({"password": mailbox.password})
+        self.invalidate_recordset(["password", "has_password"])  # never keep the plaintext around
 
     def _compute_has_password(self):
         secrets = self.env["mail.mailbox.secret"].sudo().search(
@@ -121,14 +122,20 @@ class MailMailbox(models.Model):
     @api.constrains("email")
     def _check_email(self):
         for mailbox in self:
-            try:
-                address = normalize_address(mailbox.email)
-            except InvalidAddress as exc:
-                raise ValidationError(str(exc)) from None
-            other = self.sudo().with_context(active_test=False).search(
-                [("email_normalized", "=", address), ("id", "!=", mailbox.id)], limit=1)
-            if other:
-                raise ValidationError(self._duplicate_message(address, other))
+            mailbox._check_address_free(mailbox.email, mailbox.id)
+
+    @api.model
+    def _check_address_free(self, email, exclude_id=False):
+        """Normalise ``email``; raise a clear error if it is invalid or already connected."""
+        try:
+            address = normalize_address(email)
+        except InvalidAddress as exc:
+            raise ValidationError(str(exc)) from None
+        other = self.sudo().with_context(active_test=False).search(
+            [("email_normalized", "=", address), ("id", "!=", exclude_id)], limit=1)
+        if other:
+            raise ValidationError(self._duplicate_message(address, other))
+        return address
 
     @api.model
     def _duplicate_message(self, address, other):
@@ -175,10 +182,7 @@ class MailMailbox(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             if vals.get("email"):
-                try:
-                    vals["email"] = normalize_address(vals["email"])
-                except InvalidAddress as exc:
-                    raise ValidationError(str(exc)) from None
+                vals["email"] = self._check_address_free(vals["email"])
             info = providers.PROVIDERS.get(vals.get("provider") or "imap")
             if info.oauth:
                 self._check_oauth_app(info.code)
@@ -189,10 +193,7 @@ class MailMailbox(models.Model):
 
     def write(self, vals):
         if vals.get("email"):
-            try:
-                vals["email"] = normalize_address(vals["email"])
-            except InvalidAddress as exc:
-                raise ValidationError(str(exc)) from None
+            vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
         return super().write(vals)
 
     # ------------------------------------------------------------------ business
