@@ -28,4 +28,4 @@ class MailboxKey(Command):
         with registry.cursor() as cr:
             env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
             count = env["mail.mailbox.key"]._rotate()
-        print(f"{count} mailbox secrets re-encrypted in database {dbname}.")  # noqa: T201
+        print(f"{count} mailbox secrets re-encrypted in database {dbname}.")  # noqa: T201 pylint: disable=print-used

@@ -152,9 +152,14 @@ class Dovecot:
         user = service_user()
         self.imap_port, self.submission_port = free_port(), free_port()
         conf = CONF.format(
-            folder=self.folder, imap_port=self.imap_port, submission_port=self.submission_port,
-            sink_port=self.sink_port, user=user.pw_name, group=_group_name(user.pw_gid),
-            uid=user.pw_uid, gid=user.pw_gid,
+            folder=self.folder,
+            imap_port=self.imap_port,
+            submission_port=self.submission_port,
+            sink_port=self.sink_port,
+            user=user.pw_name,
+            group=_group_name(user.pw_gid),
+            uid=user.pw_uid,
+            gid=user.pw_gid,
         )
         self.conf_path = os.path.join(self.folder, "dovecot.conf")
         with open(self.conf_path, "w", encoding="utf-8") as fh:
@@ -165,7 +170,8 @@ class Dovecot:
         give_to_service_user(self.folder)
         self.proc = subprocess.Popen(
             as_service_user([binary, "-F", "-c", self.conf_path]),
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.folder, "stderr.log"), "ab"),  # noqa: SIM115
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(self.folder, "stderr.log"), "ab"),  # noqa: SIM115
             start_new_session=True,
         )
         wait_port(self.imap_port, 30, self.proc)

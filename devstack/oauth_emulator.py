@@ -33,18 +33,32 @@ GOOGLE_REVOKED = "Token has been expired or revoked."
 
 # Microsoft Entra errors the emulator can produce (code -> error, suberror, text)
 MICROSOFT_ERRORS = {
-    50173: ("invalid_grant", "", "The provided grant has expired due to it being revoked, "
-            "a fresh auth token is needed. The user might have changed or reset their password."),
+    50173: (
+        "invalid_grant",
+        "",
+        "The provided grant has expired due to it being revoked, "
+        "a fresh auth token is needed. The user might have changed or reset their password.",
+    ),
     700082: ("invalid_grant", "", "The refresh token has expired due to inactivity."),
-    65001: ("invalid_grant", "consent_required", "The user or administrator has not consented "
-            "to use the application."),
-    650056: ("invalid_client", "", "Misconfigured application. The client has not listed any "
-             "permissions in the requested permissions, or the admin has not consented."),
-    50076: ("interaction_required", "basic_action", "Due to a configuration change made by your "
-            "administrator, or because you moved to a new location, you must use multi-factor "
-            "authentication."),
-    50079: ("interaction_required", "basic_action", "Due to a configuration change made by your "
-            "administrator, you must enroll in multi-factor authentication."),
+    65001: ("invalid_grant", "consent_required", "The user or administrator has not consented to use the application."),
+    650056: (
+        "invalid_client",
+        "",
+        "Misconfigured application. The client has not listed any "
+        "permissions in the requested permissions, or the admin has not consented.",
+    ),
+    50076: (
+        "interaction_required",
+        "basic_action",
+        "Due to a configuration change made by your "
+        "administrator, or because you moved to a new location, you must use multi-factor "
+        "authentication.",
+    ),
+    50079: (
+        "interaction_required",
+        "basic_action",
+        "Due to a configuration change made by your administrator, you must enroll in multi-factor authentication.",
+    ),
 }
 ACCESS_TOKEN_LIFETIME = 3599
 
@@ -115,12 +129,17 @@ class ProviderState:
             if refresh is None:
                 refresh = "rt-" + secrets.token_urlsafe(32)
                 self.refresh_tokens[refresh] = {
-                    "email": email, "provider": provider, "client_id": client_id,
-                    "scope": scope, "alive": True,
+                    "email": email,
+                    "provider": provider,
+                    "client_id": client_id,
+                    "scope": scope,
+                    "alive": True,
                 }
             self.access_tokens[access] = {
-                "email": email, "expires": time.time() + ACCESS_TOKEN_LIFETIME,
-                "refresh": refresh, "scope": scope,
+                "email": email,
+                "expires": time.time() + ACCESS_TOKEN_LIFETIME,
+                "refresh": refresh,
+                "scope": scope,
             }
         return access, refresh
 
@@ -188,15 +207,15 @@ class _Handler(BaseHTTPRequestHandler):
             params.update(self._body_params())
         self.state.requests.append((method, parsed.path))
         if parsed.path.startswith("/_test/"):
-            return self._test_switch(parsed.path[len("/_test/"):], params)
+            return self._test_switch(parsed.path[len("/_test/") :], params)
         if parsed.path == "/introspect" and method == "POST":
             return self._introspect(params)
         return self.route(method, parsed.path, params)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self._route("GET")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._route("POST")
 
     # --- shared endpoints ------------------------------------------------------
@@ -206,8 +225,9 @@ class _Handler(BaseHTTPRequestHandler):
         info = self.state.introspect(params.get("token", ""))
         if not info:
             return self._json(200, {"active": False})
-        return self._json(200, {"active": True, "email": info["email"], "scope": info["scope"],
-                                "exp": int(info["expires"])})
+        return self._json(
+            200, {"active": True, "email": info["email"], "scope": info["scope"], "exp": int(info["expires"])}
+        )
 
     def _test_switch(self, name, params):
         state = self.state
@@ -221,8 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             state.outage = str(params.get("on", "1")).lower() in ("1", "true", "yes", "on")
         elif name == "throttle":
             with state.lock:
-                state.throttle = {"seconds": int(params.get("seconds", 30)),
-                                  "count": int(params.get("count", 1))}
+                state.throttle = {"seconds": int(params.get("seconds", 30)), "count": int(params.get("count", 1))}
         elif name == "expire":
             with state.lock:
                 for info in state.access_tokens.values():
@@ -233,32 +252,40 @@ class _Handler(BaseHTTPRequestHandler):
         elif name != "state":
             return self._json(404, {"error": "unknown switch"})
         with state.lock:
-            return self._json(200, {
-                "revoked": {k: v for k, v in state.revoked.items()},
-                "outage": state.outage,
-                "refresh_tokens": len(state.refresh_tokens),
-                "access_tokens": len(state.access_tokens),
-                "requests": len(state.requests),
-            })
+            return self._json(
+                200,
+                {
+                    "revoked": {k: v for k, v in state.revoked.items()},
+                    "outage": state.outage,
+                    "refresh_tokens": len(state.refresh_tokens),
+                    "access_tokens": len(state.access_tokens),
+                    "requests": len(state.requests),
+                },
+            )
 
     def _consent_page(self, params, title, scopes):
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
-            for k, v in params.items() if k not in ("email", "decision", "granted")
+            for k, v in params.items()
+            if k not in ("email", "decision", "granted")
         )
         boxes = "".join(
             f'<label><input type="checkbox" name="granted" value="{html.escape(s)}" checked/> '
-            f"{html.escape(s)}</label><br/>" for s in scopes
+            f"{html.escape(s)}</label><br/>"
+            for s in scopes
         )
         hint = html.escape(params.get("login_hint", ""))
-        return self._html(200, f"""<!DOCTYPE html><html><head><title>{title}</title></head><body>
+        return self._html(
+            200,
+            f"""<!DOCTYPE html><html><head><title>{title}</title></head><body>
 <h1>{title}</h1><p>Local emulator: no real account is involved.</p>
 <form method="post">{hidden}
 <label>Account <input name="email" value="{hint}" placeholder="someone@example.com"/></label><br/>
 {boxes}
 <button name="decision" value="allow">Allow</button>
 <button name="decision" value="deny">Cancel</button>
-</form></body></html>""")
+</form></body></html>""",
+        )
 
     def _check_client(self, params):
         cid, secret = self._basic_client()
@@ -299,16 +326,25 @@ class GoogleHandler(_Handler):
         redirect = params["redirect_uri"]
         sep = "&" if "?" in redirect else "?"
         if params["decision"] != "allow":
-            return self._redirect(redirect + sep + urllib.parse.urlencode(
-                {"error": "access_denied", "state": params.get("state", "")}))
+            return self._redirect(
+                redirect + sep + urllib.parse.urlencode({"error": "access_denied", "state": params.get("state", "")})
+            )
         granted = self._granted_from_form(params)
         code = self.state.new_code(
-            provider="google", client_id=params["client_id"], redirect_uri=redirect,
-            challenge=params.get("code_challenge"), method=params.get("code_challenge_method", "plain"),
-            email=params.get("email", "").strip().lower(), scope=" ".join(granted), nonce=None,
+            provider="google",
+            client_id=params["client_id"],
+            redirect_uri=redirect,
+            challenge=params.get("code_challenge"),
+            method=params.get("code_challenge_method", "plain"),
+            email=params.get("email", "").strip().lower(),
+            scope=" ".join(granted),
+            nonce=None,
         )
-        return self._redirect(redirect + sep + urllib.parse.urlencode(
-            {"state": params.get("state", ""), "code": code, "scope": " ".join(granted)}))
+        return self._redirect(
+            redirect
+            + sep
+            + urllib.parse.urlencode({"state": params.get("state", ""), "code": code, "scope": " ".join(granted)})
+        )
 
     def _granted_from_form(self, params):
         # parse_qs kept only the last value of "granted": read them all again
@@ -334,8 +370,7 @@ class GoogleHandler(_Handler):
         state = self.state
         retry = state.take_throttle()
         if retry:
-            return self._token_error(429, "rate_limit_exceeded", "Rate Limit Exceeded",
-                                     {"Retry-After": str(retry)})
+            return self._token_error(429, "rate_limit_exceeded", "Rate Limit Exceeded", {"Retry-After": str(retry)})
         if state.outage:
             return self._token_error(503, "temporarily_unavailable", "The service is unavailable.")
         client_id = self._check_client(params)
@@ -345,41 +380,67 @@ class GoogleHandler(_Handler):
         if grant == "authorization_code":
             with state.lock:
                 info = state.codes.pop(params.get("code", ""), None)
-            if (not info or info["client_id"] != client_id or info["redirect_uri"] != params.get("redirect_uri")
-                    or time.time() - info["created"] > 600):
+            if (
+                not info
+                or info["client_id"] != client_id
+                or info["redirect_uri"] != params.get("redirect_uri")
+                or time.time() - info["created"] > 600
+            ):
                 return self._token_error(400, "invalid_grant", "Malformed auth code.")
             if not _pkce_ok(info["challenge"], info["method"], params.get("code_verifier")):
                 return self._token_error(400, "invalid_grant", "Invalid code verifier.")
             with state.lock:
                 state.revoked.pop(info["email"], None)
             access, refresh = state.issue_tokens(info["email"], "google", client_id, info["scope"])
-            return self._json(200, {
-                "access_token": access, "expires_in": ACCESS_TOKEN_LIFETIME, "refresh_token": refresh,
-                "scope": info["scope"], "token_type": "Bearer",
-                "id_token": _unsigned_jwt({"iss": self.base_url, "aud": client_id, "email": info["email"],
-                                           "email_verified": True, "sub": hashlib.sha1(info["email"].encode()).hexdigest(),
-                                           "iat": int(time.time()), "exp": int(time.time()) + 3600}),
-            })
+            return self._json(
+                200,
+                {
+                    "access_token": access,
+                    "expires_in": ACCESS_TOKEN_LIFETIME,
+                    "refresh_token": refresh,
+                    "scope": info["scope"],
+                    "token_type": "Bearer",
+                    "id_token": _unsigned_jwt(
+                        {
+                            "iss": self.base_url,
+                            "aud": client_id,
+                            "email": info["email"],
+                            "email_verified": True,
+                            "sub": hashlib.sha1(info["email"].encode()).hexdigest(),
+                            "iat": int(time.time()),
+                            "exp": int(time.time()) + 3600,
+                        }
+                    ),
+                },
+            )
         if grant == "refresh_token":
             with state.lock:
                 info = state.refresh_tokens.get(params.get("refresh_token", ""))
             if not info or info["client_id"] != client_id or info["email"] in state.revoked:
                 return self._token_error(400, "invalid_grant", GOOGLE_REVOKED)
-            access, _refresh = state.issue_tokens(info["email"], "google", client_id, info["scope"],
-                                                  refresh=params["refresh_token"])
-            return self._json(200, {"access_token": access, "expires_in": ACCESS_TOKEN_LIFETIME,
-                                    "scope": info["scope"], "token_type": "Bearer"})
-        return self._token_error(400, "unsupported_grant_type", "Invalid grant_type: %s" % grant)
+            access, _refresh = state.issue_tokens(
+                info["email"], "google", client_id, info["scope"], refresh=params["refresh_token"]
+            )
+            return self._json(
+                200,
+                {
+                    "access_token": access,
+                    "expires_in": ACCESS_TOKEN_LIFETIME,
+                    "scope": info["scope"],
+                    "token_type": "Bearer",
+                },
+            )
+        return self._token_error(400, "unsupported_grant_type", f"Invalid grant_type: {grant}")
 
     def _userinfo(self):
         auth = self.headers.get("Authorization", "")
         info = self.state.introspect(auth[7:]) if auth.startswith("Bearer ") else None
         if not info:
-            return self._json(401, {"error": "invalid_request",
-                                    "error_description": "Invalid Credentials"})
+            return self._json(401, {"error": "invalid_request", "error_description": "Invalid Credentials"})
         email = info["email"]
-        return self._json(200, {"sub": hashlib.sha1(email.encode()).hexdigest(), "email": email,
-                                "email_verified": True})
+        return self._json(
+            200, {"sub": hashlib.sha1(email.encode()).hexdigest(), "email": email, "email_verified": True}
+        )
 
 
 class MicrosoftHandler(_Handler):
@@ -401,27 +462,32 @@ class MicrosoftHandler(_Handler):
 
     def _discovery(self, tenant):
         base = f"{self.base_url}/{tenant}/oauth2/v2.0"
-        return self._json(200, {
-            "issuer": self._issuer(tenant),
-            "authorization_endpoint": f"{base}/authorize",
-            "token_endpoint": f"{base}/token",
-            "device_authorization_endpoint": f"{base}/devicecode",
-            "end_session_endpoint": f"{base}/logout",
-            "jwks_uri": f"{self.base_url}/{tenant}/discovery/v2.0/keys",
-            "response_types_supported": ["code", "id_token", "code id_token"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-            "tenant_region_scope": "EU",
-        })
+        return self._json(
+            200,
+            {
+                "issuer": self._issuer(tenant),
+                "authorization_endpoint": f"{base}/authorize",
+                "token_endpoint": f"{base}/token",
+                "device_authorization_endpoint": f"{base}/devicecode",
+                "end_session_endpoint": f"{base}/logout",
+                "jwks_uri": f"{self.base_url}/{tenant}/discovery/v2.0/keys",
+                "response_types_supported": ["code", "id_token", "code id_token"],
+                "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+                "tenant_region_scope": "EU",
+            },
+        )
 
     def _error(self, code, headers=None, status=400):
         error, suberror, text = MICROSOFT_ERRORS[code]
-        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
         payload = {
             "error": error,
             "error_description": f"AADSTS{code}: {text} Trace ID: {secrets.token_hex(8)} Timestamp: {now}",
-            "error_codes": [code], "timestamp": now,
-            "trace_id": secrets.token_hex(16), "correlation_id": secrets.token_hex(16),
+            "error_codes": [code],
+            "timestamp": now,
+            "trace_id": secrets.token_hex(16),
+            "correlation_id": secrets.token_hex(16),
         }
         if suberror:
             payload["suberror"] = suberror
@@ -431,19 +497,33 @@ class MicrosoftHandler(_Handler):
         if params.get("client_id") not in self.state.clients:
             return self._html(400, "<h1>AADSTS700016</h1><p>Application not found in the directory.</p>")
         if method == "GET" or "decision" not in params:
-            return self._consent_page(params, "Sign in to your Microsoft account (emulator)",
-                                      params.get("scope", "").split())
+            return self._consent_page(
+                params, "Sign in to your Microsoft account (emulator)", params.get("scope", "").split()
+            )
         redirect = params["redirect_uri"]
         sep = "&" if "?" in redirect else "?"
         if params["decision"] != "allow":
-            return self._redirect(redirect + sep + urllib.parse.urlencode({
-                "error": "access_denied", "state": params.get("state", ""),
-                "error_description": "AADSTS65004: User declined to consent to access the app."}))
+            return self._redirect(
+                redirect
+                + sep
+                + urllib.parse.urlencode(
+                    {
+                        "error": "access_denied",
+                        "state": params.get("state", ""),
+                        "error_description": "AADSTS65004: User declined to consent to access the app.",
+                    }
+                )
+            )
         code = self.state.new_code(
-            provider="microsoft", client_id=params["client_id"], redirect_uri=redirect,
-            challenge=params.get("code_challenge"), method=params.get("code_challenge_method", "plain"),
-            email=params.get("email", "").strip().lower(), scope=params.get("scope", ""),
-            nonce=params.get("nonce"), tenant=tenant,
+            provider="microsoft",
+            client_id=params["client_id"],
+            redirect_uri=redirect,
+            challenge=params.get("code_challenge"),
+            method=params.get("code_challenge_method", "plain"),
+            email=params.get("email", "").strip().lower(),
+            scope=params.get("scope", ""),
+            nonce=params.get("nonce"),
+            tenant=tenant,
         )
         query = {"code": code, "state": params.get("state", ""), "session_state": secrets.token_hex(8)}
         return self._redirect(redirect + sep + urllib.parse.urlencode(query))
@@ -451,15 +531,30 @@ class MicrosoftHandler(_Handler):
     def _token_payload(self, tenant, client_id, email, scope, access, refresh, nonce=None):
         oid = hashlib.sha1(email.encode()).hexdigest()[:32]
         tid = hashlib.sha1(tenant.encode()).hexdigest()[:32]
-        claims = {"iss": self._issuer(tenant), "aud": client_id, "iat": int(time.time()),
-                  "nbf": int(time.time()), "exp": int(time.time()) + 3600, "sub": oid, "oid": oid,
-                  "tid": tid, "preferred_username": email, "email": email, "name": email, "ver": "2.0"}
+        claims = {
+            "iss": self._issuer(tenant),
+            "aud": client_id,
+            "iat": int(time.time()),
+            "nbf": int(time.time()),
+            "exp": int(time.time()) + 3600,
+            "sub": oid,
+            "oid": oid,
+            "tid": tid,
+            "preferred_username": email,
+            "email": email,
+            "name": email,
+            "ver": "2.0",
+        }
         if nonce:
             claims["nonce"] = nonce
         api_scopes = " ".join(s for s in scope.split() if s not in ("openid", "profile", "offline_access"))
         return {
-            "token_type": "Bearer", "scope": api_scopes, "expires_in": ACCESS_TOKEN_LIFETIME,
-            "ext_expires_in": ACCESS_TOKEN_LIFETIME, "access_token": access, "refresh_token": refresh,
+            "token_type": "Bearer",
+            "scope": api_scopes,
+            "expires_in": ACCESS_TOKEN_LIFETIME,
+            "ext_expires_in": ACCESS_TOKEN_LIFETIME,
+            "access_token": access,
+            "refresh_token": refresh,
             "id_token": _unsigned_jwt(claims),
             "client_info": _b64url(json.dumps({"uid": oid, "utid": tid}).encode()),
         }
@@ -468,34 +563,64 @@ class MicrosoftHandler(_Handler):
         state = self.state
         retry = state.take_throttle()
         if retry:
-            return self._json(429, {"error": "temporarily_unavailable",
-                                    "error_description": "AADSTS50196: The server terminated an operation "
-                                    "because it encountered a client request loop."},
-                              {"Retry-After": str(retry)})
+            return self._json(
+                429,
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": "AADSTS50196: The server terminated an operation "
+                    "because it encountered a client request loop.",
+                },
+                {"Retry-After": str(retry)},
+            )
         if state.outage:
-            return self._json(503, {"error": "temporarily_unavailable",
-                                    "error_description": "AADSTS90033: A transient error has occurred."})
+            return self._json(
+                503,
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": "AADSTS90033: A transient error has occurred.",
+                },
+            )
         client_id = self._check_client(params)
         if not client_id:
-            return self._json(401, {"error": "invalid_client", "error_codes": [7000215],
-                                    "error_description": "AADSTS7000215: Invalid client secret provided."})
+            return self._json(
+                401,
+                {
+                    "error": "invalid_client",
+                    "error_codes": [7000215],
+                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                },
+            )
         grant = params.get("grant_type")
         if grant == "authorization_code":
             with state.lock:
                 info = state.codes.pop(params.get("code", ""), None)
-            if (not info or info["client_id"] != client_id or info["redirect_uri"] != params.get("redirect_uri")
-                    or not _pkce_ok(info["challenge"], info["method"], params.get("code_verifier"))):
-                return self._json(400, {"error": "invalid_grant", "error_codes": [70000],
-                                        "error_description": "AADSTS70000: The provided authorization code "
-                                        "or code verifier is invalid."})
+            if (
+                not info
+                or info["client_id"] != client_id
+                or info["redirect_uri"] != params.get("redirect_uri")
+                or not _pkce_ok(info["challenge"], info["method"], params.get("code_verifier"))
+            ):
+                return self._json(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_codes": [70000],
+                        "error_description": "AADSTS70000: The provided authorization code "
+                        "or code verifier is invalid.",
+                    },
+                )
             code = state.revoked.get(info["email"])
             if isinstance(code, int) and code in (65001, 650056, 50076, 50079):
                 return self._error(code)
             with state.lock:
                 state.revoked.pop(info["email"], None)
             access, refresh = state.issue_tokens(info["email"], "microsoft", client_id, info["scope"])
-            return self._json(200, self._token_payload(tenant, client_id, info["email"], info["scope"],
-                                                       access, refresh, info.get("nonce")))
+            return self._json(
+                200,
+                self._token_payload(
+                    tenant, client_id, info["email"], info["scope"], access, refresh, info.get("nonce")
+                ),
+            )
         if grant == "refresh_token":
             with state.lock:
                 info = state.refresh_tokens.get(params.get("refresh_token", ""))
@@ -507,31 +632,45 @@ class MicrosoftHandler(_Handler):
             with state.lock:  # Microsoft rotates refresh tokens
                 info["alive"] = False
             access, refresh = state.issue_tokens(info["email"], "microsoft", client_id, info["scope"])
-            return self._json(200, self._token_payload(tenant, client_id, info["email"], info["scope"],
-                                                       access, refresh))
-        return self._json(400, {"error": "unsupported_grant_type", "error_codes": [70003],
-                                "error_description": "AADSTS70003: The app requested an unsupported grant type."})
+            return self._json(
+                200, self._token_payload(tenant, client_id, info["email"], info["scope"], access, refresh)
+            )
+        return self._json(
+            400,
+            {
+                "error": "unsupported_grant_type",
+                "error_codes": [70003],
+                "error_description": "AADSTS70003: The app requested an unsupported grant type.",
+            },
+        )
 
 
 def make_tls_context(folder):
     """A self-signed CA and server certificate for 127.0.0.1/localhost; returns (context, ca_path)."""
+    import ipaddress
+    import os
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
-    import os
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Connected Mailboxes test CA")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
     ca_path = os.path.join(folder, "ca.pem")
@@ -539,8 +678,11 @@ def make_tls_context(folder):
     with open(ca_path, "wb") as fh:
         fh.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(key_path, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(ca_path, key_path)
     return context, ca_path

@@ -65,19 +65,47 @@ class PostgresCluster:
             os.makedirs(self.datadir, exist_ok=True)
             give_to_service_user(self.folder)
             subprocess.run(
-                as_service_user([_pg_bin("initdb"), "-D", self.datadir, "-U", "postgres",
-                                 "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-                check=True, stdout=subprocess.DEVNULL,
+                as_service_user(
+                    [
+                        _pg_bin("initdb"),
+                        "-D",
+                        self.datadir,
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         os.makedirs(self.sockdir, exist_ok=True)
         give_to_service_user(self.sockdir)
         self.port = self.port or free_port()
         self.proc = subprocess.Popen(
-            as_service_user([
-                _pg_bin("postgres"), "-D", self.datadir, "-h", LOOPBACK, "-p", str(self.port),
-                "-k", self.sockdir, "-c", "fsync=off", "-c", "full_page_writes=off",
-                "-c", "synchronous_commit=off", "-c", "max_connections=200",
-            ]),
+            as_service_user(
+                [
+                    _pg_bin("postgres"),
+                    "-D",
+                    self.datadir,
+                    "-h",
+                    LOOPBACK,
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    self.sockdir,
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "max_connections=200",
+                ]
+            ),
             stdout=open(os.path.join(self.folder, "postgres.log"), "ab"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -90,9 +118,7 @@ class PostgresCluster:
 
     def _wait_ready(self):
         for _ in range(200):
-            done = subprocess.run(
-                [_pg_bin("pg_isready"), "-h", LOOPBACK, "-p", str(self.port), "-q"], check=False
-            )
+            done = subprocess.run([_pg_bin("pg_isready"), "-h", LOOPBACK, "-p", str(self.port), "-q"], check=False)
             if done.returncode == 0:
                 return
             if self.proc.poll() is not None:
@@ -103,10 +129,28 @@ class PostgresCluster:
     def psql(self, sql, user=None, dbname="postgres"):
         env = dict(os.environ, PGPASSWORD=self.settings["db_password"])
         return subprocess.run(
-            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.settings["db_host"],
-             "-p", self.settings["db_port"], "-U", user or self.settings["db_user"],
-             "-d", dbname, "-c", sql],
-            check=True, env=env, capture_output=True, text=True,
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-tA",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                self.settings["db_host"],
+                "-p",
+                self.settings["db_port"],
+                "-U",
+                user or self.settings["db_user"],
+                "-d",
+                dbname,
+                "-c",
+                sql,
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
         ).stdout
 
     def drop_database(self, name):

@@ -60,8 +60,21 @@ def declared_odoo_tests():
 def run_core(out, env, args):
     tally = Tally("core")
     junit = os.path.join(out, "core.xml")
-    cmd = [sys.executable, "-m", "pytest", "tests/core", "-p", "no:cacheprovider", "-p", "no:odoo",
-           "--import-mode=importlib", f"--junitxml={junit}", "-q", "-rfEs", *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests/core",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:odoo",
+        "--import-mode=importlib",
+        f"--junitxml={junit}",
+        "-q",
+        "-rfEs",
+        *args,
+    ]
     print(f"\n=== core tier: {' '.join(cmd[2:])}", flush=True)
     done = subprocess.run(cmd, cwd=ROOT, env=env, check=False)
     if not os.path.exists(junit):
@@ -88,23 +101,39 @@ def run_odoo(out, env, pg, tags):
         tally.not_run = True
         tally.note = f"not run ({reason}), {count} tests"
         banner = "!" * 78
-        print(f"\n{banner}\n!! ODOO TIER NOT RUN: {reason}. {count} Odoo tests skipped.\n"
-              f"!! Nothing about the addon itself was tested. Install Odoo 18 (see README).\n{banner}",
-              flush=True)
+        print(
+            f"\n{banner}\n!! ODOO TIER NOT RUN: {reason}. {count} Odoo tests skipped.\n"
+            f"!! Nothing about the addon itself was tested. Install Odoo 18 (see README).\n{banner}",
+            flush=True,
+        )
         return tally
     database = f"mcm_test_{os.getpid()}"
     conf = write_config(out, pg.settings, free_port())
     log_path = os.path.join(out, "odoo.log")
-    cmd = [sys.executable, "-m", "odoo", "-c", conf, "-d", database, "-i", ADDON,
-           "--test-enable", f"--test-tags={tags}", "--stop-after-init", "--without-demo=all",
-           "--log-level=info", "--log-handler=werkzeug:WARNING"]
-    print(f"\n=== odoo tier: odoo -d {database} -i {ADDON} --test-tags={tags} (full log: {log_path})",
-          flush=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "odoo",
+        "-c",
+        conf,
+        "-d",
+        database,
+        "-i",
+        ADDON,
+        "--test-enable",
+        f"--test-tags={tags}",
+        "--stop-after-init",
+        "--without-demo=all",
+        "--log-level=info",
+        "--log-handler=werkzeug:WARNING",
+    ]
+    print(f"\n=== odoo tier: odoo -d {database} -i {ADDON} --test-tags={tags} (full log: {log_path})", flush=True)
     started = time.monotonic()
     summary = None
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace")
+        proc = subprocess.Popen(
+            cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
         try:
             showing = False
             for line in proc.stdout:
@@ -149,6 +178,7 @@ def main(argv=None):
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     out = tempfile.mkdtemp(prefix="mcm-test-")
     os.chmod(out, 0o711)  # the services run as an unprivileged user
     pg = stack = None

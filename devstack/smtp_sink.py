@@ -16,7 +16,7 @@ class _Keep:
         self.count = 0
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd hook name)
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.count += 1
             path = os.path.join(self.folder, f"{self.count:06d}.eml")

@@ -47,7 +47,8 @@ class MailStack:
             self.dovecot = Dovecot(
                 os.path.join(self.folder, "dovecot"),
                 introspection_url=f"{self.emulator.google_url}/introspect",
-                sink_port=self.sink.port, accounts=self.accounts,
+                sink_port=self.sink.port,
+                accounts=self.accounts,
             ).start()
         except BaseException:
             self.stop()
@@ -70,11 +71,13 @@ class MailStack:
             "accounts": self.accounts,
             "google": {
                 "url": self.emulator.google_url,
-                "client_id": CLIENTS["google"][0], "client_secret": CLIENTS["google"][1],
+                "client_id": CLIENTS["google"][0],
+                "client_secret": CLIENTS["google"][1],
             },
             "microsoft": {
                 "url": self.emulator.microsoft_url,
-                "client_id": CLIENTS["microsoft"][0], "client_secret": CLIENTS["microsoft"][1],
+                "client_id": CLIENTS["microsoft"][0],
+                "client_secret": CLIENTS["microsoft"][1],
                 "ca_bundle": self.emulator.ca_path,
             },
             "switches": f"{self.emulator.google_url}/_test",
@@ -104,10 +107,13 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
     with MailStack(args.dir, accounts) as stack:
-        print(f"mail stack ready: IMAP 127.0.0.1:{stack.dovecot.imap_port}, "
-              f"SMTP submission 127.0.0.1:{stack.dovecot.submission_port}, "
-              f"Google emulator {stack.emulator.google_url}, "
-              f"Microsoft emulator {stack.emulator.microsoft_url}", flush=True)
+        print(
+            f"mail stack ready: IMAP 127.0.0.1:{stack.dovecot.imap_port}, "
+            f"SMTP submission 127.0.0.1:{stack.dovecot.submission_port}, "
+            f"Google emulator {stack.emulator.google_url}, "
+            f"Microsoft emulator {stack.emulator.microsoft_url}",
+            flush=True,
+        )
         done.wait()
 
 

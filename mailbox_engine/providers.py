@@ -30,14 +30,21 @@ class Provider:
 
 
 GOOGLE = Provider(
-    "google", "Google (Gmail, Workspace)", True,
-    imap_host="imap.gmail.com", smtp_host="smtp.gmail.com",
+    "google",
+    "Google (Gmail, Workspace)",
+    True,
+    imap_host="imap.gmail.com",
+    smtp_host="smtp.gmail.com",
     scopes=("https://mail.google.com/", "openid", "https://www.googleapis.com/auth/userinfo.email"),
 )
 MICROSOFT = Provider(
-    "microsoft", "Microsoft 365 / Outlook.com", True,
-    imap_host="outlook.office365.com", smtp_host="smtp.office365.com",
-    smtp_port=587, smtp_security=SECURITY_STARTTLS,
+    "microsoft",
+    "Microsoft 365 / Outlook.com",
+    True,
+    imap_host="outlook.office365.com",
+    smtp_host="smtp.office365.com",
+    smtp_port=587,
+    smtp_security=SECURITY_STARTTLS,
     scopes=("https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send"),
 )
 CUSTOM = Provider("imap", "Other (IMAP + SMTP)", False)

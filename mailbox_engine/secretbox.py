@@ -34,8 +34,8 @@ def parse_keys(text):
         if len(raw) != 32:
             raise SecretError(
                 f"Encryption key #{index} is not valid: a key is 32 random bytes in url-safe "
-                "base64 (44 characters). Generate one with: python3 -c \"from cryptography.fernet "
-                "import Fernet; print(Fernet.generate_key().decode())\""
+                'base64 (44 characters). Generate one with: python3 -c "from cryptography.fernet '
+                'import Fernet; print(Fernet.generate_key().decode())"'
             )
     return keys
 
@@ -60,7 +60,7 @@ class SecretBox:
         if not stored.startswith(PREFIX):
             raise SecretError("A stored mailbox secret is not in the encrypted format; reconnect the mailbox.")
         try:
-            return self._fernet.decrypt(stored[len(PREFIX):].encode()).decode()
+            return self._fernet.decrypt(stored[len(PREFIX) :].encode()).decode()
         except InvalidToken:
             raise SecretError(
                 "A stored mailbox secret cannot be decrypted with the configured keys: the key was "
@@ -73,12 +73,12 @@ class SecretBox:
         if not stored:
             return ""
         self.decrypt(stored)  # same checks and messages as decrypt
-        return PREFIX + self._fernet.rotate(stored[len(PREFIX):].encode()).decode()
+        return PREFIX + self._fernet.rotate(stored[len(PREFIX) :].encode()).decode()
 
     def is_current(self, stored):
         """True when ``stored`` is readable by the first key alone."""
         try:
-            Fernet(self.keys[0].encode()).decrypt(stored[len(PREFIX):].encode())
+            Fernet(self.keys[0].encode()).decrypt(stored[len(PREFIX) :].encode())
         except InvalidToken:
             return False
         return True

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..mailbox_engine import providers
-from ..mailbox_engine.addresses import InvalidAddress, normalize_address
+from ..mailbox_engine.addresses import InvalidAddressError, normalize_address
 
 STATES = [
     ("draft", "Not connected"),
@@ -31,15 +31,22 @@ class MailMailbox(models.Model):
     # ------------------------------------------------------------------ fields
     name = fields.Char(compute="_compute_name", store=True, readonly=False, required=True, precompute=True)
     user_id = fields.Many2one(
-        "res.users", string="Owner", required=True, index=True, ondelete="cascade",
-        default=lambda self: self.env.user, tracking=True,
+        "res.users",
+        string="Owner",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        default=lambda self: self.env.user,
+        tracking=True,
         domain=[("share", "=", False)],
     )
     email = fields.Char(string="Address", required=True, tracking=True)
     email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True, precompute=True)
     provider = fields.Selection(
         [(p.code, p.label) for p in providers.PROVIDERS.values()],
-        required=True, default="imap", tracking=True,
+        required=True,
+        default="imap",
+        tracking=True,
     )
     state = fields.Selection(STATES, required=True, default="draft", tracking=True, index=True, copy=False)
     active = fields.Boolean(default=True, tracking=True)
@@ -67,14 +74,19 @@ class MailMailbox(models.Model):
 
     # secrets: write-only here, stored encrypted in mail.mailbox.secret
     password = fields.Char(
-        compute="_compute_password", inverse="_inverse_password", copy=False,
+        compute="_compute_password",
+        inverse="_inverse_password",
+        copy=False,
         help="Password or app password of the mailbox. It is stored encrypted and never shown again.",
     )
     has_password = fields.Boolean(compute="_compute_has_password")
 
     _sql_constraints = [
-        ("email_normalized_uniq", "unique(email_normalized)",
-         "This address is already connected: each address can be connected once."),
+        (
+            "email_normalized_uniq",
+            "unique(email_normalized)",
+            "This address is already connected: each address can be connected once.",
+        ),
         ("backfill_days_positive", "CHECK(backfill_days >= 0)", "The backfill window cannot be negative."),
     ]
 
@@ -95,7 +107,7 @@ class MailMailbox(models.Model):
         for mailbox in self:
             try:
                 mailbox.email_normalized = normalize_address(mailbox.email)
-            except InvalidAddress:
+            except InvalidAddressError:
                 mailbox.email_normalized = False
 
     @api.depends("state")
@@ -112,8 +124,9 @@ class MailMailbox(models.Model):
         self.invalidate_recordset(["password", "has_password"])  # never keep the plaintext around
 
     def _compute_has_password(self):
-        secrets = self.env["mail.mailbox.secret"].sudo().search(
-            [("mailbox_id", "in", self.ids), ("kind", "=", "password")])
+        secrets = (
+            self.env["mail.mailbox.secret"].sudo().search([("mailbox_id", "in", self.ids), ("kind", "=", "password")])
+        )
         with_password = set(secrets.mapped("mailbox_id").ids)
         for mailbox in self:
             mailbox.has_password = mailbox.id in with_password
@@ -129,10 +142,13 @@ class MailMailbox(models.Model):
         """Normalise ``email``; raise a clear error if it is invalid or already connected."""
         try:
             address = normalize_address(email)
-        except InvalidAddress as exc:
+        except InvalidAddressError as exc:
             raise ValidationError(str(exc)) from None
-        other = self.sudo().with_context(active_test=False).search(
-            [("email_normalized", "=", address), ("id", "!=", exclude_id)], limit=1)
+        other = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("email_normalized", "=", address), ("id", "!=", exclude_id)], limit=1)
+        )
         if other:
             raise ValidationError(self._duplicate_message(address, other))
         return address
@@ -140,20 +156,31 @@ class MailMailbox(models.Model):
     @api.model
     def _duplicate_message(self, address, other):
         if not other.active:
-            return _("%(address)s was connected before and is now archived. Open Mailboxes, filter on "
-                     "Archived, restore it and use Reconnect instead of adding it again.", address=address)
-        return _("%(address)s is already connected (owner: %(owner)s). An address can be connected "
-                 "once: open that mailbox and use Reconnect instead of adding it again.",
-                 address=address, owner=other.user_id.name)
+            return _(
+                "%(address)s was connected before and is now archived. Open Mailboxes, filter on "
+                "Archived, restore it and use Reconnect instead of adding it again.",
+                address=address,
+            )
+        return _(
+            "%(address)s is already connected (owner: %(owner)s). An address can be connected "
+            "once: open that mailbox and use Reconnect instead of adding it again.",
+            address=address,
+            owner=other.user_id.name,
+        )
 
     @api.constrains("imap_port", "smtp_port")
     def _check_ports(self):
         for mailbox in self:
             for label, port in (("IMAP", mailbox.imap_port), ("SMTP", mailbox.smtp_port)):
                 if port and not 0 < port < 65536:
-                    raise ValidationError(_("The %(kind)s port %(port)s is not a TCP port: use a number "
-                                            "from 1 to 65535 (usually 993 for IMAP, 465 or 587 for SMTP).",
-                                            kind=label, port=port))
+                    raise ValidationError(
+                        _(
+                            "The %(kind)s port %(port)s is not a TCP port: use a number "
+                            "from 1 to 65535 (usually 993 for IMAP, 465 or 587 for SMTP).",
+                            kind=label,
+                            port=port,
+                        )
+                    )
 
     # ------------------------------------------------------------------ onchange
     @api.onchange("provider")
@@ -200,8 +227,12 @@ class MailMailbox(models.Model):
     @api.model
     def _prepare_provider_servers(self, info):
         return {
-            "imap_host": info.imap_host, "imap_port": info.imap_port, "imap_security": info.imap_security,
-            "smtp_host": info.smtp_host, "smtp_port": info.smtp_port, "smtp_security": info.smtp_security,
+            "imap_host": info.imap_host,
+            "imap_port": info.imap_port,
+            "imap_security": info.imap_security,
+            "smtp_host": info.smtp_host,
+            "smtp_port": info.smtp_port,
+            "smtp_security": info.smtp_security,
         }
 
     @api.model
@@ -215,10 +246,14 @@ class MailMailbox(models.Model):
     def _check_oauth_app(self, provider):
         client_id, client_secret = self._get_oauth_app(provider)
         if not (client_id and client_secret):
-            raise UserError(_(
-                "%(provider)s mailboxes cannot be connected yet: the %(provider)s OAuth app is not "
-                "configured. An administrator must fill in its client ID and client secret in "
-                "Settings › Connected Mailboxes.", provider=providers.PROVIDERS[provider].label))
+            raise UserError(
+                _(
+                    "%(provider)s mailboxes cannot be connected yet: the %(provider)s OAuth app is not "
+                    "configured. An administrator must fill in its client ID and client secret in "
+                    "Settings › Connected Mailboxes.",
+                    provider=providers.PROVIDERS[provider].label,
+                )
+            )
 
     def _get_secret(self, kind):
         self.ensure_one()

@@ -29,8 +29,13 @@ class MailMailboxKey(models.Model):
         try:
             return parse_keys(tools.config.get(CONFIG_OPTION) or "")
         except SecretError as exc:
-            raise UserError(_("The option %(option)s in the Odoo configuration file is wrong. %(reason)s",
-                              option=CONFIG_OPTION, reason=exc)) from None
+            raise UserError(
+                _(
+                    "The option %(option)s in the Odoo configuration file is wrong. %(reason)s",
+                    option=CONFIG_OPTION,
+                    reason=exc,
+                )
+            ) from None
 
     @api.model
     def _ensure_database_key(self):

@@ -13,17 +13,24 @@ class ResConfigSettings(models.TransientModel):
     mcm_google_client_id = fields.Char("Google client ID", config_parameter="google_gmail_client_id")
     mcm_google_client_secret = fields.Char("Google client secret", config_parameter="google_gmail_client_secret")
     mcm_microsoft_client_id = fields.Char(
-        "Microsoft application (client) ID", config_parameter="microsoft_outlook_client_id")
+        "Microsoft application (client) ID", config_parameter="microsoft_outlook_client_id"
+    )
     mcm_microsoft_client_secret = fields.Char(
-        "Microsoft client secret", config_parameter="microsoft_outlook_client_secret")
+        "Microsoft client secret", config_parameter="microsoft_outlook_client_secret"
+    )
     mcm_microsoft_tenant = fields.Char(
-        "Microsoft tenant", config_parameter=PARAM_PREFIX + "microsoft_tenant", default="common",
+        "Microsoft tenant",
+        config_parameter=PARAM_PREFIX + "microsoft_tenant",
+        default="common",
         help="common (work, school and personal accounts), organizations (work and school only), "
-             "or your directory (tenant) ID to accept only your organisation's accounts.")
+        "or your directory (tenant) ID to accept only your organisation's accounts.",
+    )
     mcm_backfill_days = fields.Integer(
-        "Days of past mail to fetch", config_parameter=PARAM_PREFIX + "backfill_days", default=60)
+        "Days of past mail to fetch", config_parameter=PARAM_PREFIX + "backfill_days", default=60
+    )
     mcm_health_check_minutes = fields.Integer(
-        "Health check every (minutes)", config_parameter=PARAM_PREFIX + "health_check_minutes", default=15)
+        "Health check every (minutes)", config_parameter=PARAM_PREFIX + "health_check_minutes", default=15
+    )
     mcm_google_redirect_uri = fields.Char("Google redirect URI", compute="_compute_mcm_redirect_uris")
     mcm_microsoft_redirect_uri = fields.Char("Microsoft redirect URI", compute="_compute_mcm_redirect_uris")
 
@@ -48,7 +55,11 @@ class ResConfigSettings(models.TransientModel):
         self.ensure_one()
         count = self.env["mail.mailbox.key"]._rotate()
         return {
-            "type": "ir.actions.client", "tag": "display_notification",
-            "params": {"type": "success", "title": _("Encryption key rotated"),
-                       "message": _("%(count)s mailbox secrets were re-encrypted with a new key.", count=count)},
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "title": _("Encryption key rotated"),
+                "message": _("%(count)s mailbox secrets were re-encrypted with a new key.", count=count),
+            },
         }

@@ -8,8 +8,8 @@ class ResUsers(models.Model):
 
     @property
     def SELF_READABLE_FIELDS(self):
-        return super().SELF_READABLE_FIELDS + ["mailbox_ids"]
+        return [*super().SELF_READABLE_FIELDS, "mailbox_ids"]
 
     @property
     def SELF_WRITEABLE_FIELDS(self):
-        return super().SELF_WRITEABLE_FIELDS + ["mailbox_ids"]
+        return [*super().SELF_WRITEABLE_FIELDS, "mailbox_ids"]

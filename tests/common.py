@@ -23,12 +23,30 @@ class MailboxUsersMixin:
 
     @classmethod
     def _setup_users(cls, env):
-        cls.user_ann = new_test_user(env, login="mcm_ann", name="Ann Seller", email="ann@example.com",
-                                     password=cls.password("mcm_ann"), groups="base.group_user")
-        cls.user_ben = new_test_user(env, login="mcm_ben", name="Ben Seller", email="ben@example.com",
-                                     password=cls.password("mcm_ben"), groups="base.group_user")
-        cls.user_ada = new_test_user(env, login="mcm_ada", name="Ada Admin", email="ada@example.com",
-                                     password=cls.password("mcm_ada"), groups="base.group_user,base.group_system")
+        cls.user_ann = new_test_user(
+            env,
+            login="mcm_ann",
+            name="Ann Seller",
+            email="ann@example.com",
+            password=cls.password("mcm_ann"),
+            groups="base.group_user",
+        )
+        cls.user_ben = new_test_user(
+            env,
+            login="mcm_ben",
+            name="Ben Seller",
+            email="ben@example.com",
+            password=cls.password("mcm_ben"),
+            groups="base.group_user",
+        )
+        cls.user_ada = new_test_user(
+            env,
+            login="mcm_ada",
+            name="Ada Admin",
+            email="ada@example.com",
+            password=cls.password("mcm_ada"),
+            groups="base.group_user,base.group_system",
+        )
 
     @staticmethod
     def password(login):
@@ -56,6 +74,15 @@ class MailboxCase(MailboxUsersMixin, TransactionCase):
         cls.stack = load_stack()
 
     def create_mailbox(self, user, email, **values):
-        return self.env["mail.mailbox"].with_user(user).create({
-            "email": email, "provider": "imap", "imap_host": "127.0.0.1", **values,
-        })
+        return (
+            self.env["mail.mailbox"]
+            .with_user(user)
+            .create(
+                {
+                    "email": email,
+                    "provider": "imap",
+                    "imap_host": "127.0.0.1",
+                    **values,
+                }
+            )
+        )

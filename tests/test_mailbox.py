@@ -45,21 +45,35 @@ class TestMailbox(MailboxCase):
         Mailbox = self.env["mail.mailbox"].sudo()
         before = Mailbox.search_count([])
         for provider, label in (("google", "Google"), ("microsoft", "Microsoft")):
-            with self.subTest(provider=provider), self.assertRaisesRegex(
-                    UserError, f"{label}.*OAuth app is not configured.*Settings › Connected Mailboxes"):
+            with (
+                self.subTest(provider=provider),
+                self.assertRaisesRegex(
+                    UserError, f"{label}.*OAuth app is not configured.*Settings › Connected Mailboxes"
+                ),
+            ):
                 self.env["mail.mailbox"].with_user(self.user_ann).create(
-                    {"email": f"ann-{provider}@example.com", "provider": provider})
+                    {"email": f"ann-{provider}@example.com", "provider": provider}
+                )
         self.assertEqual(Mailbox.search_count([]), before)
 
     def test_oauth_mailbox_gets_the_provider_servers(self):
         self._configure_oauth_apps(self.env)
-        google = self.env["mail.mailbox"].with_user(self.user_ann).create(
-            {"email": "ann@gmail.example", "provider": "google"})
-        self.assertEqual((google.imap_host, google.imap_port, google.smtp_host), ("imap.gmail.com", 993, "smtp.gmail.com"))
-        outlook = self.env["mail.mailbox"].with_user(self.user_ann).create(
-            {"email": "ann@outlook.example", "provider": "microsoft"})
-        self.assertEqual((outlook.smtp_host, outlook.smtp_port, outlook.smtp_security),
-                         ("smtp.office365.com", 587, "starttls"))
+        google = (
+            self.env["mail.mailbox"]
+            .with_user(self.user_ann)
+            .create({"email": "ann@gmail.example", "provider": "google"})
+        )
+        self.assertEqual(
+            (google.imap_host, google.imap_port, google.smtp_host), ("imap.gmail.com", 993, "smtp.gmail.com")
+        )
+        outlook = (
+            self.env["mail.mailbox"]
+            .with_user(self.user_ann)
+            .create({"email": "ann@outlook.example", "provider": "microsoft"})
+        )
+        self.assertEqual(
+            (outlook.smtp_host, outlook.smtp_port, outlook.smtp_security), ("smtp.office365.com", 587, "starttls")
+        )
 
     def test_ports_must_be_tcp_ports(self):
         with self.assertRaisesRegex(ValidationError, "1 to 65535"):
@@ -78,8 +92,9 @@ class TestMailbox(MailboxCase):
             ann_box.with_user(self.user_ben).unlink()
         ann_box.with_user(self.user_ann).write({"name": "Work"})
         self.assertEqual(ann_box.name, "Work")
-        self.assertEqual(Mailbox.with_user(self.user_ada).search([("id", "in", (ann_box | ben_box).ids)]),
-                         ann_box | ben_box)
+        self.assertEqual(
+            Mailbox.with_user(self.user_ada).search([("id", "in", (ann_box | ben_box).ids)]), ann_box | ben_box
+        )
 
     def test_groups(self):
         user_group = self.env.ref("mail_connected_mailbox.mail_connected_mailbox_group_user")
@@ -90,8 +105,11 @@ class TestMailbox(MailboxCase):
 
     def test_settings_reuse_odoo_parameters_and_show_redirect_uris(self):
         self.env["ir.config_parameter"].sudo().set_param("web.base.url", "https://crm.example.com")
-        settings = self.env["res.config.settings"].with_user(self.user_ada).create({
-            "mcm_google_client_id": "g-123", "mcm_microsoft_tenant": "organizations"})
+        settings = (
+            self.env["res.config.settings"]
+            .with_user(self.user_ada)
+            .create({"mcm_google_client_id": "g-123", "mcm_microsoft_tenant": "organizations"})
+        )
         settings.execute()
         params = self.env["ir.config_parameter"].sudo()
         self.assertEqual(params.get_param("google_gmail_client_id"), "g-123")
@@ -99,10 +117,12 @@ class TestMailbox(MailboxCase):
         fresh = self.env["res.config.settings"].with_user(self.user_ada).create({})
         self.assertEqual(fresh.mcm_google_client_id, "g-123")
         self.assertEqual(fresh.mcm_backfill_days, 60)
-        self.assertEqual(fresh.mcm_google_redirect_uri,
-                         "https://crm.example.com/mail_connected_mailbox/oauth/google/callback")
-        self.assertEqual(fresh.mcm_microsoft_redirect_uri,
-                         "https://crm.example.com/mail_connected_mailbox/oauth/microsoft/callback")
+        self.assertEqual(
+            fresh.mcm_google_redirect_uri, "https://crm.example.com/mail_connected_mailbox/oauth/google/callback"
+        )
+        self.assertEqual(
+            fresh.mcm_microsoft_redirect_uri, "https://crm.example.com/mail_connected_mailbox/oauth/microsoft/callback"
+        )
 
     def test_settings_refuse_nonsense_numbers(self):
         with self.assertRaisesRegex(ValidationError, "at least one minute"):

@@ -13,12 +13,16 @@ class TestRpcAccess(MailboxUsersMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls._setup_users(cls.env)
-        cls.ann_box = cls.env["mail.mailbox"].with_user(cls.user_ann).create({
-            "email": "ann.rpc@example.com", "imap_host": "127.0.0.1", "password": "rpc-secret-ann"})
+        cls.ann_box = (
+            cls.env["mail.mailbox"]
+            .with_user(cls.user_ann)
+            .create({"email": "ann.rpc@example.com", "imap_host": "127.0.0.1", "password": "rpc-secret-ann"})
+        )
 
     def call(self, user, model, method, *args, **kwargs):
-        return self.xmlrpc_object.execute_kw(self.env.cr.dbname, user.id, self.password(user.login), model, method,
-                                             list(args), kwargs)
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, user.id, self.password(user.login), model, method, list(args), kwargs
+        )
 
     def assertRpcDenied(self, user, model, method, *args, **kwargs):
         with self.assertRaises(xmlrpc.client.Fault) as info:
@@ -33,8 +37,9 @@ class TestRpcAccess(MailboxUsersMixin, HttpCase):
         self.assertIn("doesn't have 'read' access", fault)
 
     def test_owner_reads_no_secret(self):
-        record = self.call(self.user_ann, "mail.mailbox", "read", [self.ann_box.id],
-                           ["email", "password", "has_password"])[0]
+        record = self.call(
+            self.user_ann, "mail.mailbox", "read", [self.ann_box.id], ["email", "password", "has_password"]
+        )[0]
         self.assertEqual(record["email"], "ann.rpc@example.com")
         self.assertFalse(record["password"])
         self.assertTrue(record["has_password"])

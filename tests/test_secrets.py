@@ -15,8 +15,12 @@ from .common import MailboxCase
 
 def _pg_env():
     env = dict(os.environ)
-    for option, variable in (("db_host", "PGHOST"), ("db_port", "PGPORT"), ("db_user", "PGUSER"),
-                             ("db_password", "PGPASSWORD")):
+    for option, variable in (
+        ("db_host", "PGHOST"),
+        ("db_port", "PGPORT"),
+        ("db_user", "PGUSER"),
+        ("db_password", "PGPASSWORD"),
+    ):
         if config.get(option):
             env[variable] = str(config[option])
     return env
@@ -26,8 +30,9 @@ def _pg_env():
 class TestSecrets(MailboxCase):
     def stored_value(self, mailbox, kind="password"):
         self.env.flush_all()
-        self.env.cr.execute("SELECT value FROM mail_mailbox_secret WHERE mailbox_id = %s AND kind = %s",
-                            (mailbox.id, kind))
+        self.env.cr.execute(
+            "SELECT value FROM mail_mailbox_secret WHERE mailbox_id = %s AND kind = %s", (mailbox.id, kind)
+        )
         row = self.env.cr.fetchone()
         return row and row[0]
 
@@ -91,10 +96,11 @@ class TestSecrets(MailboxCase):
             self.env["mail.mailbox.key"]._rotate()
             self.assertFalse(self.env["mail.mailbox.key"].sudo().search([]))
             self.assertEqual(mailbox._get_secret("password"), "pw-config")
-        with patch.dict(config.options, {"mail_connected_mailbox_keys": "short"}), \
-                self.assertRaisesRegex(Exception, "mail_connected_mailbox_keys.*not valid"):
+        with (
+            patch.dict(config.options, {"mail_connected_mailbox_keys": "short"}),
+            self.assertRaisesRegex(Exception, "mail_connected_mailbox_keys.*not valid"),
+        ):
             mailbox._get_secret("password")
-
 
 
 @tagged("post_install", "-at_install")
@@ -110,13 +116,20 @@ class TestSecretsOutsideTransaction(MailboxCase):
         token = "1//refresh-" + secrets.token_hex(8)
         with self._committed() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"mail_create_nolog": True, "mail_notrack": True})
-            mailbox = env["mail.mailbox"].create({"email": f"dump-{secrets.token_hex(3)}@example.com",
-                                                  "imap_host": "127.0.0.1", "password": password})
+            mailbox = env["mail.mailbox"].create(
+                {"email": f"dump-{secrets.token_hex(3)}@example.com", "imap_host": "127.0.0.1", "password": password}
+            )
             mailbox._set_secrets({"refresh_token": token})
             mailbox_id = mailbox.id
         try:
-            dump = subprocess.run(["pg_dump", "--no-owner", "-d", self.env.cr.dbname], env=_pg_env(),
-                                  capture_output=True, text=True, check=True, timeout=300).stdout
+            dump = subprocess.run(
+                ["pg_dump", "--no-owner", "-d", self.env.cr.dbname],
+                env=_pg_env(),
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
+            ).stdout
             self.assertIn(PREFIX, dump)  # the secrets are in the dump, encrypted
             self.assertNotIn(password, dump)
             self.assertNotIn(token, dump)
@@ -127,17 +140,32 @@ class TestSecretsOutsideTransaction(MailboxCase):
     def test_rotation_command_line(self):
         with self._committed() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"mail_create_nolog": True, "mail_notrack": True})
-            mailbox = env["mail.mailbox"].create({"email": f"cli-{secrets.token_hex(3)}@example.com",
-                                                  "imap_host": "127.0.0.1", "password": "pw-cli"})
+            mailbox = env["mail.mailbox"].create(
+                {"email": f"cli-{secrets.token_hex(3)}@example.com", "imap_host": "127.0.0.1", "password": "pw-cli"}
+            )
             mailbox_id = mailbox.id
             cr.execute("SELECT value FROM mail_mailbox_secret WHERE mailbox_id = %s", (mailbox_id,))
             before = cr.fetchone()[0]
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "odoo", f"--addons-path={config['addons_path']}", "mailbox-key", "rotate",
-                 "-c", config.rcfile,
-                 "-d", self.env.cr.dbname, "--log-level=warn"],
-                capture_output=True, text=True, timeout=300, check=False)
+                [
+                    sys.executable,
+                    "-m",
+                    "odoo",
+                    f"--addons-path={config['addons_path']}",
+                    "mailbox-key",
+                    "rotate",
+                    "-c",
+                    config.rcfile,
+                    "-d",
+                    self.env.cr.dbname,
+                    "--log-level=warn",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
             self.assertEqual(done.returncode, 0, done.stderr[-2000:])
             self.assertRegex(done.stdout, r"\d+ mailbox secrets re-encrypted in database")
             with self._committed() as cr:

@@ -11,8 +11,9 @@ class TestWebClient(MailboxUsersMixin, HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls._setup_users(cls.env)
-        cls.env["mail.mailbox"].with_user(cls.user_ann).create({
-            "email": "ann.tour@example.com", "imap_host": "127.0.0.1"})
+        cls.env["mail.mailbox"].with_user(cls.user_ann).create(
+            {"email": "ann.tour@example.com", "imap_host": "127.0.0.1"}
+        )
 
     def test_user_menu_and_preferences(self):
         self.start_tour("/odoo", "mail_connected_mailbox_tour_user", login=self.user_ann.login)

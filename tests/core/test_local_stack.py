@@ -20,8 +20,14 @@ def imap(stack):
 
 def google_flow(stack, **kwargs):
     g = stack["google"]
-    config = {"web": {"client_id": g["client_id"], "client_secret": g["client_secret"],
-                      "auth_uri": f"{g['url']}/o/oauth2/v2/auth", "token_uri": f"{g['url']}/token"}}
+    config = {
+        "web": {
+            "client_id": g["client_id"],
+            "client_secret": g["client_secret"],
+            "auth_uri": f"{g['url']}/o/oauth2/v2/auth",
+            "token_uri": f"{g['url']}/token",
+        }
+    }
     return Flow.from_client_config(config, scopes=["https://mail.google.com/"], redirect_uri=REDIRECT, **kwargs)
 
 
@@ -91,7 +97,7 @@ def test_revoked_google_token_fails_everywhere(stack, switch, monkeypatch):
     assert b'"status"' in base64.b64decode(challenge)
     code, text = smtp.docmd("")
     assert (code, text[:5]) == (535, b"5.7.8")
-    with pytest.raises(RefreshError, match="invalid_grant: Token has been expired or revoked."):
+    with pytest.raises(RefreshError, match=r"invalid_grant: Token has been expired or revoked\."):
         creds.refresh(Request())
 
 
@@ -107,9 +113,16 @@ def test_throttling_answers_429_with_retry_after(stack, switch, monkeypatch):
 
     creds = google_tokens(stack, "wu@gmail.test", monkeypatch).credentials
     switch("throttle", seconds=42, count=1)
-    answer = requests.post(creds.token_uri, data={
-        "grant_type": "refresh_token", "refresh_token": creds.refresh_token,
-        "client_id": creds.client_id, "client_secret": creds.client_secret}, timeout=5)
+    answer = requests.post(
+        creds.token_uri,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": creds.refresh_token,
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret,
+        },
+        timeout=5,
+    )
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "42"
 
 
@@ -121,8 +134,12 @@ def microsoft_app(stack, cache=None):
     session.trust_env = False  # REQUESTS_CA_BUNDLE would override the emulator's CA
     session.verify = m["ca_bundle"]
     return msal.ConfidentialClientApplication(
-        m["client_id"], client_credential=m["client_secret"], oidc_authority=f"{m['url']}/common/v2.0",
-        token_cache=cache, http_client=session, timeout=10,
+        m["client_id"],
+        client_credential=m["client_secret"],
+        oidc_authority=f"{m['url']}/common/v2.0",
+        token_cache=cache,
+        http_client=session,
+        timeout=10,
     )
 
 

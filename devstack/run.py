@@ -1,0 +1,194 @@
+"""``make run``: Odoo 18 with the addon, ready to click, on http://localhost:8069.
+
+* a private PostgreSQL cluster kept in ``.run/pg`` (or the server named by PGHOST…);
+* the local mail stack (Dovecot IMAP + submission, SMTP sink, Google and Microsoft
+  emulators) with demo accounts;
+* a database ``mailboxes`` with the addon installed (admin / admin), updated when the
+  addon's files changed since the last run.
+
+Ctrl-C stops everything.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from .odoo_env import ADDON, ROOT, odoo_status, write_config
+from .pg import PostgresCluster
+from .stack import MailStack
+from .util import as_service_user
+
+DATABASE = os.environ.get("MCM_DATABASE", "mailboxes")
+
+
+def run_folder():
+    """``.run/`` in the project, unless the unprivileged service user cannot reach it."""
+    folder = os.path.join(ROOT, ".run")
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o755)
+    probe = subprocess.run(as_service_user(["test", "-x", folder]), check=False)
+    if probe.returncode == 0:
+        return folder
+    fallback = os.path.join("/var/tmp", "mail_connected_mailbox-" + hashlib.sha1(ROOT.encode()).hexdigest()[:8])
+    os.makedirs(fallback, exist_ok=True)
+    os.chmod(fallback, 0o755)
+    print(f"note: the folders above {folder} are closed to the service user; keeping the cluster in {fallback}")
+    return fallback
+
+
+def addon_fingerprint():
+    """Changes whenever a file of the addon changes (decides whether to update the module)."""
+    digest = hashlib.sha1()
+    for root, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in ("__pycache__", "devstack"))
+        for name in sorted(files):
+            if name.endswith((".py", ".xml", ".csv", ".js", ".scss", ".css", ".po", ".pot")):
+                path = os.path.join(root, name)
+                digest.update(f"{path}:{os.stat(path).st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def database_exists(pg):
+    out = pg.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'")
+    return bool(out.strip())
+
+
+def odoo(conf, *args, check=True):
+    cmd = [sys.executable, "-m", "odoo", "-c", conf, "-d", DATABASE, *args]
+    return subprocess.run(cmd, check=check)
+
+
+def serve(conf):
+    """Run the Odoo server in the foreground; on Ctrl-C let it shut down cleanly."""
+    proc = subprocess.Popen([sys.executable, "-m", "odoo", "-c", conf, "-d", DATABASE])
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def configure_demo(conf, stack_info):
+    """Point the OAuth app settings at the local emulators (a demo without external accounts)."""
+    script = f"""
+import json
+info = json.loads({json.dumps(json.dumps(stack_info))})
+params = env["ir.config_parameter"].sudo()
+for key, value in {{
+    "google_gmail_client_id": info["google"]["client_id"],
+    "google_gmail_client_secret": info["google"]["client_secret"],
+    "microsoft_outlook_client_id": info["microsoft"]["client_id"],
+    "microsoft_outlook_client_secret": info["microsoft"]["client_secret"],
+}}.items():
+    if not params.get_param(key):
+        params.set_param(key, value)
+env.cr.commit()
+"""
+    subprocess.run(
+        [sys.executable, "-m", "odoo", "shell", "-c", conf, "-d", DATABASE, "--no-http", "--log-level=warn"],
+        input=script,
+        text=True,
+        check=True,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("MCM_HTTP_PORT", "8069")))
+    parser.add_argument("--rotate-key", action="store_true", help="re-encrypt the database's secrets and exit")
+    args = parser.parse_args(argv)
+    ok, reason = odoo_status()
+    if not ok:
+        sys.exit(f"{reason}: install Odoo 18 first (README.md, section Install).")
+
+    def _interrupt(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
+    folder = run_folder()
+    pg = stack = None
+    try:
+        pg = PostgresCluster(os.path.join(folder, "pg")).start()
+        conf = write_config(folder, pg.settings, args.port, {"db_name": DATABASE, "dbfilter": f"^{DATABASE}$"})
+        if args.rotate_key:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "odoo",
+                    f"--addons-path={_addons_path(conf)}",
+                    "mailbox-key",
+                    "rotate",
+                    "-c",
+                    conf,
+                    "-d",
+                    DATABASE,
+                ],
+                check=True,
+            )
+            return
+        stack = MailStack(os.path.join(folder, "stack"), _demo_accounts()).start()
+        stamp = os.path.join(folder, "addon.stamp")
+        fingerprint = addon_fingerprint()
+        if not database_exists(pg):
+            print(f"Creating database {DATABASE!r} with {ADDON} installed (about 30 s)…", flush=True)
+            odoo(conf, "-i", ADDON, "--stop-after-init", "--without-demo=all")
+            configure_demo(conf, stack.info())
+        elif _read(stamp) != fingerprint:
+            print(f"The addon changed since the last run: updating {ADDON}…", flush=True)
+            odoo(conf, "-u", ADDON, "--stop-after-init")
+        with open(stamp, "w", encoding="utf-8") as fh:
+            fh.write(fingerprint)
+        info = stack.info()
+        print(
+            f"""
+Connected Mailboxes is ready: http://localhost:{args.port}  (login admin, password admin)
+Local mail server (IMAP 127.0.0.1:{info["imap_port"]}, SMTP 127.0.0.1:{info["submission_port"]}, no TLS):
+  demo@mail.test / demo     sales@mail.test / sales
+Ctrl-C stops Odoo, the mail stack and PostgreSQL.
+""",
+            flush=True,
+        )
+        serve(conf)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if stack:
+            stack.stop()
+        if pg:
+            pg.stop()
+
+
+def _addons_path(conf):
+    with open(conf, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("addons_path"):
+                return line.split("=", 1)[1].strip()
+    return ""
+
+
+def _demo_accounts():
+    from .stack import DEMO_ACCOUNTS, TEST_ACCOUNTS
+
+    return dict(TEST_ACCOUNTS, **DEMO_ACCOUNTS)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+if __name__ == "__main__":
+    main()
