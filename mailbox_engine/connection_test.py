@@ -1,0 +1,281 @@
+"""Step-by-step checks of an IMAP or SMTP server, each step with its own diagnosis.
+
+``check_imap`` and ``check_smtp`` return a list of :class:`Step`: DNS, TCP, TLS (or
+STARTTLS), capabilities or EHLO, then the login. They stop at the first failing
+step, whose :class:`~mailbox_engine.diagnosis.Diagnosis` names the cause and the fix.
+"""
+
+import base64
+import contextlib
+import ipaddress
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from . import diagnosis
+from .diagnosis import Diagnosis
+from .providers import SECURITY_NONE, SECURITY_SSL, SECURITY_STARTTLS, default_port
+
+INTERESTING_IMAP_CAPABILITIES = ("IMAP4REV1", "IDLE", "CONDSTORE", "QRESYNC", "MOVE", "UIDPLUS", "SPECIAL-USE")
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    detail: str = ""
+    diagnosis: Diagnosis | None = None
+
+
+@dataclass
+class Server:
+    """Where and how to log in. Exactly one of ``password`` and ``oauth_token`` is set."""
+
+    host: str
+    port: int
+    security: str
+    login: str
+    password: str = ""
+    oauth_token: str = ""
+    timeout: float = 15.0
+    ssl_context: ssl.SSLContext | None = None
+
+    def context(self):
+        return self.ssl_context or ssl.create_default_context()
+
+
+class StepFailedError(Exception):
+    def __init__(self, step):
+        super().__init__(step.name)
+        self.step = step
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def xoauth2(user, token):
+    """The SASL XOAUTH2 initial response (base64), as Google and Microsoft document it."""
+    return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+
+
+def _timed(start):
+    return f"{(time.monotonic() - start) * 1000:.0f} ms"
+
+
+def _reach(server, protocol, steps, params):
+    """DNS and TCP steps (shared by IMAP and SMTP)."""
+    start = time.monotonic()
+    try:
+        infos = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise StepFailedError(Step("DNS", False, "", diagnosis.from_network_error(exc, **params))) from None
+    steps.append(Step("DNS", True, f"{server.host} → {infos[0][4][0]}"))
+    start = time.monotonic()
+    try:
+        socket.create_connection((server.host, server.port), timeout=server.timeout).close()
+    except OSError as exc:
+        raise StepFailedError(
+            Step("TCP", False, "", diagnosis.from_network_error(exc, timeout=server.timeout, **params))
+        ) from None
+    steps.append(Step("TCP", True, f"port {server.port} answers ({_timed(start)})"))
+    if server.security == SECURITY_NONE and not is_loopback(server.host):
+        raise StepFailedError(
+            Step(
+                "TLS",
+                False,
+                "",
+                diagnosis.diagnose(
+                    "no_starttls",
+                    "SECURITY",
+                    host=server.host,
+                    port=server.port,
+                    ssl_port=default_port(protocol.lower(), SECURITY_SSL),
+                ),
+            )
+        ) from None
+
+
+def _params(server, protocol, address):
+    return {
+        "address": address,
+        "provider": server.host,
+        "host": server.host,
+        "port": server.port,
+        "protocol": protocol,
+        "ssl_port": default_port(protocol.lower(), SECURITY_SSL),
+        "starttls_port": default_port(protocol.lower(), SECURITY_STARTTLS),
+    }
+
+
+def check_imap(server, address):
+    """Check an IMAP server step by step; return the steps (the last one failed if any did)."""
+    steps = []
+    params = _params(server, "IMAP", address)
+    client = None
+    try:
+        _reach(server, "IMAP", steps, params)
+        start = time.monotonic()
+        try:
+            client = imapclient.IMAPClient(
+                server.host,
+                port=server.port,
+                ssl=server.security == SECURITY_SSL,
+                ssl_context=server.context(),
+                timeout=server.timeout,
+            )
+            if server.security == SECURITY_STARTTLS:
+                if not client.has_capability("STARTTLS"):
+                    raise StepFailedError(
+                        Step("STARTTLS", False, "", diagnosis.diagnose("no_starttls", "STARTTLS", **params))
+                    )
+                client.starttls(server.context())
+        except (OSError, EOFError) as exc:
+            raise StepFailedError(
+                Step(
+                    "TLS" if server.security != SECURITY_NONE else "Greeting",
+                    False,
+                    "",
+                    diagnosis.from_network_error(
+                        exc, timeout=server.timeout, tls=server.security != SECURITY_NONE, **params
+                    ),
+                )
+            ) from None
+        except IMAPClientError as exc:
+            raise StepFailedError(
+                Step(
+                    "Greeting",
+                    False,
+                    "",
+                    diagnosis.diagnose(
+                        "protocol", "IMAP", detail=str(exc)[:160], **_without(params, "protocol"), protocol="IMAP"
+                    ),
+                )
+            ) from None
+        if server.security != SECURITY_NONE:
+            steps.append(Step("TLS", True, f"{client.socket().version()} ({_timed(start)})"))
+        before = [c.decode().upper() for c in client.capabilities()]
+        steps.append(Step("Capabilities", True, " ".join(c for c in before if c.startswith(("IMAP4", "AUTH=")))))
+        try:
+            if server.oauth_token:
+                client.oauth2_login(address, server.oauth_token)
+            else:
+                client.login(server.login, server.password)
+        except LoginError as exc:
+            raise StepFailedError(
+                Step("Login", False, "", diagnosis.from_imap_error(exc, with_password=not server.oauth_token, **params))
+            ) from None
+        except (OSError, EOFError) as exc:
+            raise StepFailedError(
+                Step("Login", False, "", diagnosis.from_network_error(exc, timeout=server.timeout, **params))
+            ) from None
+        after = {c.decode().upper() for c in client.capabilities()}
+        features = " ".join(c for c in INTERESTING_IMAP_CAPABILITIES if c in after)
+        who = address if server.oauth_token else server.login
+        steps.append(Step("Login", True, f"signed in as {who}; server offers {features}"))
+    except StepFailedError as failed:
+        steps.append(failed.step)
+    finally:
+        if client is not None:
+            with contextlib.suppress(OSError, EOFError, IMAPClientError):
+                client.logout()
+    return steps
+
+
+def check_smtp(server, address):
+    """Check an SMTP (submission) server step by step, ending with AUTH."""
+    steps = []
+    params = _params(server, "SMTP", address)
+    connection = None
+    try:
+        _reach(server, "SMTP", steps, params)
+        start = time.monotonic()
+        try:
+            if server.security == SECURITY_SSL:
+                connection = smtplib.SMTP_SSL(
+                    server.host, server.port, timeout=server.timeout, context=server.context()
+                )
+            else:
+                connection = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+            code, _banner = connection.ehlo()
+            if server.security == SECURITY_STARTTLS:
+                if not connection.has_extn("starttls"):
+                    raise StepFailedError(
+                        Step("STARTTLS", False, "", diagnosis.diagnose("no_starttls", "STARTTLS", **params))
+                    )
+                connection.starttls(context=server.context())
+                code, _banner = connection.ehlo()
+        except (OSError, EOFError, smtplib.SMTPServerDisconnected) as exc:
+            raise StepFailedError(
+                Step(
+                    "TLS" if server.security != SECURITY_NONE else "Greeting",
+                    False,
+                    "",
+                    diagnosis.from_network_error(
+                        exc, timeout=server.timeout, tls=server.security != SECURITY_NONE, **params
+                    ),
+                )
+            ) from None
+        except smtplib.SMTPException as exc:
+            raise StepFailedError(
+                Step(
+                    "Greeting",
+                    False,
+                    "",
+                    diagnosis.diagnose(
+                        "protocol", "SMTP", detail=str(exc)[:160], **_without(params, "protocol"), protocol="SMTP"
+                    ),
+                )
+            ) from None
+        if server.security != SECURITY_NONE:
+            steps.append(Step("TLS", True, f"{connection.sock.version()} ({_timed(start)})"))
+        mechanisms = (connection.esmtp_features.get("auth") or "").upper().split()
+        steps.append(Step("EHLO", True, f"{code}; AUTH {' '.join(mechanisms) or '(none)'}"))
+        code, answer = _smtp_auth(connection, server, address)
+        if code != 235:
+            raise StepFailedError(
+                Step(
+                    "AUTH",
+                    False,
+                    "",
+                    diagnosis.from_smtp_error(code, answer, with_password=not server.oauth_token, **params),
+                )
+            )
+        steps.append(Step("AUTH", True, f"235 signed in as {address if server.oauth_token else server.login}"))
+    except StepFailedError as failed:
+        steps.append(failed.step)
+    finally:
+        if connection is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                connection.quit()
+    return steps
+
+
+def _smtp_auth(connection, server, address):
+    """AUTH XOAUTH2 (OAuth) or LOGIN/PLAIN (password); returns the final (code, answer)."""
+    if server.oauth_token:
+        code, answer = connection.docmd("AUTH", "XOAUTH2 " + xoauth2(address, server.oauth_token))
+        if code == 334:  # the error comes as a challenge; an empty line ends the exchange
+            code, answer = connection.docmd("")
+        return code, answer
+    try:
+        connection.login(server.login, server.password)
+    except smtplib.SMTPAuthenticationError as exc:
+        return exc.smtp_code, exc.smtp_error
+    except smtplib.SMTPNotSupportedError:
+        return 504, b"AUTH not offered"
+    return 235, b"Authenticated"
+
+
+def _without(params, *keys):
+    return {k: v for k, v in params.items() if k not in keys}

@@ -1,0 +1,103 @@
+"""Provider and server errors become a state, a cause and a fix."""
+
+import socket
+import ssl
+
+import pytest
+
+from mailbox_engine.diagnosis import AUTH_LOST, ERROR, THROTTLED, from_network_error, from_oauth_error, from_smtp_error
+
+ADDR = {"address": "ann@example.com"}
+
+
+def test_google_revoked():
+    diag = from_oauth_error(
+        "Google", 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, **ADDR
+    )
+    assert (diag.kind, diag.state, diag.provider_code) == ("revoked", AUTH_LOST, "invalid_grant")
+    cause, fix = diag.render()
+    assert "Google no longer accepts" in cause and "ann@example.com" in cause and "Reconnect" in fix
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        (50173, "revoked"),
+        (700082, "revoked"),
+        (65001, "consent"),
+        (650056, "consent"),
+        (50076, "mfa"),
+        (50079, "mfa"),
+        (7000215, "app_config"),
+    ],
+)
+def test_microsoft_codes(code, kind):
+    payload = {"error": "invalid_grant", "error_codes": [code], "error_description": f"AADSTS{code}: text"}
+    diag = from_oauth_error("Microsoft", 400, payload, consent_url="https://consent.example/x", **ADDR)
+    assert (diag.kind, diag.provider_code) == (kind, f"AADSTS{code}")
+    assert diag.state in (AUTH_LOST, ERROR)
+
+
+def test_microsoft_code_only_in_the_description():
+    diag = from_oauth_error(
+        "Microsoft", 400, {"error": "invalid_grant", "error_description": "AADSTS50076: Due to a configuration"}, **ADDR
+    )
+    assert diag.kind == "mfa"
+
+
+def test_consent_names_the_admin_consent_link():
+    diag = from_oauth_error(
+        "Microsoft",
+        400,
+        {"error": "invalid_grant", "error_codes": [65001]},
+        consent_url="https://login.example/common/adminconsent?client_id=abc",
+        **ADDR,
+    )
+    assert "https://login.example/common/adminconsent?client_id=abc" in diag.render()[1]
+
+
+def test_interaction_required_without_code():
+    assert from_oauth_error("Microsoft", 400, {"error": "interaction_required"}, **ADDR).kind == "mfa"
+
+
+def test_throttling_is_not_an_auth_loss():
+    diag = from_oauth_error("Google", 429, {"error": "rate_limit_exceeded"}, retry_after=42, **ADDR)
+    assert (diag.state, diag.retry_after) == (THROTTLED, 42)
+    assert "42 seconds" in diag.render()[1]
+
+
+def test_outage_is_transient():
+    diag = from_oauth_error("Google", 503, {"error": "temporarily_unavailable"}, **ADDR)
+    assert diag.state is None
+
+
+def test_smtp_auth_disabled_at_microsoft():
+    diag = from_smtp_error(
+        535, b"5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled", provider="Microsoft", **ADDR
+    )
+    assert (diag.kind, diag.state) == ("smtp_auth_disabled", ERROR)
+
+
+def test_smtp_throttled():
+    assert from_smtp_error(421, b"4.7.0 Try again later", provider="x", **ADDR).state == THROTTLED
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "dns"),
+        (ConnectionRefusedError(111, "Connection refused"), "refused"),
+        (TimeoutError("timed out"), "timeout"),
+    ],
+)
+def test_network_errors(exc, kind):
+    diag = from_network_error(exc, host="imap.example.com", port=993, timeout=5, **ADDR)
+    assert (diag.kind, diag.state) == (kind, None)
+    assert "imap.example.com" in diag.render()[0]
+
+
+def test_tls_on_a_plain_port():
+    exc = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    exc.reason = "WRONG_VERSION_NUMBER"
+    diag = from_network_error(exc, host="h", port=143, starttls_port=143, ssl_port=993, **ADDR)
+    assert (diag.kind, diag.state) == ("no_tls", ERROR)
