@@ -1,0 +1,150 @@
+"""The OAuth clients against the provider emulators, through the real libraries."""
+
+import json
+import urllib.parse
+
+import pytest
+
+from devstack.oauth_emulator import answer_consent
+from mailbox_engine.diagnosis import AUTH_LOST, THROTTLED
+from mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
+
+REDIRECT = "http://localhost:8069/mail_connected_mailbox/oauth/google/callback"
+
+
+def google(stack):
+    g = stack["google"]
+    return GoogleClient(
+        OAuthApp(
+            g["client_id"],
+            g["client_secret"],
+            REDIRECT,
+            endpoints={
+                "auth_uri": f"{g['url']}/o/oauth2/v2/auth",
+                "token_uri": f"{g['url']}/token",
+                "userinfo_uri": f"{g['url']}/oauth2/v3/userinfo",
+            },
+        )
+    )
+
+
+def microsoft(stack, cache=""):
+    m = stack["microsoft"]
+    app = OAuthApp(
+        m["client_id"],
+        m["client_secret"],
+        REDIRECT.replace("google", "microsoft"),
+        authority_host=m["url"],
+        ca_bundle=m["ca_bundle"],
+    )
+    return MicrosoftClient(app, cache)
+
+
+def query(url):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+
+def google_grant(stack, email, **consent):
+    client = google(stack)
+    url, verifier = client.start("state-123", email)
+    params = query(url)
+    assert (params["access_type"], params["prompt"], params["code_challenge_method"]) == ("offline", "consent", "S256")
+    assert params["login_hint"] == email and params["state"] == "state-123"
+    back = query(answer_consent(url, email, **consent))
+    assert back["state"] == "state-123"
+    return client, client.finish(back["code"], verifier, email)
+
+
+def test_google_connect_refresh_and_revoke(stack, switch):
+    client, grant = google_grant(stack, "gina@gmail.test")
+    assert grant.email == "gina@gmail.test" and grant.refresh_token and grant.access_token
+    fresh = client.refresh(grant.refresh_token, "gina@gmail.test")
+    assert fresh.access_token != grant.access_token
+    switch("revoke", email="gina@gmail.test")
+    with pytest.raises(OAuthError) as info:
+        client.refresh(grant.refresh_token, "gina@gmail.test")
+    assert (info.value.diagnosis.kind, info.value.diagnosis.state) == ("revoked", AUTH_LOST)
+    assert info.value.diagnosis.provider_code == "invalid_grant"
+
+
+def test_google_unticked_mail_permission_is_named(stack):
+    with pytest.raises(OAuthError) as info:
+        google_grant(stack, "gus@gmail.test", granted=["openid"])
+    assert info.value.diagnosis.kind == "permissions"
+    assert "https://mail.google.com/" in info.value.diagnosis.render()[0]
+
+
+def test_google_wrong_verifier(stack):
+    client = google(stack)
+    url, _verifier = client.start("s", "gil@gmail.test")
+    code = query(answer_consent(url, "gil@gmail.test"))["code"]
+    with pytest.raises(OAuthError) as info:
+        client.finish(code, "not-the-verifier-" + "x" * 40, "gil@gmail.test")
+    assert info.value.diagnosis.provider_code == "invalid_grant"
+
+
+def test_google_throttled(stack, switch):
+    client, grant = google_grant(stack, "gwen@gmail.test")
+    switch("throttle", seconds=30, count=1)
+    with pytest.raises(OAuthError) as info:
+        client.refresh(grant.refresh_token, "gwen@gmail.test")
+    assert (info.value.diagnosis.state, info.value.diagnosis.retry_after) == (THROTTLED, 30)
+
+
+def test_google_outage_is_transient(stack, switch):
+    client, grant = google_grant(stack, "gabe@gmail.test")
+    switch("outage", on=1)
+    with pytest.raises(OAuthError) as info:
+        client.refresh(grant.refresh_token, "gabe@gmail.test")
+    assert info.value.diagnosis.state is None
+
+
+def test_google_unreachable_endpoint_is_a_network_diagnosis(stack):
+    from devstack.util import free_port
+
+    client = google(stack)
+    client.endpoints["token_uri"] = f"http://127.0.0.1:{free_port()}/token"
+    with pytest.raises(OAuthError) as info:
+        client.refresh("rt", "x@gmail.test")
+    assert (info.value.diagnosis.kind, info.value.diagnosis.state) == ("refused", None)
+
+
+def microsoft_grant(stack, email):
+    client = microsoft(stack)
+    url, flow = client.start("ms-state", email)
+    assert json.loads(flow)["state"] == "ms-state"
+    back = query(answer_consent(url, email, ca_file=stack["microsoft"]["ca_bundle"]))
+    return client.finish(flow, back, email)
+
+
+def test_microsoft_connect_and_refresh(stack):
+    grant = microsoft_grant(stack, "mia@contoso.test")
+    assert grant.email == "mia@contoso.test" and grant.token_cache
+    assert "RefreshToken" in grant.token_cache
+    fresh = microsoft(stack, grant.token_cache).refresh("mia@contoso.test", force=True)
+    assert fresh.access_token != grant.access_token and fresh.token_cache
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"), [(50173, "revoked"), (700082, "revoked"), (65001, "consent"), (50076, "mfa")]
+)
+def test_microsoft_refresh_failures(stack, switch, code, kind):
+    email = f"m{code}@contoso.test"
+    grant = microsoft_grant(stack, email)
+    switch("revoke", email=email, code=code)
+    with pytest.raises(OAuthError) as info:
+        microsoft(stack, grant.token_cache).refresh(email, force=True)
+    diag = info.value.diagnosis
+    assert (diag.kind, diag.state, diag.provider_code) == (kind, AUTH_LOST, f"AADSTS{code}")
+    if kind == "consent":
+        assert "/adminconsent?client_id=" in diag.render()[1]
+
+
+def test_microsoft_tampered_state_is_refused(stack):
+    client = microsoft(stack)
+    url, flow = client.start("good-state", "max@contoso.test")
+    back = query(answer_consent(url, "max@contoso.test", ca_file=stack["microsoft"]["ca_bundle"]))
+    back["state"] = "forged"
+    with pytest.raises(OAuthError) as info:
+        client.finish(flow, back, "max@contoso.test")
+    assert info.value.diagnosis.kind == "denied"
