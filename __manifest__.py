@@ -16,6 +16,8 @@
         "security/ir.model.access.csv",
         "security/mail_mailbox_security.xml",
         "views/mail_mailbox_views.xml",
+        "views/mail_mailbox_disconnect_wizard_views.xml",
+        "views/mail_connected_mailbox_templates.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
         "views/mail_connected_mailbox_menus.xml",

@@ -44,6 +44,7 @@ class Server:
     oauth_token: str = ""
     timeout: float = 15.0
     ssl_context: ssl.SSLContext | None = None
+    label: str = ""  # how to name the provider in messages (default: the host)
 
     def context(self):
         return self.ssl_context or ssl.create_default_context()
@@ -109,7 +110,7 @@ def _reach(server, protocol, steps, params):
 def _params(server, protocol, address):
     return {
         "address": address,
-        "provider": server.host,
+        "provider": server.label or server.host,
         "host": server.host,
         "port": server.port,
         "protocol": protocol,

@@ -1,8 +1,19 @@
+import logging
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..mailbox_engine import diagnosis as diag_lib
+from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.addresses import InvalidAddressError, normalize_address
+from ..mailbox_engine.connection_test import Server, check_imap, check_smtp
+from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
+
+_logger = logging.getLogger(__name__)
+PARAM = "mail_connected_mailbox."
+TOKEN_MARGIN = timedelta(seconds=120)
 
 STATES = [
     ("draft", "Not connected"),
@@ -40,7 +51,11 @@ class MailMailbox(models.Model):
         tracking=True,
         domain=[("share", "=", False)],
     )
-    email = fields.Char(string="Address", required=True, tracking=True)
+    email = fields.Char(
+        string="Address", tracking=True,
+        help="Required for IMAP/SMTP mailboxes. For Google and Microsoft, it is checked (or filled in) when you "
+        "sign in.",
+    )
     email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True, precompute=True)
     provider = fields.Selection(
         [(p.code, p.label) for p in providers.PROVIDERS.values()],
@@ -80,6 +95,14 @@ class MailMailbox(models.Model):
         help="Password or app password of the mailbox. It is stored encrypted and never shown again.",
     )
     has_password = fields.Boolean(compute="_compute_has_password")
+    token_expires_at = fields.Datetime(readonly=True, copy=False, groups="base.group_system")
+
+    folder_ids = fields.One2many("mail.mailbox.folder", "mailbox_id", string="Folders")
+    folder_count = fields.Integer(compute="_compute_folder_count")
+    last_check_report = fields.Text("Last check, step by step", readonly=True, copy=False)
+    resync_since = fields.Datetime(
+        readonly=True, copy=False, help="Set when sync is enabled again: mail since then is fetched again."
+    )
 
     _sql_constraints = [
         (
@@ -96,11 +119,18 @@ class MailMailbox(models.Model):
         return int(self.env["ir.config_parameter"].sudo().get_param("mail_connected_mailbox.backfill_days", 60))
 
     # ------------------------------------------------------------------ compute
-    @api.depends("email")
+    @api.depends("email", "provider")
     def _compute_name(self):
         for mailbox in self:
             if not mailbox.name:
-                mailbox.name = mailbox.email
+                mailbox.name = mailbox.email or _(
+                    "New %(kind)s mailbox", kind=providers.PROVIDERS[mailbox.provider or "imap"].label
+                )
+
+    @api.depends("folder_ids")
+    def _compute_folder_count(self):
+        for mailbox in self:
+            mailbox.folder_count = len(mailbox.folder_ids)
 
     @api.depends("email")
     def _compute_email_normalized(self):
@@ -132,10 +162,14 @@ class MailMailbox(models.Model):
             mailbox.has_password = mailbox.id in with_password
 
     # ------------------------------------------------------------------ constraints
-    @api.constrains("email")
+    @api.constrains("email", "provider")
     def _check_email(self):
         for mailbox in self:
-            mailbox._check_address_free(mailbox.email, mailbox.id)
+            if mailbox.email or mailbox.provider != "imap":
+                if mailbox.email:
+                    mailbox._check_address_free(mailbox.email, mailbox.id)
+                continue
+            raise ValidationError(_("The mailbox address is missing: write it as name@example.com."))
 
     @api.model
     def _check_address_free(self, email, exclude_id=False):
@@ -215,7 +249,8 @@ class MailMailbox(models.Model):
                 self._check_oauth_app(info.code)
                 for key, value in self._prepare_provider_servers(info).items():
                     vals.setdefault(key, value)
-            vals.setdefault("login", vals.get("email"))
+            if vals.get("email"):
+                vals.setdefault("login", vals["email"])
         return super().create(vals_list)
 
     def write(self, vals):
@@ -226,7 +261,10 @@ class MailMailbox(models.Model):
     # ------------------------------------------------------------------ business
     @api.model
     def _prepare_provider_servers(self, info):
-        return {
+        """The provider's IMAP and SMTP servers; a system parameter
+        ``mail_connected_mailbox.<provider>_imap`` / ``_smtp`` = ``host:port:security``
+        overrides them (the local mail stack in tests and demos)."""
+        values = {
             "imap_host": info.imap_host,
             "imap_port": info.imap_port,
             "imap_security": info.imap_security,
@@ -234,6 +272,13 @@ class MailMailbox(models.Model):
             "smtp_port": info.smtp_port,
             "smtp_security": info.smtp_security,
         }
+        params = self.env["ir.config_parameter"].sudo()
+        for kind in ("imap", "smtp"):
+            override = params.get_param(f"{PARAM}{info.code}_{kind}")
+            if override:
+                host, port, security = override.split(":")
+                values.update({f"{kind}_host": host, f"{kind}_port": int(port), f"{kind}_security": security})
+        return values
 
     @api.model
     def _get_oauth_app(self, provider):
@@ -262,3 +307,284 @@ class MailMailbox(models.Model):
     def _set_secrets(self, values):
         self.ensure_one()
         self.env["mail.mailbox.secret"]._write_secrets(self, values)
+
+    # ------------------------------------------------------------------ actions
+    def action_connect(self):
+        """Connect (or reconnect, in place): OAuth sign-in, or password check for IMAP/SMTP."""
+        self.ensure_one()
+        if self.provider == "imap":
+            return self._connect_with_password()
+        return self._start_oauth()
+
+    def action_reconnect(self):
+        """Same record, folders, sync state and history: only the credentials change."""
+        return self.action_connect()
+
+    def action_test_connection(self):
+        self.ensure_one()
+        imap_steps, smtp_steps = self._run_checks()
+        failed = self._record_checks(imap_steps, smtp_steps)
+        if failed:
+            cause, fix = self._render_diagnosis(failed.diagnosis)
+            return self._notify(_("Test failed at “%(step)s”", step=failed.name), f"{cause}\n{fix}", "danger")
+        return self._notify(_("Connection works"), _("IMAP and SMTP accepted the sign-in."), "success")
+
+    def action_disable(self):
+        """Stop syncing; keep everything."""
+        self.ensure_one()
+        self.write({"state": "disabled"})
+        self.message_post(body=_("Sync disabled by %(user)s. Nothing was deleted.", user=self.env.user.name))
+        return True
+
+    def action_enable(self):
+        """Check access again and resume; the backfill window is fetched again."""
+        self.ensure_one()
+        self.write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
+        problem = self._check_mailbox_access()
+        if problem:
+            cause, fix = self._render_diagnosis(problem)
+            return self._notify(_("Sync stays off"), f"{cause}\n{fix}", "danger")
+        self.message_post(body=_("Sync enabled by %(user)s.", user=self.env.user.name))
+        return True
+
+    def action_disconnect(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Disconnect %(mailbox)s", mailbox=self.display_name),
+            "res_model": "mail.mailbox.disconnect.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mailbox_id": self.id},
+        }
+
+    # ------------------------------------------------------------------ connection
+    def _disconnect(self, delete_synced_data):
+        """Wipe the credentials and archive; keep or delete what was synced."""
+        for mailbox in self:
+            mailbox.sudo().env["mail.mailbox.secret"].search([("mailbox_id", "=", mailbox.id)]).unlink()
+            mailbox.sudo().env["mail.mailbox.connect.attempt"].search([("mailbox_id", "=", mailbox.id)]).unlink()
+            if delete_synced_data:
+                mailbox._delete_synced_data()
+            mailbox.message_post(
+                body=_(
+                    "Disconnected by %(user)s: credentials removed, synced data %(fate)s.",
+                    user=self.env.user.name,
+                    fate=_("deleted") if delete_synced_data else _("kept"),
+                )
+            )
+            mailbox.sudo().write({"state": "draft", "token_expires_at": False, "active": False})
+
+    def _delete_synced_data(self):
+        """Remove what sync stored for these mailboxes (folders and their sync state)."""
+        self.sudo().with_context(active_test=False).folder_ids.unlink()
+
+    def _connect_with_password(self):
+        if not self.has_password:
+            raise UserError(_("Type the mailbox's password (or app password) first, then click Connect."))
+        imap_steps, smtp_steps = self._run_checks()
+        failed = self._record_checks(imap_steps, smtp_steps)
+        if failed:
+            cause, fix = self._render_diagnosis(failed.diagnosis)
+            return self._notify(_("Not connected: “%(step)s” failed", step=failed.name), f"{cause}\n{fix}", "danger")
+        self._mark_connected(None)
+        return self._notify(_("Connected"), _("%(address)s is connected.", address=self.email), "success", reload=True)
+
+    def _start_oauth(self):
+        self._check_oauth_app(self.provider)
+        try:
+            client = self._oauth_client()
+        except OAuthError as exc:
+            cause, fix = self._render_diagnosis(exc.diagnosis)
+            raise UserError(f"{cause}\n{fix}") from None
+        url = self.env["mail.mailbox.connect.attempt"]._new(self, lambda state: client.start(state, self.email or ""))
+        return {"type": "ir.actions.act_url", "url": url, "target": "self"}
+
+    @api.model
+    def _oauth_callback(self, provider, params):
+        """Finish a sign-in coming back from the provider.
+
+        Returns ``(mailbox, None)`` when connected, or ``(mailbox or None, error)`` where
+        ``error`` is ``{"title", "cause", "fix"}``. A refused sign-in changes nothing,
+        except that its one-time state is spent.
+        """
+        attempt, message = self.env["mail.mailbox.connect.attempt"]._consume(provider, params.get("state"))
+        if not attempt:
+            return None, {"title": _("Sign-in refused"), "cause": message, "fix": ""}
+        mailbox = attempt.mailbox_id
+        try:
+            with self.env.cr.savepoint():
+                mailbox._finish_oauth(attempt, params)
+        except OAuthError as exc:
+            cause, fix = mailbox._render_diagnosis(exc.diagnosis)
+            return mailbox, {"title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
+                             "cause": cause, "fix": fix}
+        except (UserError, ValidationError) as exc:
+            return mailbox, {"title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
+                             "cause": exc.args[0], "fix": ""}
+        return mailbox, None
+
+    def _finish_oauth(self, attempt, params):
+        label = providers.PROVIDERS[self.provider].label
+        if params.get("error"):
+            payload = {"error": params["error"], "error_description": params.get("error_description", "")}
+            raise OAuthError(diag_lib.from_oauth_error(label, 400, payload, address=self.email or label))
+        client = self._oauth_client()
+        if self.provider == "google":
+            grant = client.finish(params.get("code", ""), attempt._get_secret(), self.email or "")
+        else:
+            grant = client.finish(attempt._get_secret(), params, self.email or "")
+        if self.email and grant.email != normalize_address(self.email):
+            raise OAuthError(diag_lib.diagnose("wrong_account", "address", provider=label, address=self.email,
+                                               signed_in=grant.email or "?"))
+        if not self.email:
+            self.write({"email": grant.email, "login": grant.email})
+        self._store_grant(grant)
+        steps = check_imap(self._server("imap", grant.access_token), self.email)
+        if not steps[-1].ok:
+            raise OAuthError(steps[-1].diagnosis)
+        self._record_checks(steps, [])
+        self._mark_connected(grant.access_token)
+
+    def _store_grant(self, grant):
+        secrets = {"access_token": grant.access_token}
+        if grant.refresh_token:
+            secrets["refresh_token"] = grant.refresh_token
+        if grant.token_cache:
+            secrets["token_cache"] = grant.token_cache
+        self._set_secrets(secrets)
+        self.sudo().token_expires_at = fields.Datetime.to_datetime(grant.expires_at and _utc(grant.expires_at))
+
+    def _get_access_token(self, force=False):
+        """A valid OAuth access token, refreshed when it expires soon (raises OAuthError)."""
+        self.ensure_one()
+        expires = self.sudo().token_expires_at
+        if not force and expires and expires - TOKEN_MARGIN > fields.Datetime.now():
+            token = self._get_secret("access_token")
+            if token:
+                return token
+        if self.provider == "google":
+            grant = self._oauth_client().refresh(self._get_secret("refresh_token"), self.email)
+        else:
+            grant = self._oauth_client(self._get_secret("token_cache")).refresh(self.email, force=force)
+        self._store_grant(grant)
+        return grant.access_token
+
+    def _oauth_app(self):
+        params = self.env["ir.config_parameter"].sudo()
+        client_id, client_secret = self._get_oauth_app(self.provider)
+        app = OAuthApp(
+            client_id or "",
+            client_secret or "",
+            providers.redirect_uri(self.get_base_url(), self.provider),
+            ca_bundle=params.get_param(PARAM + "ca_bundle", ""),
+        )
+        if self.provider == "google":
+            app.endpoints = {
+                key: params.get_param(f"{PARAM}google_{key}", "") for key in ("auth_uri", "token_uri", "userinfo_uri")
+            }
+        else:
+            app.tenant = params.get_param(PARAM + "microsoft_tenant", "common") or "common"
+            app.authority_host = params.get_param(PARAM + "microsoft_authority_host", "") or app.authority_host
+        return app
+
+    def _oauth_client(self, token_cache=""):
+        app = self._oauth_app()
+        return GoogleClient(app) if self.provider == "google" else MicrosoftClient(app, token_cache)
+
+    def _server(self, kind, oauth_token=None):
+        return Server(
+            host=self[f"{kind}_host"] or "",
+            port=self[f"{kind}_port"],
+            security=self[f"{kind}_security"],
+            login=self.login or self.email or "",
+            password="" if oauth_token else self._get_secret("password"),
+            oauth_token=oauth_token or "",
+            label=providers.PROVIDERS[self.provider].label if self.provider != "imap" else "",
+        )
+
+    def _run_checks(self):
+        """(IMAP steps, SMTP steps); an OAuth token problem is reported as a “Sign-in” step."""
+        self.ensure_one()
+        token = None
+        if self.provider != "imap":
+            try:
+                token = self._get_access_token()
+            except OAuthError as exc:
+                from ..mailbox_engine.connection_test import Step
+
+                return [Step("Sign-in", False, "", exc.diagnosis)], []
+        imap_steps = check_imap(self._server("imap", token), self.email)
+        if not imap_steps[-1].ok:
+            return imap_steps, []
+        return imap_steps, check_smtp(self._server("smtp", token), self.email)
+
+    def _record_checks(self, imap_steps, smtp_steps):
+        """Write the step-by-step report; return the failed step, if any."""
+        lines = []
+        failed = None
+        for kind, steps in (("IMAP", imap_steps), ("SMTP", smtp_steps)):
+            for step in steps:
+                if step.ok:
+                    lines.append(f"✔ {kind} {step.name}: {step.detail}")
+                else:
+                    cause, fix = self._render_diagnosis(step.diagnosis)
+                    lines.append(f"✘ {kind} {step.name}: {cause} {fix}")
+                    failed = step
+        self.sudo().write({"last_check_date": fields.Datetime.now(), "last_check_report": "\n".join(lines)})
+        return failed
+
+    def _check_mailbox_access(self):
+        """Check the credentials now and apply what is found to the state.
+
+        Returns the :class:`Diagnosis` of the failure, or None when all is well."""
+        self.ensure_one()
+        imap_steps, smtp_steps = self._run_checks()
+        failed = self._record_checks(imap_steps, smtp_steps)
+        if failed:
+            self._apply_diagnosis(failed.diagnosis)
+            return failed.diagnosis
+        if self.state != "connected":
+            self._mark_connected(None)
+        return None
+
+    def _apply_diagnosis(self, diagnosis):
+        """Record a failure; move to its state unless it is transient."""
+        cause, fix = self._render_diagnosis(diagnosis)
+        values = {"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix}
+        if diagnosis.state and self.state != "disabled":
+            values["state"] = diagnosis.state
+        self.sudo().write(values)
+
+    def _mark_connected(self, oauth_token):
+        was = self.state
+        self.sudo().write({"state": "connected", "last_error_cause": False, "last_error_fix": False,
+                           "last_error_date": False, "last_check_date": fields.Datetime.now()})
+        self._refresh_folders(oauth_token)
+        verb = _("Reconnected") if was != "draft" else _("Connected")
+        self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))
+
+    def _refresh_folders(self, oauth_token=None):
+        try:
+            with imap_lib.session(self._server("imap", oauth_token), self.email) as client:
+                listed = imap_lib.list_folders(client)
+        except Exception:  # the sign-in worked a moment ago; folders are listed again at the next sync
+            _logger.warning("Could not list the folders of mailbox %s", self.id, exc_info=True)
+            return
+        self.env["mail.mailbox.folder"].sudo()._sync_from_server(self, listed)
+
+    def _render_diagnosis(self, diagnosis):
+        """(cause, fix), translated, with the placeholders filled in."""
+        return diagnosis.render(lambda text: self.env._(text))  # pylint: disable=translation-required
+
+    def _notify(self, title, message, kind, reload=False):
+        params = {"title": title, "message": message, "type": kind, "sticky": kind == "danger"}
+        if reload:
+            params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
+
+
+def _utc(timestamp):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)

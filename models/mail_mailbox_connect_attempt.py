@@ -1,0 +1,78 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+ATTEMPT_LIFETIME = timedelta(minutes=30)
+
+
+def state_hash(state):
+    return hashlib.sha256((state or "").encode()).hexdigest()
+
+
+class MailMailboxConnectAttempt(models.Model):
+    """One OAuth sign-in in progress: who started it, for which mailbox, with which secret.
+
+    The ``state`` sent to the provider is a random one-time value; only its hash is
+    kept. The PKCE verifier (Google) or msal's flow (Microsoft) is kept encrypted.
+    No access rights: only the server reads this model.
+    """
+
+    _name = "mail.mailbox.connect.attempt"
+    _description = "Mailbox sign-in attempt"
+
+    mailbox_id = fields.Many2one("mail.mailbox", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    provider = fields.Char(required=True)
+    state_hash = fields.Char(required=True, index=True)
+    secret = fields.Text()
+    expires_at = fields.Datetime(required=True)
+    used = fields.Boolean()
+
+    _sql_constraints = [("state_hash_uniq", "unique(state_hash)", "A sign-in state is used once.")]
+
+    @api.model
+    def _new(self, mailbox, secret_factory):
+        """Start an attempt; ``secret_factory(state)`` returns (url, secret). Returns the URL."""
+        state = secrets.token_urlsafe(32)
+        url, secret = secret_factory(state)
+        box = self.env["mail.mailbox.key"]._get_box()
+        self.sudo().create({
+            "mailbox_id": mailbox.id, "user_id": self.env.uid, "provider": mailbox.provider,
+            "state_hash": state_hash(state), "secret": box.encrypt(secret),
+            "expires_at": fields.Datetime.now() + ATTEMPT_LIFETIME,
+        })
+        return url
+
+    @api.model
+    def _consume(self, provider, state):
+        """The attempt for ``state``, marked used; or an error message (never both).
+
+        Checks: the state exists for this provider, was not used, has not expired and
+        was started by the current user.
+        """
+        attempt = self.sudo().search([("state_hash", "=", state_hash(state)), ("provider", "=", provider)], limit=1)
+        if not state or not attempt:
+            return self, _("This sign-in answer does not match any sign-in started from this Odoo (the link may "
+                           "have been altered or copied). Open the mailbox and click Connect again.")
+        if attempt.used:
+            return self, _("This sign-in answer was already used. If the mailbox is not connected, open it and "
+                           "click Connect again.")
+        if attempt.user_id != self.env.user:
+            return self, _("This sign-in was started by another Odoo user. Sign in to Odoo as that user, or "
+                           "open your own mailbox and click Connect.")
+        attempt.used = True
+        if attempt.expires_at < fields.Datetime.now():
+            return self, _("This sign-in took longer than %(minutes)s minutes and expired. Open the mailbox "
+                           "and click Connect again.", minutes=int(ATTEMPT_LIFETIME.total_seconds() // 60))
+        return attempt, ""
+
+    def _get_secret(self):
+        self.ensure_one()
+        return self.env["mail.mailbox.key"]._get_box().decrypt(self.sudo().secret)
+
+    @api.autovacuum
+    def _gc_attempts(self):
+        limit = fields.Datetime.now() - timedelta(days=1)
+        self.sudo().search([("expires_at", "<", limit)]).unlink()

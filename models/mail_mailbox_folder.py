@@ -1,0 +1,44 @@
+from odoo import api, fields, models
+
+
+class MailMailboxFolder(models.Model):
+    """A folder of a mailbox, with the user's choice to sync it and its sync state."""
+
+    _name = "mail.mailbox.folder"
+    _description = "Mailbox folder"
+    _order = "mailbox_id, sequence, path"
+
+    mailbox_id = fields.Many2one("mail.mailbox", required=True, ondelete="cascade", index=True)
+    user_id = fields.Many2one(related="mailbox_id.user_id", store=True, index=True)
+    sequence = fields.Integer(default=10)
+    path = fields.Char(required=True, readonly=True, help="The folder's name on the server.")
+    name = fields.Char(required=True)
+    special_use = fields.Char(readonly=True, help="The folder's role announced by the server (\\Sent, \\Trash…).")
+    selected = fields.Boolean("Sync", default=True)
+    present = fields.Boolean(default=True, readonly=True, help="False when the folder is gone from the server.")
+    # sync state (kept across Reconnect)
+    uidvalidity = fields.Integer(readonly=True, copy=False)
+    uidnext = fields.Integer(readonly=True, copy=False)
+    highestmodseq = fields.Char(readonly=True, copy=False)
+    last_sync_date = fields.Datetime(readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("mailbox_path_uniq", "unique(mailbox_id, path)", "A folder appears once per mailbox."),
+    ]
+
+    @api.model
+    def _sync_from_server(self, mailbox, listed):
+        """Add new folders, mark vanished ones; keep the user's choices and the sync state."""
+        existing = {f.path: f for f in mailbox.with_context(active_test=False).folder_ids}
+        order = {"\\Inbox": 0, "\\Sent": 1}
+        for index, info in enumerate(listed):
+            folder = existing.pop(info["path"], None)
+            values = {"name": info["name"], "special_use": info["special_use"], "present": True,
+                      "sequence": order.get(info["special_use"], 10 + index)}
+            if folder:
+                folder.write(values)
+            else:
+                self.create({**values, "mailbox_id": mailbox.id, "path": info["path"],
+                             "selected": info["selected_by_default"]})
+        for folder in existing.values():
+            folder.present = False
