@@ -13,8 +13,13 @@ DEFAULT_SELECTED = ("INBOX", "\\Sent")
 @contextlib.contextmanager
 def session(server, address):
     """A logged-in IMAPClient for a :class:`~.connection_test.Server`; logs out on exit."""
-    client = imapclient.IMAPClient(server.host, port=server.port, ssl=server.security == SECURITY_SSL,
-                                   ssl_context=server.context(), timeout=server.timeout)
+    client = imapclient.IMAPClient(
+        server.host,
+        port=server.port,
+        ssl=server.security == SECURITY_SSL,
+        ssl_context=server.context(),
+        timeout=server.timeout,
+    )
     try:
         if server.security == SECURITY_STARTTLS:
             client.starttls(server.context())
@@ -39,9 +44,13 @@ def list_folders(client):
         sep = delimiter.decode() if isinstance(delimiter, bytes) else (delimiter or "/")
         name = path.rsplit(sep, 1)[-1] if sep else path
         inbox = path.upper() == "INBOX"
-        folders.append({
-            "path": path, "name": "Inbox" if inbox else name, "special_use": "\\Inbox" if inbox else special,
-            "selected_by_default": inbox or special in DEFAULT_SELECTED,
-        })
+        folders.append(
+            {
+                "path": path,
+                "name": "Inbox" if inbox else name,
+                "special_use": "\\Inbox" if inbox else special,
+                "selected_by_default": inbox or special in DEFAULT_SELECTED,
+            }
+        )
     order = {"\\Inbox": 0, "\\Sent": 1, "\\All": 2, "\\Archive": 3, "\\Drafts": 4}
     return sorted(folders, key=lambda f: (order.get(f["special_use"], 9), f["path"].lower()))

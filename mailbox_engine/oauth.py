@@ -17,6 +17,7 @@ import json
 import os
 import time
 import urllib.parse
+import warnings
 from dataclasses import dataclass, field
 
 import requests
@@ -274,13 +275,17 @@ class MicrosoftClient:
 
     def start(self, state, login_hint=""):
         """The sign-in URL and msal's flow (with its PKCE verifier and nonce) as JSON."""
-        flow = self.msal.initiate_auth_code_flow(
-            MICROSOFT_SCOPES,
-            redirect_uri=self.app.redirect_uri,
-            state=state,
-            prompt="select_account",
-            login_hint=login_hint or None,
-        )
+        # The answer comes back as a query string, not form_post: the callback needs the
+        # user's Odoo session, whose SameSite=Lax cookie a cross-site POST would not carry.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="response_mode='form_post' is recommended")
+            flow = self.msal.initiate_auth_code_flow(
+                MICROSOFT_SCOPES,
+                redirect_uri=self.app.redirect_uri,
+                state=state,
+                prompt="select_account",
+                login_hint=login_hint or None,
+            )
         return flow["auth_uri"], json.dumps(flow)
 
     def _error(self, result, address):

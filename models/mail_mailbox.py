@@ -8,7 +8,7 @@ from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.addresses import InvalidAddressError, normalize_address
-from ..mailbox_engine.connection_test import Server, check_imap, check_smtp
+from ..mailbox_engine.connection_test import Server, Step, check_imap, check_smtp
 from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
 
 _logger = logging.getLogger(__name__)
@@ -52,7 +52,8 @@ class MailMailbox(models.Model):
         domain=[("share", "=", False)],
     )
     email = fields.Char(
-        string="Address", tracking=True,
+        string="Address",
+        tracking=True,
         help="Required for IMAP/SMTP mailboxes. For Google and Microsoft, it is checked (or filled in) when you "
         "sign in.",
     )
@@ -123,9 +124,10 @@ class MailMailbox(models.Model):
     def _compute_name(self):
         for mailbox in self:
             if not mailbox.name:
-                mailbox.name = mailbox.email or _(
-                    "New %(kind)s mailbox", kind=providers.PROVIDERS[mailbox.provider or "imap"].label
-                )
+                mailbox.name = mailbox.email or mailbox._placeholder_name()
+
+    def _placeholder_name(self):
+        return _("New %(kind)s mailbox", kind=providers.PROVIDERS[self.provider or "imap"].label)
 
     @api.depends("folder_ids")
     def _compute_folder_count(self):
@@ -417,11 +419,17 @@ class MailMailbox(models.Model):
                 mailbox._finish_oauth(attempt, params)
         except OAuthError as exc:
             cause, fix = mailbox._render_diagnosis(exc.diagnosis)
-            return mailbox, {"title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
-                             "cause": cause, "fix": fix}
+            return mailbox, {
+                "title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
+                "cause": cause,
+                "fix": fix,
+            }
         except (UserError, ValidationError) as exc:
-            return mailbox, {"title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
-                             "cause": exc.args[0], "fix": ""}
+            return mailbox, {
+                "title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
+                "cause": exc.args[0],
+                "fix": "",
+            }
         return mailbox, None
 
     def _finish_oauth(self, attempt, params):
@@ -435,10 +443,16 @@ class MailMailbox(models.Model):
         else:
             grant = client.finish(attempt._get_secret(), params, self.email or "")
         if self.email and grant.email != normalize_address(self.email):
-            raise OAuthError(diag_lib.diagnose("wrong_account", "address", provider=label, address=self.email,
-                                               signed_in=grant.email or "?"))
+            raise OAuthError(
+                diag_lib.diagnose(
+                    "wrong_account", "address", provider=label, address=self.email, signed_in=grant.email or "?"
+                )
+            )
         if not self.email:
-            self.write({"email": grant.email, "login": grant.email})
+            values = {"email": grant.email, "login": grant.email}
+            if self.name == self._placeholder_name():
+                values["name"] = grant.email
+            self.write(values)
         self._store_grant(grant)
         steps = check_imap(self._server("imap", grant.access_token), self.email)
         if not steps[-1].ok:
@@ -504,17 +518,22 @@ class MailMailbox(models.Model):
         )
 
     def _run_checks(self):
-        """(IMAP steps, SMTP steps); an OAuth token problem is reported as a “Sign-in” step."""
-        self.ensure_one()
-        token = None
-        if self.provider != "imap":
-            try:
-                token = self._get_access_token()
-            except OAuthError as exc:
-                from ..mailbox_engine.connection_test import Step
+        """(IMAP steps, SMTP steps); an OAuth token problem is reported as a “Sign-in” step.
 
-                return [Step("Sign-in", False, "", exc.diagnosis)], []
-        imap_steps = check_imap(self._server("imap", token), self.email)
+        When the server refuses an OAuth token, the token is refreshed once: the provider's
+        answer to that (revoked, consent, MFA, throttling…) is the real diagnosis."""
+        self.ensure_one()
+        if self.provider == "imap":
+            imap_steps = check_imap(self._server("imap"), self.email)
+            return imap_steps, check_smtp(self._server("smtp"), self.email) if imap_steps[-1].ok else []
+        try:
+            token = self._get_access_token()
+            imap_steps = check_imap(self._server("imap", token), self.email)
+            if not imap_steps[-1].ok and imap_steps[-1].diagnosis.kind == "revoked":
+                token = self._get_access_token(force=True)
+                imap_steps = check_imap(self._server("imap", token), self.email)
+        except OAuthError as exc:
+            return [Step("Sign-in", False, "", exc.diagnosis)], []
         if not imap_steps[-1].ok:
             return imap_steps, []
         return imap_steps, check_smtp(self._server("smtp", token), self.email)
@@ -558,8 +577,15 @@ class MailMailbox(models.Model):
 
     def _mark_connected(self, oauth_token):
         was = self.state
-        self.sudo().write({"state": "connected", "last_error_cause": False, "last_error_fix": False,
-                           "last_error_date": False, "last_check_date": fields.Datetime.now()})
+        self.sudo().write(
+            {
+                "state": "connected",
+                "last_error_cause": False,
+                "last_error_fix": False,
+                "last_error_date": False,
+                "last_check_date": fields.Datetime.now(),
+            }
+        )
         self._refresh_folders(oauth_token)
         verb = _("Reconnected") if was != "draft" else _("Connected")
         self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))
@@ -575,7 +601,7 @@ class MailMailbox(models.Model):
 
     def _render_diagnosis(self, diagnosis):
         """(cause, fix), translated, with the placeholders filled in."""
-        return diagnosis.render(lambda text: self.env._(text))  # pylint: disable=translation-required
+        return diagnosis.render(self.env._)  # pylint: disable=translation-required
 
     def _notify(self, title, message, kind, reload=False):
         params = {"title": title, "message": message, "type": kind, "sticky": kind == "danger"}

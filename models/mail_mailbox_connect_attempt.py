@@ -38,11 +38,16 @@ class MailMailboxConnectAttempt(models.Model):
         state = secrets.token_urlsafe(32)
         url, secret = secret_factory(state)
         box = self.env["mail.mailbox.key"]._get_box()
-        self.sudo().create({
-            "mailbox_id": mailbox.id, "user_id": self.env.uid, "provider": mailbox.provider,
-            "state_hash": state_hash(state), "secret": box.encrypt(secret),
-            "expires_at": fields.Datetime.now() + ATTEMPT_LIFETIME,
-        })
+        self.sudo().create(
+            {
+                "mailbox_id": mailbox.id,
+                "user_id": self.env.uid,
+                "provider": mailbox.provider,
+                "state_hash": state_hash(state),
+                "secret": box.encrypt(secret),
+                "expires_at": fields.Datetime.now() + ATTEMPT_LIFETIME,
+            }
+        )
         return url
 
     @api.model
@@ -54,18 +59,27 @@ class MailMailboxConnectAttempt(models.Model):
         """
         attempt = self.sudo().search([("state_hash", "=", state_hash(state)), ("provider", "=", provider)], limit=1)
         if not state or not attempt:
-            return self, _("This sign-in answer does not match any sign-in started from this Odoo (the link may "
-                           "have been altered or copied). Open the mailbox and click Connect again.")
+            return self, _(
+                "This sign-in answer does not match any sign-in started from this Odoo (the link may "
+                "have been altered or copied). Open the mailbox and click Connect again."
+            )
         if attempt.used:
-            return self, _("This sign-in answer was already used. If the mailbox is not connected, open it and "
-                           "click Connect again.")
+            return self, _(
+                "This sign-in answer was already used. If the mailbox is not connected, open it and "
+                "click Connect again."
+            )
         if attempt.user_id != self.env.user:
-            return self, _("This sign-in was started by another Odoo user. Sign in to Odoo as that user, or "
-                           "open your own mailbox and click Connect.")
+            return self, _(
+                "This sign-in was started by another Odoo user. Sign in to Odoo as that user, or "
+                "open your own mailbox and click Connect."
+            )
         attempt.used = True
         if attempt.expires_at < fields.Datetime.now():
-            return self, _("This sign-in took longer than %(minutes)s minutes and expired. Open the mailbox "
-                           "and click Connect again.", minutes=int(ATTEMPT_LIFETIME.total_seconds() // 60))
+            return self, _(
+                "This sign-in took longer than %(minutes)s minutes and expired. Open the mailbox "
+                "and click Connect again.",
+                minutes=int(ATTEMPT_LIFETIME.total_seconds() // 60),
+            )
         return attempt, ""
 
     def _get_secret(self):

@@ -33,12 +33,17 @@ class MailMailboxFolder(models.Model):
         order = {"\\Inbox": 0, "\\Sent": 1}
         for index, info in enumerate(listed):
             folder = existing.pop(info["path"], None)
-            values = {"name": info["name"], "special_use": info["special_use"], "present": True,
-                      "sequence": order.get(info["special_use"], 10 + index)}
+            values = {
+                "name": info["name"],
+                "special_use": info["special_use"],
+                "present": True,
+                "sequence": order.get(info["special_use"], 10 + index),
+            }
             if folder:
                 folder.write(values)
             else:
-                self.create({**values, "mailbox_id": mailbox.id, "path": info["path"],
-                             "selected": info["selected_by_default"]})
+                self.create(
+                    {**values, "mailbox_id": mailbox.id, "path": info["path"], "selected": info["selected_by_default"]}
+                )
         for folder in existing.values():
             folder.present = False

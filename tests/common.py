@@ -2,6 +2,7 @@
 
 import json
 import os
+import unittest
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -86,3 +87,62 @@ class MailboxCase(MailboxUsersMixin, TransactionCase):
                 }
             )
         )
+
+
+def configure_stack(env, stack):
+    """Point the addon at the local mail stack: OAuth apps, emulator endpoints, servers."""
+    g, m = stack["google"], stack["microsoft"]
+    imap = f"127.0.0.1:{stack['imap_port']}:none"
+    smtp = f"127.0.0.1:{stack['submission_port']}:none"
+    values = {
+        "google_gmail_client_id": g["client_id"],
+        "google_gmail_client_secret": g["client_secret"],
+        "microsoft_outlook_client_id": m["client_id"],
+        "microsoft_outlook_client_secret": m["client_secret"],
+        "mail_connected_mailbox.google_auth_uri": f"{g['url']}/o/oauth2/v2/auth",
+        "mail_connected_mailbox.google_token_uri": f"{g['url']}/token",
+        "mail_connected_mailbox.google_userinfo_uri": f"{g['url']}/oauth2/v3/userinfo",
+        "mail_connected_mailbox.microsoft_authority_host": m["url"],
+        "mail_connected_mailbox.ca_bundle": m["ca_bundle"],
+        "mail_connected_mailbox.google_imap": imap,
+        "mail_connected_mailbox.google_smtp": smtp,
+        "mail_connected_mailbox.microsoft_imap": imap,
+        "mail_connected_mailbox.microsoft_smtp": smtp,
+    }
+    params = env["ir.config_parameter"].sudo()
+    for key, value in values.items():
+        params.set_param(key, value)
+
+
+def flip(stack, switch, **params):
+    """Flip a test switch of the OAuth emulators (revoke, outage, throttle, expire, reset)."""
+    import requests
+
+    answer = requests.post(f"{stack['switches']}/{switch}", data=params, timeout=5)
+    answer.raise_for_status()
+    return answer.json()
+
+
+class StackMixin:
+    """Skip (loudly) when the local mail stack is not running; configure the addon for it."""
+
+    @classmethod
+    def _setup_stack(cls, env):
+        cls.stack = load_stack()
+        if not cls.stack:
+            raise unittest.SkipTest("the local mail stack is not running: use `make test`")
+        configure_stack(env, cls.stack)
+
+    def custom_values(self, address, **values):
+        return {
+            "email": address,
+            "provider": "imap",
+            "imap_host": "127.0.0.1",
+            "imap_port": self.stack["imap_port"],
+            "imap_security": "none",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": self.stack["submission_port"],
+            "smtp_security": "none",
+            "password": self.stack["accounts"].get(address, ""),
+            **values,
+        }

@@ -75,3 +75,92 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_settings", 
         },
     ],
 });
+
+function cookie(name) {
+    const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+    return found ? decodeURIComponent(found.split("=")[1]) : "";
+}
+
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_connect_custom", {
+    url: "/odoo",
+    steps: () => [
+        {
+            content: "Open the user menu",
+            trigger: ".o_user_menu button",
+            run: "click",
+        },
+        {
+            content: "Open My Preferences",
+            trigger: "[data-menu=settings]",
+            run: "click",
+        },
+        {
+            content: "Open the Mailboxes tab",
+            trigger: ".modal .o_notebook .nav-link:contains('Mailboxes')",
+            run: "click",
+        },
+        {
+            content: "Connect a mailbox",
+            trigger: ".modal button:contains('Connect a mailbox')",
+            run: "click",
+        },
+        {
+            content: "Type the address",
+            trigger: ".modal .o_field_widget[name=email] input",
+            run: `edit ${cookie("mcm_address")}`,
+        },
+        {
+            content: "IMAP server",
+            trigger: ".modal .o_field_widget[name=imap_host] input",
+            run: "edit 127.0.0.1",
+        },
+        {
+            content: "No TLS on the local test server",
+            trigger: ".modal .o_field_widget[name=imap_security] select",
+            run: `select "none"`,
+        },
+        {
+            content: "IMAP port",
+            trigger: ".modal .o_field_widget[name=imap_port] input",
+            run: `edit ${cookie("mcm_imap_port")}`,
+        },
+        {
+            content: "SMTP server",
+            trigger: ".modal .o_field_widget[name=smtp_host] input",
+            run: "edit 127.0.0.1",
+        },
+        {
+            content: "No TLS for SMTP either",
+            trigger: ".modal .o_field_widget[name=smtp_security] select",
+            run: `select "none"`,
+        },
+        {
+            content: "SMTP port",
+            trigger: ".modal .o_field_widget[name=smtp_port] input",
+            run: `edit ${cookie("mcm_smtp_port")}`,
+        },
+        {
+            content: "Password",
+            trigger: ".modal .o_field_widget[name=password] input",
+            run: `edit ${cookie("mcm_password")}`,
+        },
+        {
+            content: "Test the connection",
+            trigger: ".modal button[name=action_test_connection]",
+            run: "click",
+        },
+        {
+            content: "The test succeeds",
+            trigger: ".o_notification:contains('Connection works')",
+        },
+        {
+            content: "Connect",
+            trigger: ".modal button[name=action_connect]",
+            run: "click",
+        },
+        {
+            content: "The mailbox is connected",
+            trigger: ".modal .o_statusbar_status button.o_arrow_button_current:contains('Connected')",
+        },
+    ],
+});
