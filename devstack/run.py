@@ -77,19 +77,36 @@ def serve(conf):
 
 
 def configure_demo(conf, stack_info):
-    """Point the OAuth app settings at the local emulators (a demo without external accounts)."""
+    """Point the addon at the local mail stack, so that a newcomer connects Google-like and
+    Microsoft-like mailboxes without any external account. The stack gets new ports at
+    every start, so this runs every time; an OAuth app configured by hand is left alone."""
     script = f"""
 import json
 info = json.loads({json.dumps(json.dumps(stack_info))})
 params = env["ir.config_parameter"].sudo()
-for key, value in {{
-    "google_gmail_client_id": info["google"]["client_id"],
-    "google_gmail_client_secret": info["google"]["client_secret"],
-    "microsoft_outlook_client_id": info["microsoft"]["client_id"],
-    "microsoft_outlook_client_secret": info["microsoft"]["client_secret"],
-}}.items():
-    if not params.get_param(key):
+g, m = info["google"], info["microsoft"]
+imap = "127.0.0.1:%s:none" % info["imap_port"]
+smtp = "127.0.0.1:%s:none" % info["submission_port"]
+demo = {{
+    "google_gmail_client_id": g["client_id"],
+    "google_gmail_client_secret": g["client_secret"],
+    "microsoft_outlook_client_id": m["client_id"],
+    "microsoft_outlook_client_secret": m["client_secret"],
+}}
+for key, value in demo.items():
+    if params.get_param(key) in (False, "", value):
         params.set_param(key, value)
+if params.get_param("google_gmail_client_id") == g["client_id"]:
+    params.set_param("mail_connected_mailbox.google_auth_uri", g["url"] + "/o/oauth2/v2/auth")
+    params.set_param("mail_connected_mailbox.google_token_uri", g["url"] + "/token")
+    params.set_param("mail_connected_mailbox.google_userinfo_uri", g["url"] + "/oauth2/v3/userinfo")
+    params.set_param("mail_connected_mailbox.google_imap", imap)
+    params.set_param("mail_connected_mailbox.google_smtp", smtp)
+if params.get_param("microsoft_outlook_client_id") == m["client_id"]:
+    params.set_param("mail_connected_mailbox.microsoft_authority_host", m["url"])
+    params.set_param("mail_connected_mailbox.ca_bundle", m["ca_bundle"])
+    params.set_param("mail_connected_mailbox.microsoft_imap", imap)
+    params.set_param("mail_connected_mailbox.microsoft_smtp", smtp)
 env.cr.commit()
 """
     subprocess.run(
@@ -142,18 +159,19 @@ def main(argv=None):
         if not database_exists(pg):
             print(f"Creating database {DATABASE!r} with {ADDON} installed (about 30 s)…", flush=True)
             odoo(conf, "-i", ADDON, "--stop-after-init", "--without-demo=all")
-            configure_demo(conf, stack.info())
         elif _read(stamp) != fingerprint:
             print(f"The addon changed since the last run: updating {ADDON}…", flush=True)
             odoo(conf, "-u", ADDON, "--stop-after-init")
         with open(stamp, "w", encoding="utf-8") as fh:
             fh.write(fingerprint)
+        configure_demo(conf, stack.info())
         info = stack.info()
         print(
             f"""
 Connected Mailboxes is ready: http://localhost:{args.port}  (login admin, password admin)
 Local mail server (IMAP 127.0.0.1:{info["imap_port"]}, SMTP 127.0.0.1:{info["submission_port"]}, no TLS):
   demo@mail.test / demo     sales@mail.test / sales
+Google and Microsoft mailboxes sign in through local emulators: any address works.
 Ctrl-C stops Odoo, the mail stack and PostgreSQL.
 """,
             flush=True,

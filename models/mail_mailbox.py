@@ -84,6 +84,7 @@ class MailMailbox(models.Model):
     smtp_port = fields.Integer("SMTP port", default=465)
     smtp_security = fields.Selection(SECURITY, "SMTP security", default=providers.SECURITY_SSL)
     backfill_days = fields.Integer(
+        "Past mail to fetch (days)",
         default=lambda self: self._default_backfill_days(),
         help="How many days of past mail are fetched when the mailbox is connected or enabled again.",
     )
@@ -398,7 +399,7 @@ class MailMailbox(models.Model):
             client = self._oauth_client()
         except OAuthError as exc:
             cause, fix = self._render_diagnosis(exc.diagnosis)
-            raise UserError(f"{cause}\n{fix}") from None
+            raise UserError(_("%(cause)s\n%(fix)s", cause=cause, fix=fix)) from None
         url = self.env["mail.mailbox.connect.attempt"]._new(self, lambda state: client.start(state, self.email or ""))
         return {"type": "ir.actions.act_url", "url": url, "target": "self"}
 

@@ -38,8 +38,9 @@ class TestWebClientConnect(StackMixin, MailboxUsersMixin, HttpCase):
             "mcm_smtp_port": str(self.stack["submission_port"]),
             "mcm_password": self.stack["accounts"][address],
         }
-        self.start_tour("/odoo", "mail_connected_mailbox_tour_connect_custom", login=self.user_ann.login,
-                        cookies=cookies)
+        self.start_tour(
+            "/odoo", "mail_connected_mailbox_tour_connect_custom", login=self.user_ann.login, cookies=cookies
+        )
         mailbox = self.env["mail.mailbox"].search([("email", "=", address)])
         self.assertEqual((mailbox.user_id, mailbox.state), (self.user_ann, "connected"))
         self.assertIn("✔ SMTP AUTH", mailbox.last_check_report)
