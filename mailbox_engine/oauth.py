@@ -14,6 +14,7 @@ tests and demos. Every request has a timeout.
 
 import contextlib
 import json
+import logging
 import os
 import time
 import urllib.parse
@@ -24,6 +25,11 @@ import requests
 
 from . import diagnosis
 from .providers import GOOGLE, MICROSOFT
+
+# requests-oauthlib logs whole token responses (access and refresh tokens) at DEBUG, and
+# oauthlib the request bodies: keep both at INFO whatever the global log level is.
+for _name in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_name).setLevel(logging.INFO)
 
 GOOGLE_ENDPOINTS = {
     "auth_uri": "https://accounts.google.com/o/oauth2/v2/auth",

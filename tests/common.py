@@ -1,6 +1,8 @@
 """Fixtures of the Odoo tier: users of each kind and the local mail stack's facts."""
 
+import contextlib
 import json
+import logging
 import os
 import unittest
 
@@ -146,3 +148,24 @@ class StackMixin:
             "password": self.stack["accounts"].get(address, ""),
             **values,
         }
+
+
+@contextlib.contextmanager
+def captured_logs():
+    """Every log line written meanwhile, at every level (to prove no secret is logged)."""
+    lines = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(f"{record.name}: {self.format(record)}")
+
+    handler = Keep(logging.DEBUG)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield lines
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)

@@ -7,7 +7,7 @@ import requests
 
 from odoo.tests import HttpCase, tagged
 
-from .common import MailboxUsersMixin, StackMixin, flip
+from .common import MailboxUsersMixin, StackMixin, captured_logs, flip
 
 
 def answer_consent(auth_uri, email, allow=True, granted=None, ca_file=None):
@@ -164,6 +164,28 @@ class TestConnectOAuth(StackMixin, MailboxUsersMixin, HttpCase):
         with self.assertRaisesRegex(Exception, "OAuth app is not configured"):
             self.env["mail.mailbox"].with_user(self.user_ann).create({"email": "z@gmail.test", "provider": "google"})
         self.assertEqual(self.env["mail.mailbox"].sudo().search([], limit=1), mailbox)
+
+    def test_no_token_or_secret_in_logs(self):
+        with captured_logs() as lines:
+            mailbox, response = self.connect(self.user_ann, "google", "logs@gmail.test")
+            self.assertConnected(mailbox, response)
+            flip(self.stack, "expire", email="logs@gmail.test")
+            mailbox._check_mailbox_access()
+            flip(self.stack, "revoke", email="logs@gmail.test")
+            mailbox._check_mailbox_access()
+            ms_box, ms_response = self.connect(self.user_ben, "microsoft", "logs@contoso.test")
+            self.assertConnected(ms_box, ms_response)
+        secrets = [
+            mailbox._get_secret("refresh_token"),
+            mailbox._get_secret("access_token"),
+            ms_box._get_secret("access_token"),
+            self.stack["google"]["client_secret"],
+            self.stack["microsoft"]["client_secret"],
+        ]
+        self.assertTrue(all(secrets))
+        for secret in secrets:
+            leaks = [line[:300] for line in lines if secret in line]
+            self.assertFalse(leaks, "a secret was logged")
 
     # ------------------------------------------------------------------ Microsoft
     def test_microsoft_connect_refresh_and_classified_losses(self):

@@ -7,7 +7,7 @@ from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import MailboxCase, StackMixin
+from .common import MailboxCase, StackMixin, captured_logs
 
 ALICE = "alice@mail.test"
 
@@ -138,3 +138,17 @@ class TestCustomMailbox(StackMixin, MailboxCase):
                 self.assertFalse(mailbox.has_password)
                 self.assertFalse(self.env["mail.mailbox.secret"].sudo().search([("mailbox_id", "=", mailbox.id)]))
                 self.assertEqual(len(mailbox.with_context(active_test=False).folder_ids), folders_left)
+
+    def test_no_password_in_logs(self):
+        real = self.stack["accounts"][ALICE]
+        with captured_logs() as lines:
+            mailbox = self.new_mailbox(password="Wrong-Secret-123")
+            mailbox.action_connect()
+            mailbox.with_user(self.user_ann).write({"password": real})
+            mailbox.action_connect()
+            mailbox.action_test_connection()
+        self.assertEqual(mailbox.state, "connected")
+        self.assertTrue(lines)
+        text = "\n".join(lines)
+        self.assertNotIn("Wrong-Secret-123", text)
+        self.assertNotIn(real, text)

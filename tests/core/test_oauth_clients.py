@@ -1,6 +1,7 @@
 """The OAuth clients against the provider emulators, through the real libraries."""
 
 import json
+import logging
 import urllib.parse
 
 import pytest
@@ -148,3 +149,20 @@ def test_microsoft_tampered_state_is_refused(stack):
     with pytest.raises(OAuthError) as info:
         client.finish(flow, back, "max@contoso.test")
     assert info.value.diagnosis.kind == "denied"
+
+
+def test_tokens_are_never_logged_even_at_debug(stack, caplog):
+    caplog.set_level(logging.DEBUG)
+    client, grant = google_grant(stack, "log@gmail.test")
+    fresh = client.refresh(grant.refresh_token, "log@gmail.test")
+    ms = microsoft_grant(stack, "log@contoso.test")
+    assert caplog.records  # the libraries did log, at some level
+    for secret in (
+        grant.refresh_token,
+        grant.access_token,
+        fresh.access_token,
+        ms.access_token,
+        stack["google"]["client_secret"],
+        stack["microsoft"]["client_secret"],
+    ):
+        assert secret not in caplog.text
