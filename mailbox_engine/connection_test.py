@@ -14,10 +14,9 @@ import ssl
 import time
 from dataclasses import dataclass
 
-import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from . import diagnosis
+from . import diagnosis, imap
 from .diagnosis import Diagnosis
 from .providers import SECURITY_NONE, SECURITY_SSL, SECURITY_STARTTLS, default_port
 
@@ -119,6 +118,22 @@ def _params(server, protocol, address):
     }
 
 
+def _failed(name, diag):
+    return StepFailedError(Step(name, False, "", diag))
+
+
+def _connect_failure(server, exc, params):
+    """A failure while opening the session: TLS when TLS was asked for, else the greeting."""
+    tls = server.security != SECURITY_NONE
+    return _failed(
+        "TLS" if tls else "Greeting", diagnosis.from_network_error(exc, timeout=server.timeout, tls=tls, **params)
+    )
+
+
+def _protocol_failure(exc, params):
+    return _failed("Greeting", diagnosis.diagnose("protocol", params["protocol"], detail=str(exc)[:160], **params))
+
+
 def check_imap(server, address):
     """Check an IMAP server step by step; return the steps (the last one failed if any did)."""
     steps = []
@@ -128,58 +143,25 @@ def check_imap(server, address):
         _reach(server, "IMAP", steps, params)
         start = time.monotonic()
         try:
-            client = imapclient.IMAPClient(
-                server.host,
-                port=server.port,
-                ssl=server.security == SECURITY_SSL,
-                ssl_context=server.context(),
-                timeout=server.timeout,
-            )
-            if server.security == SECURITY_STARTTLS:
-                if not client.has_capability("STARTTLS"):
-                    raise StepFailedError(
-                        Step("STARTTLS", False, "", diagnosis.diagnose("no_starttls", "STARTTLS", **params))
-                    )
-                client.starttls(server.context())
+            client = imap.open_client(server)
+        except imap.StartTLSMissingError:
+            raise _failed("STARTTLS", diagnosis.diagnose("no_starttls", "STARTTLS", **params)) from None
         except (OSError, EOFError) as exc:
-            raise StepFailedError(
-                Step(
-                    "TLS" if server.security != SECURITY_NONE else "Greeting",
-                    False,
-                    "",
-                    diagnosis.from_network_error(
-                        exc, timeout=server.timeout, tls=server.security != SECURITY_NONE, **params
-                    ),
-                )
-            ) from None
+            raise _connect_failure(server, exc, params) from None
         except IMAPClientError as exc:
-            raise StepFailedError(
-                Step(
-                    "Greeting",
-                    False,
-                    "",
-                    diagnosis.diagnose(
-                        "protocol", "IMAP", detail=str(exc)[:160], **_without(params, "protocol"), protocol="IMAP"
-                    ),
-                )
-            ) from None
+            raise _protocol_failure(exc, params) from None
         if server.security != SECURITY_NONE:
             steps.append(Step("TLS", True, f"{client.socket().version()} ({_timed(start)})"))
         before = [c.decode().upper() for c in client.capabilities()]
         steps.append(Step("Capabilities", True, " ".join(c for c in before if c.startswith(("IMAP4", "AUTH=")))))
         try:
-            if server.oauth_token:
-                client.oauth2_login(address, server.oauth_token)
-            else:
-                client.login(server.login, server.password)
+            imap.login(client, server, address)
         except LoginError as exc:
-            raise StepFailedError(
-                Step("Login", False, "", diagnosis.from_imap_error(exc, with_password=not server.oauth_token, **params))
+            raise _failed(
+                "Login", diagnosis.from_imap_error(exc, with_password=not server.oauth_token, **params)
             ) from None
         except (OSError, EOFError) as exc:
-            raise StepFailedError(
-                Step("Login", False, "", diagnosis.from_network_error(exc, timeout=server.timeout, **params))
-            ) from None
+            raise _failed("Login", diagnosis.from_network_error(exc, timeout=server.timeout, **params)) from None
         after = {c.decode().upper() for c in client.capabilities()}
         features = " ".join(c for c in INTERESTING_IMAP_CAPABILITIES if c in after)
         who = address if server.oauth_token else server.login
@@ -211,48 +193,24 @@ def check_smtp(server, address):
             code, _banner = connection.ehlo()
             if server.security == SECURITY_STARTTLS:
                 if not connection.has_extn("starttls"):
-                    raise StepFailedError(
-                        Step("STARTTLS", False, "", diagnosis.diagnose("no_starttls", "STARTTLS", **params))
-                    )
+                    raise _failed("STARTTLS", diagnosis.diagnose("no_starttls", "STARTTLS", **params))
                 connection.starttls(context=server.context())
                 code, _banner = connection.ehlo()
         except (OSError, EOFError, smtplib.SMTPServerDisconnected) as exc:
-            raise StepFailedError(
-                Step(
-                    "TLS" if server.security != SECURITY_NONE else "Greeting",
-                    False,
-                    "",
-                    diagnosis.from_network_error(
-                        exc, timeout=server.timeout, tls=server.security != SECURITY_NONE, **params
-                    ),
-                )
-            ) from None
+            raise _connect_failure(server, exc, params) from None
         except smtplib.SMTPException as exc:
-            raise StepFailedError(
-                Step(
-                    "Greeting",
-                    False,
-                    "",
-                    diagnosis.diagnose(
-                        "protocol", "SMTP", detail=str(exc)[:160], **_without(params, "protocol"), protocol="SMTP"
-                    ),
-                )
-            ) from None
+            raise _protocol_failure(exc, params) from None
         if server.security != SECURITY_NONE:
             steps.append(Step("TLS", True, f"{connection.sock.version()} ({_timed(start)})"))
         mechanisms = (connection.esmtp_features.get("auth") or "").upper().split()
         steps.append(Step("EHLO", True, f"{code}; AUTH {' '.join(mechanisms) or '(none)'}"))
         code, answer = _smtp_auth(connection, server, address)
         if code != 235:
-            raise StepFailedError(
-                Step(
-                    "AUTH",
-                    False,
-                    "",
-                    diagnosis.from_smtp_error(code, answer, with_password=not server.oauth_token, **params),
-                )
+            raise _failed(
+                "AUTH", diagnosis.from_smtp_error(code, answer, with_password=not server.oauth_token, **params)
             )
-        steps.append(Step("AUTH", True, f"235 signed in as {address if server.oauth_token else server.login}"))
+        who = address if server.oauth_token else server.login
+        steps.append(Step("AUTH", True, f"235 signed in as {who}"))
     except StepFailedError as failed:
         steps.append(failed.step)
     finally:

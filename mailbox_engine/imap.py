@@ -10,9 +10,12 @@ SPECIAL_USE = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent"
 DEFAULT_SELECTED = ("INBOX", "\\Sent")
 
 
-@contextlib.contextmanager
-def session(server, address):
-    """A logged-in IMAPClient for a :class:`~.connection_test.Server`; logs out on exit."""
+class StartTLSMissingError(Exception):
+    """STARTTLS was asked for and the server does not offer it."""
+
+
+def open_client(server):
+    """An IMAPClient connected to a :class:`~.connection_test.Server`, TLS set up as asked."""
     client = imapclient.IMAPClient(
         server.host,
         port=server.port,
@@ -20,13 +23,27 @@ def session(server, address):
         ssl_context=server.context(),
         timeout=server.timeout,
     )
+    if server.security == SECURITY_STARTTLS:
+        if not client.has_capability("STARTTLS"):
+            client.shutdown()
+            raise StartTLSMissingError(server.host)
+        client.starttls(server.context())
+    return client
+
+
+def login(client, server, address):
+    """XOAUTH2 with the token for OAuth mailboxes, LOGIN with the password otherwise."""
+    if server.oauth_token:
+        return client.oauth2_login(address, server.oauth_token)
+    return client.login(server.login, server.password)
+
+
+@contextlib.contextmanager
+def session(server, address):
+    """A logged-in IMAPClient; logs out on exit."""
+    client = open_client(server)
     try:
-        if server.security == SECURITY_STARTTLS:
-            client.starttls(server.context())
-        if server.oauth_token:
-            client.oauth2_login(address, server.oauth_token)
-        else:
-            client.login(server.login, server.password)
+        login(client, server, address)
         yield client
     finally:
         with contextlib.suppress(Exception):

@@ -7,20 +7,8 @@ import requests
 
 from odoo.tests import HttpCase, tagged
 
+from ..devstack.oauth_emulator import answer_consent
 from .common import MailboxUsersMixin, StackMixin, captured_logs, flip
-
-
-def answer_consent(auth_uri, email, allow=True, granted=None, ca_file=None):
-    """What a person does on the emulator's consent page; returns where it sends them back."""
-    split = urllib.parse.urlsplit(auth_uri)
-    params = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
-    scopes = params.get("scope", "").split() if granted is None else granted
-    form = [*params.items(), ("email", email), ("decision", "allow" if allow else "deny")]
-    form += [("granted", scope) for scope in scopes]
-    target = urllib.parse.urlunsplit((split.scheme, split.netloc, split.path, "", ""))
-    answer = requests.post(target, data=form, allow_redirects=False, timeout=10, verify=ca_file or True)
-    assert answer.status_code == 302, answer.text[:300]
-    return answer.headers["Location"]
 
 
 @tagged("post_install", "-at_install")

@@ -1,6 +1,26 @@
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
+function openPreferencesMailboxes() {
+    return [
+        {
+            content: "Open the user menu",
+            trigger: ".o_user_menu button",
+            run: "click",
+        },
+        {
+            content: "Open My Preferences",
+            trigger: "[data-menu=settings]",
+            run: "click",
+        },
+        {
+            content: "Open the Mailboxes tab",
+            trigger: ".modal .o_notebook .nav-link:contains('Mailboxes')",
+            run: "click",
+        },
+    ];
+}
+
 registry.category("web_tour.tours").add("mail_connected_mailbox_tour_user", {
     url: "/odoo",
     steps: () => [
@@ -23,21 +43,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_user", {
             content: "The list shows the status",
             trigger: ".o_list_view .o_data_row td[name='state']:contains('Not connected')",
         },
-        {
-            content: "Open the user menu",
-            trigger: ".o_user_menu button",
-            run: "click",
-        },
-        {
-            content: "Open My Preferences",
-            trigger: "[data-menu=settings]",
-            run: "click",
-        },
-        {
-            content: "Open the Mailboxes tab",
-            trigger: ".modal .o_notebook .nav-link:contains('Mailboxes')",
-            run: "click",
-        },
+        ...openPreferencesMailboxes(),
         {
             content: "The tab lists the user's mailbox",
             trigger: ".modal .o_field_widget[name=mailbox_ids] .o_data_row:contains('ann.tour@example.com')",
@@ -84,21 +90,7 @@ function cookie(name) {
 registry.category("web_tour.tours").add("mail_connected_mailbox_tour_connect_custom", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the user menu",
-            trigger: ".o_user_menu button",
-            run: "click",
-        },
-        {
-            content: "Open My Preferences",
-            trigger: "[data-menu=settings]",
-            run: "click",
-        },
-        {
-            content: "Open the Mailboxes tab",
-            trigger: ".modal .o_notebook .nav-link:contains('Mailboxes')",
-            run: "click",
-        },
+        ...openPreferencesMailboxes(),
         {
             content: "Connect a mailbox",
             trigger: ".modal button:contains('Connect a mailbox')",
