@@ -233,8 +233,6 @@ def _smtp_auth(connection, server, address):
         return exc.smtp_code, exc.smtp_error
     except smtplib.SMTPNotSupportedError:
         return 504, b"AUTH not offered"
+    except smtplib.SMTPException as exc:  # e.g. "No suitable authentication method found."
+        return 504, str(exc).encode()
     return 235, b"Authenticated"
-
-
-def _without(params, *keys):
-    return {k: v for k, v in params.items() if k not in keys}

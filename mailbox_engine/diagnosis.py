@@ -144,6 +144,15 @@ CATALOG = {
         _("{provider} answered with an error ({detail})."),
         _("Nothing to do: Odoo tries again by itself. If it lasts, contact your mail provider."),
     ),
+    "request": (
+        ERROR,
+        _("{provider} refused Odoo's request ({detail})."),
+        _(
+            "An administrator must check the app in Settings › Connected Mailboxes: the redirect URI "
+            "registered with {provider} must be exactly the one shown there, and the app must allow "
+            "this kind of account."
+        ),
+    ),
     "protocol": (
         ERROR,
         _("{host} on port {port} does not behave like an {protocol} server ({detail})."),
@@ -156,7 +165,6 @@ MICROSOFT_CODES = {
     50173: "revoked",
     700082: "revoked",
     70008: "revoked",
-    50126: "password",
     50055: "revoked",
     65001: "consent",
     650056: "consent",
@@ -206,9 +214,10 @@ def from_oauth_error(provider, status, payload, retry_after=None, **params):
         return diagnose("app_config", error, detail=error, **params)
     if error == "access_denied":
         return diagnose("denied", error, **params)
-    if (status and status >= 500) or error == "temporarily_unavailable":
-        return diagnose("server", error or str(status), detail=error or f"HTTP {status}", **params)
-    return diagnose("server", error or str(status), detail=error or f"HTTP {status}", **params)
+    detail = error or f"HTTP {status}"
+    if not status or status >= 500 or error == "temporarily_unavailable":
+        return diagnose("server", error or str(status), detail=detail, **params)
+    return diagnose("request", error or str(status), detail=detail, **params)
 
 
 def from_imap_error(message, **params):
@@ -222,7 +231,8 @@ def from_imap_error(message, **params):
         kind = "password" if params.pop("with_password", False) else "revoked"
         return diagnose(kind, "AUTHENTICATIONFAILED", **params)
     params.pop("with_password", None)
-    return diagnose("protocol", "IMAP", detail=text[:200], protocol="IMAP", **params)
+    params.setdefault("protocol", "IMAP")
+    return diagnose("protocol", "IMAP", detail=text[:200], **params)
 
 
 def from_smtp_error(code, message, **params):
@@ -235,7 +245,8 @@ def from_smtp_error(code, message, **params):
         return diagnose("throttled", str(code), None, **params)
     if code in {535, 534}:
         return diagnose("password" if with_password else "revoked", str(code), **params)
-    return diagnose("protocol", str(code), detail=f"{code} {text[:160]}", protocol="SMTP", **params)
+    params.setdefault("protocol", "SMTP")
+    return diagnose("protocol", str(code), detail=f"{code} {text[:160]}", **params)
 
 
 def from_network_error(exc, timeout=None, tls=False, **params):

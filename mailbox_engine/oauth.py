@@ -105,21 +105,33 @@ def _retry_after(response):
     return int(value) if value.isdigit() else None
 
 
-def _network(exc, provider, address, url):
+def _root_cause(exc):
+    """The innermost error behind a requests failure (socket.gaierror, ConnectionRefusedError, SSL…)."""
+    for _ in range(10):
+        reason = getattr(exc, "reason", None)
+        inner = reason if isinstance(reason, BaseException) else None
+        inner = inner or exc.__cause__ or exc.__context__
+        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        if inner is None:
+            return exc
+        exc = inner
+    return exc
+
+
+def _network(exc, provider, address, url, timeout):
     split = urllib.parse.urlsplit(url)
-    inner = exc
-    while getattr(inner, "__context__", None) is not None and not isinstance(inner, OSError):
-        inner = inner.__context__
-    if isinstance(exc, requests.Timeout):
-        inner = TimeoutError()
+    root = TimeoutError() if isinstance(exc, requests.Timeout) else _root_cause(exc)
+    if not isinstance(root, OSError):
+        root = ConnectionError(str(root))
     return OAuthError(
         diagnosis.from_network_error(
-            inner if isinstance(inner, OSError) else ConnectionError(),
+            root,
             host=split.hostname,
-            port=split.port or 443,
+            port=split.port or (443 if split.scheme == "https" else 80),
             provider=provider,
             address=address,
-            timeout=15,
+            timeout=timeout,
         )
     )
 
@@ -182,7 +194,7 @@ class GoogleClient:
                 )
             ) from None
         except requests.RequestException as exc:
-            raise _network(exc, self.label, address, self.endpoints["token_uri"]) from None
+            raise _network(exc, self.label, address, self.endpoints["token_uri"], self.app.timeout) from None
         granted = token.get("scope") or []
         granted = granted.split() if isinstance(granted, str) else list(granted)
         if GOOGLE_MAIL_SCOPE not in granted:
@@ -209,7 +221,7 @@ class GoogleClient:
                 url, headers={"Authorization": f"Bearer {access_token}"}, timeout=self.app.timeout
             )
         except requests.RequestException as exc:
-            raise _network(exc, self.label, address, url) from None
+            raise _network(exc, self.label, address, url, self.app.timeout) from None
         if answer.status_code != 200:
             raise OAuthError(
                 diagnosis.from_oauth_error(
@@ -229,7 +241,7 @@ class GoogleClient:
         try:
             answer = _session(self.app).post(url, data=data, timeout=self.app.timeout)
         except requests.RequestException as exc:
-            raise _network(exc, self.label, address, url) from None
+            raise _network(exc, self.label, address, url, self.app.timeout) from None
         payload = _json(answer)
         if answer.status_code != 200 or "access_token" not in payload:
             raise OAuthError(
@@ -241,7 +253,7 @@ class GoogleClient:
             payload["access_token"],
             time.time() + int(payload.get("expires_in", 3600)),
             email=address,
-            refresh_token=refresh_token,
+            refresh_token=payload.get("refresh_token") or refresh_token,
             scopes=payload.get("scope", "").split(),
         )
 
@@ -271,7 +283,11 @@ class MicrosoftClient:
             self.msal = msal.ConfidentialClientApplication(app.client_id, **kwargs)
         except (requests.RequestException, ValueError) as exc:
             raise _network(
-                exc if isinstance(exc, requests.RequestException) else ConnectionError(), self.label, "", base
+                exc if isinstance(exc, requests.RequestException) else ConnectionError(),
+                self.label,
+                "",
+                base,
+                app.timeout,
             ) from None
 
     def admin_consent_url(self):
@@ -314,11 +330,14 @@ class MicrosoftClient:
         except ValueError:
             raise OAuthError(diagnosis.diagnose("denied", "state", provider=self.label, address=address)) from None
         except requests.RequestException as exc:
-            raise _network(exc, self.label, address, self.app.authority_host) from None
+            raise _network(exc, self.label, address, self.app.authority_host, self.app.timeout) from None
         if "access_token" not in result:
             raise self._error(result, address)
         claims = result.get("id_token_claims") or {}
-        email = (claims.get("preferred_username") or claims.get("email") or "").lower()
+        # preferred_username is usually the address, but not always (aliases, guest
+        # accounts): accept the mailbox's address when either claim names it.
+        names = [(claims.get(k) or "").lower() for k in ("preferred_username", "email")]
+        email = address.lower() if address and address.lower() in names else next((n for n in names if n), "")
         return Grant(
             result["access_token"],
             time.time() + int(result.get("expires_in", 3600)),
@@ -335,7 +354,7 @@ class MicrosoftClient:
         try:
             result = self.msal.acquire_token_silent_with_error(MICROSOFT_SCOPES, accounts[0], force_refresh=force)
         except requests.RequestException as exc:
-            raise _network(exc, self.label, address, self.app.authority_host) from None
+            raise _network(exc, self.label, address, self.app.authority_host, self.app.timeout) from None
         if not result or "access_token" not in result:
             raise self._error(result or {"error": "invalid_grant"}, address)
         return Grant(

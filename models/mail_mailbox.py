@@ -2,7 +2,7 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import imap as imap_lib
@@ -14,6 +14,18 @@ from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAut
 _logger = logging.getLogger(__name__)
 PARAM = "mail_connected_mailbox."
 TOKEN_MARGIN = timedelta(seconds=120)
+# Written by Odoo only (through the buttons and checks), never directly over RPC
+MANAGED_FIELDS = {
+    "state",
+    "last_check_date",
+    "last_sync_date",
+    "last_error_date",
+    "last_error_cause",
+    "last_error_fix",
+    "last_check_report",
+    "resync_since",
+    "token_expires_at",
+}
 
 STATES = [
     ("draft", "Not connected"),
@@ -242,9 +254,23 @@ class MailMailbox(models.Model):
             self.smtp_host = self.imap_host
 
     # ------------------------------------------------------------------ CRUD
+    def _check_managed_fields(self, vals, creating=False):
+        if self.env.su:
+            return
+        touched = [name for name in MANAGED_FIELDS & vals.keys() if not (creating and vals[name] in (False, "draft"))]
+        if touched:
+            raise AccessError(
+                _(
+                    "Odoo sets the status and the check results of a mailbox (%(fields)s) itself: use the "
+                    "buttons (Connect, Reconnect, Disable sync…) instead.",
+                    fields=", ".join(sorted(touched)),
+                )
+            )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
+            self._check_managed_fields(vals, creating=True)
             if vals.get("email"):
                 vals["email"] = self._check_address_free(vals["email"])
             info = providers.PROVIDERS.get(vals.get("provider") or "imap")
@@ -257,6 +283,7 @@ class MailMailbox(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._check_managed_fields(vals)
         if vals.get("email"):
             vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
         return super().write(vals)
@@ -335,14 +362,14 @@ class MailMailbox(models.Model):
     def action_disable(self):
         """Stop syncing; keep everything."""
         self.ensure_one()
-        self.write({"state": "disabled"})
+        self.sudo().write({"state": "disabled"})
         self.message_post(body=_("Sync disabled by %(user)s. Nothing was deleted.", user=self.env.user.name))
         return True
 
     def action_enable(self):
         """Check access again and resume; the backfill window is fetched again."""
         self.ensure_one()
-        self.write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
+        self.sudo().write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
         problem = self._check_mailbox_access()
         if problem:
             cause, fix = self._render_diagnosis(problem)

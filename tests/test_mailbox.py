@@ -127,3 +127,18 @@ class TestMailbox(MailboxCase):
     def test_settings_refuse_nonsense_numbers(self):
         with self.assertRaisesRegex(ValidationError, "at least one minute"):
             self.env["res.config.settings"].with_user(self.user_ada).create({"mcm_health_check_minutes": 0})
+
+    def test_status_is_set_by_odoo_only(self):
+        mailbox = self.create_mailbox(self.user_ann, "ann@example.com")
+        for values in ({"state": "connected"}, {"last_error_cause": "nothing"}, {"resync_since": "2020-01-01"}):
+            with self.subTest(values=values), self.assertRaisesRegex(AccessError, "use the buttons"):
+                mailbox.with_user(self.user_ann).write(values)
+        with self.assertRaisesRegex(AccessError, "use the buttons"):
+            self.env["mail.mailbox"].with_user(self.user_ada).create(
+                {"email": "x@example.com", "imap_host": "h", "state": "connected"}
+            )
+        self.assertEqual(mailbox.state, "draft")
+        # the form sends the default status along with a new record: that is fine
+        self.env["mail.mailbox"].with_user(self.user_ann).create(
+            {"email": "y@example.com", "imap_host": "h", "state": "draft", "last_check_date": False}
+        )

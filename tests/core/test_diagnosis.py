@@ -5,7 +5,17 @@ import ssl
 
 import pytest
 
-from mailbox_engine.diagnosis import AUTH_LOST, ERROR, THROTTLED, from_network_error, from_oauth_error, from_smtp_error
+from mailbox_engine.diagnosis import (
+    AUTH_LOST,
+    CATALOG,
+    ERROR,
+    THROTTLED,
+    diagnose,
+    from_imap_error,
+    from_network_error,
+    from_oauth_error,
+    from_smtp_error,
+)
 
 ADDR = {"address": "ann@example.com"}
 
@@ -91,7 +101,7 @@ def test_smtp_throttled():
     ],
 )
 def test_network_errors(exc, kind):
-    diag = from_network_error(exc, host="imap.example.com", port=993, timeout=5, **ADDR)
+    diag = from_network_error(exc, timeout=5, **SERVER)
     assert (diag.kind, diag.state) == (kind, None)
     assert "imap.example.com" in diag.render()[0]
 
@@ -99,5 +109,48 @@ def test_network_errors(exc, kind):
 def test_tls_on_a_plain_port():
     exc = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
     exc.reason = "WRONG_VERSION_NUMBER"
-    diag = from_network_error(exc, host="h", port=143, starttls_port=143, ssl_port=993, **ADDR)
+    diag = from_network_error(exc, **{**SERVER, "port": 143})
     assert (diag.kind, diag.state) == ("no_tls", ERROR)
+
+
+SERVER = {
+    "address": "ann@example.com",
+    "provider": "imap.example.com",
+    "host": "imap.example.com",
+    "port": 993,
+    "protocol": "IMAP",
+    "ssl_port": 993,
+    "starttls_port": 143,
+}
+
+
+def test_every_kind_renders_with_the_parameters_callers_give():
+    extra = {
+        "timeout": 15,
+        "detail": "x",
+        "missing": "y",
+        "signed_in": "z@example.com",
+        "consent_url": "https://consent",
+        "retry_after": 30,
+    }
+    for kind in CATALOG:
+        cause, fix = diagnose(kind, **SERVER, **extra).render()
+        assert "{" not in cause + fix, kind
+
+
+def test_unexpected_imap_refusal_is_a_protocol_error_not_a_crash():
+    diag = from_imap_error("[ALERT] Application-specific password required", with_password=True, **SERVER)
+    assert (diag.kind, diag.state) == ("protocol", ERROR)
+    assert "Application-specific password required" in diag.render()[0]
+
+
+def test_unexpected_smtp_refusal_is_a_protocol_error_not_a_crash():
+    diag = from_smtp_error(530, b"5.7.0 Must issue a STARTTLS command first", **{**SERVER, "protocol": "SMTP"})
+    assert diag.kind == "protocol"
+    assert "530 5.7.0 Must issue a STARTTLS" in diag.render()[0]
+
+
+def test_unknown_request_error_is_not_called_temporary():
+    diag = from_oauth_error("Google", 400, {"error": "redirect_uri_mismatch"}, **ADDR)
+    assert (diag.kind, diag.state) == ("request", ERROR)
+    assert "redirect URI" in diag.render()[1]

@@ -110,6 +110,20 @@ def test_google_unreachable_endpoint_is_a_network_diagnosis(stack):
     assert (info.value.diagnosis.kind, info.value.diagnosis.state) == ("refused", None)
 
 
+def test_google_unknown_host_is_a_dns_diagnosis(stack):
+    client = google(stack)
+    client.endpoints["token_uri"] = "http://oauth.no-such-host.invalid/token"
+    with pytest.raises(OAuthError) as info:
+        client.refresh("rt", "x@gmail.test")
+    assert info.value.diagnosis.kind == "dns"
+    assert "oauth.no-such-host.invalid cannot be found" in info.value.diagnosis.render()[0]
+
+
+def test_google_rotated_refresh_token_is_kept(stack, monkeypatch):
+    client, grant = google_grant(stack, "rota@gmail.test")
+    assert client.refresh(grant.refresh_token, "rota@gmail.test").refresh_token == grant.refresh_token
+
+
 def microsoft_grant(stack, email):
     client = microsoft(stack)
     url, flow = client.start("ms-state", email)
