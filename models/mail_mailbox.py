@@ -50,6 +50,7 @@ class MailMailbox(models.Model):
     _inherit = ["mail.thread"]
     _order = "user_id, email"
     _rec_name = "name"
+    _allow_sudo_commands = False
 
     # ------------------------------------------------------------------ fields
     name = fields.Char(compute="_compute_name", store=True, readonly=False, required=True, precompute=True)
@@ -210,11 +211,17 @@ class MailMailbox(models.Model):
                 "Archived, restore it and use Reconnect instead of adding it again.",
                 address=address,
             )
+        if other.user_id == self.env.user or self.env.user.has_group(
+            "mail_connected_mailbox.mail_connected_mailbox_group_admin"
+        ):
+            owner = other.user_id.name
+        else:
+            owner = _("another user")
         return _(
             "%(address)s is already connected (owner: %(owner)s). An address can be connected "
             "once: open that mailbox and use Reconnect instead of adding it again.",
             address=address,
-            owner=other.user_id.name,
+            owner=owner,
         )
 
     @api.constrains("imap_port", "smtp_port")
@@ -266,6 +273,19 @@ class MailMailbox(models.Model):
                     fields=", ".join(sorted(touched)),
                 )
             )
+        if not creating and {"email", "provider"} & vals.keys() and any(m.state != "draft" for m in self):
+            raise AccessError(
+                _(
+                    "The address and the kind of a mailbox that was connected cannot change: disconnect it "
+                    "and connect the new address as a new mailbox."
+                )
+            )
+        if "user_id" in vals and not self.env.user.has_group(
+            "mail_connected_mailbox.mail_connected_mailbox_group_admin"
+        ):
+            owners = {vals["user_id"]} | set(self.mapped("user_id").ids)
+            if owners != {self.env.uid}:
+                raise AccessError(_("Only a mailbox administrator can give a mailbox to another user."))
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -441,22 +461,23 @@ class MailMailbox(models.Model):
         attempt, message = self.env["mail.mailbox.connect.attempt"]._consume(provider, params.get("state"))
         if not attempt:
             return None, {"title": _("Sign-in refused"), "cause": message, "fix": ""}
-        mailbox = attempt.mailbox_id
+        mailbox = attempt.mailbox_id.with_env(self.env)
+        title = _("%(mailbox)s is not connected", mailbox=mailbox.sudo().display_name)
         try:
+            mailbox.check_access("write")
             with self.env.cr.savepoint():
                 mailbox._finish_oauth(attempt, params)
         except OAuthError as exc:
             cause, fix = mailbox._render_diagnosis(exc.diagnosis)
+            return mailbox, {"title": title, "cause": cause, "fix": fix}
+        except (UserError, ValidationError, AccessError) as exc:
+            return mailbox, {"title": title, "cause": exc.args[0], "fix": ""}
+        except Exception:
+            _logger.exception("Unexpected failure while finishing the sign-in of mailbox %s", mailbox.id)
             return mailbox, {
-                "title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
-                "cause": cause,
-                "fix": fix,
-            }
-        except (UserError, ValidationError) as exc:
-            return mailbox, {
-                "title": _("%(mailbox)s is not connected", mailbox=mailbox.display_name),
-                "cause": exc.args[0],
-                "fix": "",
+                "title": title,
+                "cause": _("Odoo could not finish the sign-in because of an unexpected error."),
+                "fix": _("Try Connect again; if it fails again, ask your administrator to look at the server log."),
             }
         return mailbox, None
 
@@ -470,6 +491,12 @@ class MailMailbox(models.Model):
             grant = client.finish(params.get("code", ""), attempt._get_secret(), self.email or "")
         else:
             grant = client.finish(attempt._get_secret(), params, self.email or "")
+        if not grant.email:
+            raise OAuthError(
+                diag_lib.diagnose(
+                    "permissions", "email", provider=label, address=self.email or label, missing=_("your email address")
+                )
+            )
         if self.email and grant.email != normalize_address(self.email):
             raise OAuthError(
                 diag_lib.diagnose(

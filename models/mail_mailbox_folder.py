@@ -1,4 +1,7 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+USER_FIELDS = {"selected", "name", "sequence"}
 
 
 class MailMailboxFolder(models.Model):
@@ -7,6 +10,7 @@ class MailMailboxFolder(models.Model):
     _name = "mail.mailbox.folder"
     _description = "Mailbox folder"
     _order = "mailbox_id, sequence, path"
+    _allow_sudo_commands = False
 
     mailbox_id = fields.Many2one("mail.mailbox", required=True, ondelete="cascade", index=True)
     user_id = fields.Many2one(related="mailbox_id.user_id", store=True, index=True)
@@ -26,10 +30,15 @@ class MailMailboxFolder(models.Model):
         ("mailbox_path_uniq", "unique(mailbox_id, path)", "A folder appears once per mailbox."),
     ]
 
+    def write(self, vals):
+        if not self.env.su and vals.keys() - USER_FIELDS:
+            raise AccessError(_("Only the choice of folders to sync can be changed here; Odoo keeps the rest."))
+        return super().write(vals)
+
     @api.model
     def _sync_from_server(self, mailbox, listed):
         """Add new folders, mark vanished ones; keep the user's choices and the sync state."""
-        existing = {f.path: f for f in mailbox.with_context(active_test=False).folder_ids}
+        existing = {f.path: f for f in mailbox.sudo().with_context(active_test=False).folder_ids}
         order = {"\\Inbox": 0, "\\Sent": 1}
         for index, info in enumerate(listed):
             folder = existing.pop(info["path"], None)

@@ -72,9 +72,16 @@ class MailMailboxKey(models.Model):
             new_keys = [fresh.key]
             old_keys -= fresh
         box = SecretBox(new_keys + old_keys.mapped("key"))
-        secrets = self.env["mail.mailbox.secret"].sudo().search([])
-        for secret in secrets:
-            secret.value = box.rotate(secret.value)
+        count = 0
+        for model, field in self._encrypted_fields():
+            for record in self.env[model].sudo().search([(field, "!=", False)]):
+                record[field] = box.rotate(record[field])
+                count += 1
         old_keys.unlink()
-        _logger.info("Mailbox secrets re-encrypted with a new key: %d secrets", len(secrets))
-        return len(secrets)
+        _logger.info("Mailbox secrets re-encrypted with a new key: %d secrets", count)
+        return count
+
+    @api.model
+    def _encrypted_fields(self):
+        """Every (model, field) that holds text encrypted with these keys."""
+        return [("mail.mailbox.secret", "value"), ("mail.mailbox.connect.attempt", "secret")]

@@ -5,6 +5,7 @@ import urllib.parse
 
 import requests
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.oauth_emulator import answer_consent
@@ -148,10 +149,11 @@ class TestConnectOAuth(StackMixin, MailboxUsersMixin, HttpCase):
 
     def test_missing_app_configuration(self):
         self.env["ir.config_parameter"].sudo().set_param("google_gmail_client_secret", False)
-        mailbox = self.env["mail.mailbox"].sudo().search([], limit=1)
-        with self.assertRaisesRegex(Exception, "OAuth app is not configured"):
+        Mailbox = self.env["mail.mailbox"].sudo().with_context(active_test=False)
+        before = Mailbox.search_count([])
+        with self.assertRaisesRegex(UserError, "Google .* OAuth app is not configured"):
             self.env["mail.mailbox"].with_user(self.user_ann).create({"email": "z@gmail.test", "provider": "google"})
-        self.assertEqual(self.env["mail.mailbox"].sudo().search([], limit=1), mailbox)
+        self.assertEqual(Mailbox.search_count([]), before)
 
     def test_no_token_or_secret_in_logs(self):
         with captured_logs() as lines:

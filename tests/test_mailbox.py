@@ -32,8 +32,10 @@ class TestMailbox(MailboxCase):
 
     def test_duplicate_address_names_the_owner_and_the_fix(self):
         self.create_mailbox(self.user_ann, "team@example.com")
-        with self.assertRaisesRegex(ValidationError, r"already connected \(owner: Ann Seller\).*Reconnect"):
+        with self.assertRaisesRegex(ValidationError, r"already connected \(owner: another user\).*Reconnect"):
             self.create_mailbox(self.user_ben, "TEAM@example.com")
+        with self.assertRaisesRegex(ValidationError, r"already connected \(owner: Ann Seller\)"):
+            self.create_mailbox(self.user_ada, "team@example.com")
 
     def test_duplicate_of_archived_mailbox_says_restore(self):
         self.create_mailbox(self.user_ann, "old@example.com").action_archive()
@@ -142,3 +144,34 @@ class TestMailbox(MailboxCase):
         self.env["mail.mailbox"].with_user(self.user_ann).create(
             {"email": "y@example.com", "imap_host": "h", "state": "draft", "last_check_date": False}
         )
+
+    def test_owner_and_address_are_guarded(self):
+        mailbox = self.create_mailbox(self.user_ann, "ann@example.com")
+        with self.assertRaisesRegex(AccessError, "Only a mailbox administrator"):
+            mailbox.with_user(self.user_ann).write({"user_id": self.user_ben.id})
+        with self.assertRaisesRegex(AccessError, "Only a mailbox administrator"):
+            self.env["mail.mailbox"].with_user(self.user_ann).create(
+                {"email": "gift@example.com", "imap_host": "h", "user_id": self.user_ben.id}
+            )
+        mailbox.with_user(self.user_ada).write({"user_id": self.user_ben.id})
+        self.assertEqual(mailbox.sudo().user_id, self.user_ben)
+        mailbox.sudo().state = "connected"
+        with self.assertRaisesRegex(AccessError, "cannot change"):
+            mailbox.with_user(self.user_ben).write({"email": "other@example.com"})
+
+    def test_preferences_cannot_take_over_mailboxes(self):
+        ann_box = self.create_mailbox(self.user_ann, "ann@example.com")
+        for command in ([(4, ann_box.id)], [(1, ann_box.id, {"imap_host": "evil.example.com"})], [(2, ann_box.id)]):
+            with self.subTest(command=command), self.assertRaises(AccessError):
+                self.user_ben.with_user(self.user_ben).write({"mailbox_ids": command})
+        self.assertEqual((ann_box.user_id, ann_box.imap_host), (self.user_ann, "127.0.0.1"))
+
+    def test_folder_sync_state_is_odoo_s(self):
+        mailbox = self.create_mailbox(self.user_ann, "ann@example.com")
+        folder = (
+            self.env["mail.mailbox.folder"].sudo().create({"mailbox_id": mailbox.id, "path": "INBOX", "name": "Inbox"})
+        )
+        folder.with_user(self.user_ann).write({"selected": False})
+        self.assertFalse(folder.selected)
+        with self.assertRaisesRegex(AccessError, "choice of folders"):
+            folder.with_user(self.user_ann).write({"uidvalidity": 7})

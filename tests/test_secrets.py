@@ -88,6 +88,16 @@ class TestSecrets(MailboxCase):
         self.assertEqual(SecretBox([new_key_value]).decrypt(after), "pw-rotate")
         self.assertEqual(mailbox._get_secret("refresh_token"), "rt-rotate")
 
+    def test_rotation_keeps_sign_ins_in_progress_readable(self):
+        mailbox = self.create_mailbox(self.user_ann, "ann@example.com")
+        Attempt = self.env["mail.mailbox.connect.attempt"].with_user(self.user_ann)
+        Attempt._new(mailbox, lambda state: ("https://consent.example/?state=" + state, "pkce-verifier-123"))
+        attempt = Attempt.sudo().search([("mailbox_id", "=", mailbox.id)])
+        before = attempt.secret
+        self.env["mail.mailbox.key"]._rotate()
+        self.assertNotEqual(attempt.secret, before)
+        self.assertEqual(attempt._get_secret(), "pkce-verifier-123")
+
     def test_keys_from_the_configuration_file_win(self):
         configured = new_key()
         with patch.dict(config.options, {"mail_connected_mailbox_keys": configured}):

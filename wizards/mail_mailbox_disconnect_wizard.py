@@ -16,5 +16,6 @@ class MailMailboxDisconnectWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
+        self.mailbox_id.check_access("write")
         self.mailbox_id._disconnect(self.synced_data == "delete")
         return {"type": "ir.actions.act_window_close", "infos": {"done": True}}
