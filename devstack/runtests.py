@@ -57,6 +57,20 @@ def declared_odoo_tests():
     return count
 
 
+def tally_junit(tally, junit):
+    """Add a JUnit report's tests to ``tally``: one per test function (subtests are not counted
+    on their own; a failing subtest fails its test)."""
+    outcomes = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        key = (case.get("classname"), case.get("name"))
+        tags = {child.tag for child in case}
+        outcome = "failed" if tags & {"failure", "error"} else "skipped" if "skipped" in tags else "passed"
+        if outcomes.get(key) != "failed":
+            outcomes[key] = outcome
+    for outcome in outcomes.values():
+        setattr(tally, outcome, getattr(tally, outcome) + 1)
+
+
 def run_core(out, env, args):
     tally = Tally("core")
     junit = os.path.join(out, "core.xml")
@@ -80,15 +94,59 @@ def run_core(out, env, args):
     if not os.path.exists(junit):
         tally.failed, tally.note = 1, f"pytest ended with code {done.returncode} and no report"
         return tally
-    suites = ET.parse(junit).getroot()
-    for suite in suites.iter("testsuite"):
-        tests, failures = int(suite.get("tests", 0)), int(suite.get("failures", 0))
-        errors, skipped = int(suite.get("errors", 0)), int(suite.get("skipped", 0))
-        tally.failed += failures + errors
-        tally.skipped += skipped
-        tally.passed += tests - failures - errors - skipped
+    tally_junit(tally, junit)
     if done.returncode not in (0, 1) and not tally.failed:
         tally.failed, tally.note = 1, f"pytest ended with code {done.returncode}"
+    return tally
+
+
+def run_pytest_odoo(out, env, pg, paths):
+    """The Odoo tier through pytest-odoo, on a database with the addon installed."""
+    tally = Tally("odoo")
+    database = f"mcm_pytest_{os.getpid()}"
+    conf = write_config(out, pg.settings, free_port())
+    install = [
+        sys.executable,
+        "-m",
+        "odoo",
+        "-c",
+        conf,
+        "-d",
+        database,
+        "-i",
+        ADDON,
+        "--stop-after-init",
+        "--without-demo=all",
+        "--log-level=warn",
+    ]
+    print(f"\n=== odoo tier (pytest-odoo): installing {ADDON} in {database}", flush=True)
+    if subprocess.run(install, cwd=out, env=env, check=False).returncode != 0:
+        tally.failed, tally.note = 1, "the addon did not install"
+        return tally
+    junit = os.path.join(out, "odoo.xml")
+    addon = os.path.join(out, "addons", ADDON)
+    targets = [os.path.join(addon, p) for p in paths] or [os.path.join(addon, "tests")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        f"--odoo-config={conf}",
+        f"--odoo-database={database}",
+        "--odoo-http",
+        "--ignore",
+        os.path.join(addon, "tests", "core"),
+        f"--junitxml={junit}",
+        "-q",
+        "-rfEs",
+        *targets,
+    ]
+    done = subprocess.run(cmd, cwd=out, env=env, check=False)
+    if not os.path.exists(junit):
+        tally.failed, tally.note = 1, f"pytest ended with code {done.returncode} and no report"
+        return tally
+    tally_junit(tally, junit)
     return tally
 
 
@@ -171,6 +229,14 @@ def main(argv=None):
     parser.add_argument("--tier", choices=["all", "core", "odoo"], default="all")
     parser.add_argument("--tags", default=f"/{ADDON}", help="Odoo --test-tags (default: the whole addon)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, database)")
+    parser.add_argument(
+        "--pytest-odoo",
+        nargs="*",
+        metavar="PATH",
+        default=None,
+        help="run the Odoo tier with pytest-odoo instead of Odoo's runner (optionally only "
+        "these test files, relative to the addon)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for the core tier's pytest")
     args = parser.parse_args(argv)
 
@@ -191,7 +257,10 @@ def main(argv=None):
         if args.tier in ("all", "core"):
             tallies.append(run_core(out, env, args.pytest_args))
         if args.tier in ("all", "odoo"):
-            tallies.append(run_odoo(out, env, pg, args.tags))
+            if args.pytest_odoo is not None and odoo_status()[0]:
+                tallies.append(run_pytest_odoo(out, env, pg, args.pytest_odoo))
+            else:
+                tallies.append(run_odoo(out, env, pg, args.tags))
     finally:
         if stack:
             stack.stop()
