@@ -1,8 +1,10 @@
 """Find Odoo 18 and write the configuration the tests and the demo run it with."""
 
+import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 
 ADDON = "mail_connected_mailbox"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,8 +23,14 @@ def odoo_status():
 
 
 def addons_dir(folder):
-    """A folder holding the addon under its real name (the checkout may be named otherwise)."""
+    """A folder holding the addon under its real name (the checkout may be named otherwise).
+
+    It must not lie inside the checkout: a link back to the checkout from inside it would
+    make a loop for everything that walks the tree (Odoo's translation export, linters)."""
     target = os.path.join(folder, "addons")
+    if os.path.realpath(target).startswith(os.path.realpath(ROOT) + os.sep):
+        digest = hashlib.sha256(ROOT.encode()).hexdigest()[:10]
+        target = os.path.join(tempfile.gettempdir(), f"mail_connected_mailbox-addons-{digest}")
     os.makedirs(target, exist_ok=True)
     link = os.path.join(target, ADDON)
     if os.path.islink(link) and os.readlink(link) != ROOT:
