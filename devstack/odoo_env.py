@@ -64,3 +64,8 @@ def write_config(folder, db_settings, http_port, extra=None):
         for key, value in options.items():
             fh.write(f"{key} = {value}\n")
     return path
+
+
+def odoo_cmd(conf, database, *args):
+    """The command line that runs Odoo 18 with ``conf`` on ``database``."""
+    return [sys.executable, "-m", "odoo", "-c", conf, "-d", database, *args]

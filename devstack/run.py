@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 
-from .odoo_env import ADDON, ROOT, odoo_status, write_config
+from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
 from .pg import PostgresCluster
 from .stack import MailStack
 from .util import as_service_user
@@ -58,13 +58,13 @@ def database_exists(pg):
 
 
 def odoo(conf, *args, check=True):
-    cmd = [sys.executable, "-m", "odoo", "-c", conf, "-d", DATABASE, *args]
+    cmd = odoo_cmd(conf, DATABASE, *args)
     return subprocess.run(cmd, check=check)
 
 
 def serve(conf):
     """Run the Odoo server in the foreground; on Ctrl-C let it shut down cleanly."""
-    proc = subprocess.Popen([sys.executable, "-m", "odoo", "-c", conf, "-d", DATABASE])
+    proc = subprocess.Popen(odoo_cmd(conf, DATABASE))
     try:
         proc.wait()
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-from .odoo_env import ADDON, ROOT, odoo_status, write_config
+from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
 from .pg import PostgresCluster
 from .stack import MailStack
 from .util import free_port
@@ -105,20 +105,15 @@ def run_pytest_odoo(out, env, pg, paths):
     tally = Tally("odoo")
     database = f"mcm_pytest_{os.getpid()}"
     conf = write_config(out, pg.settings, free_port())
-    install = [
-        sys.executable,
-        "-m",
-        "odoo",
-        "-c",
+    install = odoo_cmd(
         conf,
-        "-d",
         database,
         "-i",
         ADDON,
         "--stop-after-init",
         "--without-demo=all",
         "--log-level=warn",
-    ]
+    )
     print(f"\n=== odoo tier (pytest-odoo): installing {ADDON} in {database}", flush=True)
     if subprocess.run(install, cwd=out, env=env, check=False).returncode != 0:
         tally.failed, tally.note = 1, "the addon did not install"
@@ -168,13 +163,8 @@ def run_odoo(out, env, pg, tags):
     database = f"mcm_test_{os.getpid()}"
     conf = write_config(out, pg.settings, free_port())
     log_path = os.path.join(out, "odoo.log")
-    cmd = [
-        sys.executable,
-        "-m",
-        "odoo",
-        "-c",
+    cmd = odoo_cmd(
         conf,
-        "-d",
         database,
         "-i",
         ADDON,
@@ -184,7 +174,7 @@ def run_odoo(out, env, pg, tags):
         "--without-demo=all",
         "--log-level=info",
         "--log-handler=werkzeug:WARNING",
-    ]
+    )
     print(f"\n=== odoo tier: odoo -d {database} -i {ADDON} --test-tags={tags} (full log: {log_path})", flush=True)
     started = time.monotonic()
     summary = None
