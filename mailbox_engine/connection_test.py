@@ -73,37 +73,21 @@ def _timed(start):
     return f"{(time.monotonic() - start) * 1000:.0f} ms"
 
 
-def _reach(server, protocol, steps, params):
-    """DNS and TCP steps (shared by IMAP and SMTP)."""
-    start = time.monotonic()
+def _reach(server, steps, params):
+    """Security policy, then DNS and TCP (shared by IMAP and SMTP)."""
+    if server.security == SECURITY_NONE and not is_loopback(server.host):
+        raise _failed("Security", diagnosis.diagnose("plaintext_refused", "SECURITY", **params))
     try:
         infos = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise StepFailedError(Step("DNS", False, "", diagnosis.from_network_error(exc, **params))) from None
+        raise _failed("DNS", diagnosis.from_network_error(exc, **params)) from None
     steps.append(Step("DNS", True, f"{server.host} → {infos[0][4][0]}"))
     start = time.monotonic()
     try:
         socket.create_connection((server.host, server.port), timeout=server.timeout).close()
     except OSError as exc:
-        raise StepFailedError(
-            Step("TCP", False, "", diagnosis.from_network_error(exc, timeout=server.timeout, **params))
-        ) from None
+        raise _failed("TCP", diagnosis.from_network_error(exc, timeout=server.timeout, **params)) from None
     steps.append(Step("TCP", True, f"port {server.port} answers ({_timed(start)})"))
-    if server.security == SECURITY_NONE and not is_loopback(server.host):
-        raise StepFailedError(
-            Step(
-                "TLS",
-                False,
-                "",
-                diagnosis.diagnose(
-                    "no_starttls",
-                    "SECURITY",
-                    host=server.host,
-                    port=server.port,
-                    ssl_port=default_port(protocol.lower(), SECURITY_SSL),
-                ),
-            )
-        ) from None
 
 
 def _params(server, protocol, address):
@@ -140,7 +124,7 @@ def check_imap(server, address):
     params = _params(server, "IMAP", address)
     client = None
     try:
-        _reach(server, "IMAP", steps, params)
+        _reach(server, steps, params)
         start = time.monotonic()
         try:
             client = imap.open_client(server)
@@ -181,7 +165,7 @@ def check_smtp(server, address):
     params = _params(server, "SMTP", address)
     connection = None
     try:
-        _reach(server, "SMTP", steps, params)
+        _reach(server, steps, params)
         start = time.monotonic()
         try:
             if server.security == SECURITY_SSL:

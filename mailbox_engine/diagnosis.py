@@ -129,6 +129,14 @@ CATALOG = {
         _("The certificate of {host} cannot be trusted ({detail})."),
         _("Check the server name: it must match the server's certificate."),
     ),
+    "plaintext_refused": (
+        ERROR,
+        _("Odoo does not send a password or a token to {host} without encryption."),
+        _(
+            "Choose SSL/TLS (port {ssl_port}) or STARTTLS (port {starttls_port}); “None” is only for a "
+            "test server on this machine."
+        ),
+    ),
     "no_starttls": (
         ERROR,
         _("{host} does not offer STARTTLS on port {port}."),

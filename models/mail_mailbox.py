@@ -389,11 +389,11 @@ class MailMailbox(models.Model):
     def action_enable(self):
         """Check access again and resume; the backfill window is fetched again."""
         self.ensure_one()
-        self.sudo().write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
         problem = self._check_mailbox_access()
         if problem:
             cause, fix = self._render_diagnosis(problem)
             return self._notify(_("Sync stays off"), f"{cause}\n{fix}", "danger")
+        self.sudo().write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
         self.message_post(body=_("Sync enabled by %(user)s.", user=self.env.user.name))
         return True
 

@@ -52,7 +52,12 @@ class TestCustomMailbox(StackMixin, MailboxCase):
         cases = [
             ({"password": "wrong-password"}, "“Login” failed", "refused the login or password"),
             ({"imap_port": closed_port}, "“TCP” failed", f"Nothing answers at 127.0.0.1 on port {closed_port}"),
-            ({"imap_host": "imap.no-such-host.invalid"}, "“DNS” failed", "imap.no-such-host.invalid cannot be found"),
+            (
+                {"imap_host": "imap.no-such-host.invalid", "imap_security": "ssl"},
+                "“DNS” failed",
+                "imap.no-such-host.invalid cannot be found",
+            ),
+            ({"imap_host": "imap.example.com"}, "“Security” failed", "without encryption"),
             ({"imap_security": "ssl"}, "“TLS” failed", "does not speak SSL/TLS"),
             ({"smtp_security": "ssl"}, "“TLS” failed", "Choose STARTTLS with port 587"),
         ]

@@ -82,7 +82,7 @@ def test_imap_wrong_password(stack):
 
 
 def test_unknown_host(stack):
-    step = check_imap(imap_server(stack, host="imap.no-such-host.invalid"), ALICE)[-1]
+    step = check_imap(imap_server(stack, host="imap.no-such-host.invalid", security="ssl"), ALICE)[-1]
     assert (step.name, step.diagnosis.kind) == ("DNS", "dns")
     assert "imap.no-such-host.invalid" in step.diagnosis.render()[0]
 
@@ -114,6 +114,16 @@ def test_starttls_not_offered(stack):
 def test_plain_text_only_for_loopback():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("imap.example.com") and not is_loopback("192.0.2.1")
+
+
+@pytest.mark.parametrize("check", [check_imap, check_smtp])
+def test_no_plain_text_to_a_remote_server(check):
+    # refused before any DNS lookup or connection: nothing leaves this machine
+    server = Server(host="mail.example.com", port=143, security="none", login="a", password="secret")
+    steps = check(server, "a@example.com")
+    assert [(s.name, s.ok) for s in steps] == [("Security", False)]
+    cause, fix = steps[0].diagnosis.render()
+    assert "without encryption" in cause and "STARTTLS" in fix and "secret" not in cause + fix
 
 
 def test_smtp_all_steps_pass(stack):
