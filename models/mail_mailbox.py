@@ -306,7 +306,18 @@ class MailMailbox(models.Model):
         self._check_managed_fields(vals)
         if vals.get("email"):
             vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
-        return super().write(vals)
+        moved = self._moved_away(vals)
+        result = super().write(vals)
+        for mailbox in moved:  # a stored password never goes to a server it was not typed for
+            mailbox._set_secrets({"password": ""})
+        return result
+
+    def _moved_away(self, vals):
+        """Mailboxes whose password would reach another server or login than it was typed for."""
+        if vals.get("password"):
+            return self.browse()
+        keys = ("imap_host", "smtp_host", "login")
+        return self.filtered(lambda m: any(k in vals and (vals[k] or False) != (m[k] or False) for k in keys))
 
     # ------------------------------------------------------------------ business
     @api.model

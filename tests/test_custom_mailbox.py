@@ -63,8 +63,7 @@ class TestCustomMailbox(StackMixin, MailboxCase):
         ]
         for values, title, text in cases:
             with self.subTest(values=values):
-                mailbox = self.new_mailbox()
-                mailbox.write(values)
+                mailbox = self.new_mailbox(**values)
                 params = self.message_of(mailbox.action_connect())
                 self.assertEqual(params["type"], "danger")
                 self.assertIn(title, params["title"])

@@ -51,6 +51,22 @@ class TestSecrets(MailboxCase):
         mailbox.with_user(self.user_ann).write({"password": "new-one"})
         self.assertEqual(mailbox._get_secret("password"), "new-one")
 
+    def test_password_is_forgotten_when_the_server_or_login_changes(self):
+        mailbox = self.create_mailbox(self.user_ann, "ann@example.com", password="pw-server")
+        mailbox.with_user(self.user_ann).write({"imap_port": 143, "imap_host": "127.0.0.1"})
+        self.assertEqual(mailbox._get_secret("password"), "pw-server")  # same host: kept
+        for values in (
+            {"imap_host": "imap.elsewhere.example"},
+            {"smtp_host": "smtp.elsewhere.example"},
+            {"login": "someone-else"},
+        ):
+            with self.subTest(values=values):
+                mailbox._set_secrets({"password": "pw-server"})
+                mailbox.with_user(self.user_ann).write(values)
+                self.assertFalse(mailbox.with_user(self.user_ann).has_password)
+        mailbox.with_user(self.user_ann).write({"imap_host": "imap.new.example", "password": "pw-new"})
+        self.assertEqual(mailbox._get_secret("password"), "pw-new")
+
     def test_secrets_are_not_copied(self):
         mailbox = self.create_mailbox(self.user_ann, "ann@example.com", password="pw-1")
         self.assertFalse(mailbox.copy({"email": "ann2@example.com"}).has_password)
