@@ -1,5 +1,5 @@
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -180,11 +180,9 @@ class MailMailbox(models.Model):
     # ------------------------------------------------------------------ constraints
     @api.constrains("email", "provider")
     def _check_email(self):
-        for mailbox in self:
-            if mailbox.email or mailbox.provider != "imap":
-                if mailbox.email:
-                    mailbox._check_address_free(mailbox.email, mailbox.id)
-                continue
+        # invalid and duplicate addresses are refused before writing (create/write), with the
+        # unique index as the last guard; only the address an IMAP mailbox needs is left here
+        if any(mailbox.provider == "imap" and not mailbox.email for mailbox in self):
             raise ValidationError(_("The mailbox address is missing: write it as name@example.com."))
 
     @api.model
@@ -383,8 +381,7 @@ class MailMailbox(models.Model):
 
     def action_test_connection(self):
         self.ensure_one()
-        imap_steps, smtp_steps = self._run_checks()
-        failed = self._record_checks(imap_steps, smtp_steps)
+        failed = self._record_checks(*self._run_checks())
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)
             return self._notify(_("Test failed at “%(step)s”", step=failed.name), f"{cause}\n{fix}", "danger")
@@ -443,8 +440,7 @@ class MailMailbox(models.Model):
     def _connect_with_password(self):
         if not self.has_password:
             raise UserError(_("Type the mailbox's password (or app password) first, then click Connect."))
-        imap_steps, smtp_steps = self._run_checks()
-        failed = self._record_checks(imap_steps, smtp_steps)
+        failed = self._record_checks(*self._run_checks())
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)
             return self._notify(_("Not connected: “%(step)s” failed", step=failed.name), f"{cause}\n{fix}", "danger")
@@ -510,9 +506,7 @@ class MailMailbox(models.Model):
             )
         if self.email and grant.email != normalize_address(self.email):
             raise OAuthError(
-                diag_lib.diagnose(
-                    "wrong_account", "address", provider=label, address=self.email, signed_in=grant.email or "?"
-                )
+                diag_lib.diagnose("wrong_account", "address", provider=label, address=self.email, signed_in=grant.email)
             )
         if not self.email:
             values = {"email": grant.email, "login": grant.email}
@@ -533,7 +527,7 @@ class MailMailbox(models.Model):
         if grant.token_cache:
             secrets["token_cache"] = grant.token_cache
         self._set_secrets(secrets)
-        self.sudo().token_expires_at = fields.Datetime.to_datetime(grant.expires_at and _utc(grant.expires_at))
+        self.sudo().token_expires_at = datetime.fromtimestamp(grant.expires_at, UTC).replace(tzinfo=None)
 
     def _get_access_token(self, force=False):
         """A valid OAuth access token, refreshed when it expires soon (raises OAuthError)."""
@@ -624,8 +618,7 @@ class MailMailbox(models.Model):
 
         Returns the :class:`Diagnosis` of the failure, or None when all is well."""
         self.ensure_one()
-        imap_steps, smtp_steps = self._run_checks()
-        failed = self._record_checks(imap_steps, smtp_steps)
+        failed = self._record_checks(*self._run_checks())
         if failed:
             self._apply_diagnosis(failed.diagnosis)
             return failed.diagnosis
@@ -674,9 +667,3 @@ class MailMailbox(models.Model):
         if reload:
             params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
         return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
-
-
-def _utc(timestamp):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(timestamp, UTC).replace(tzinfo=None)

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..mailbox_engine import providers
 
@@ -43,8 +44,6 @@ class ResConfigSettings(models.TransientModel):
 
     @api.constrains("mcm_backfill_days", "mcm_health_check_minutes")
     def _check_mcm_numbers(self):
-        from odoo.exceptions import ValidationError
-
         for settings in self:
             if settings.mcm_backfill_days < 0:
                 raise ValidationError(_("Days of past mail to fetch cannot be negative."))
