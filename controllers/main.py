@@ -18,7 +18,7 @@ class ConnectedMailboxController(http.Controller):
             return request.redirect(f"/odoo/action-mail_connected_mailbox.mail_mailbox_action/{mailbox.id}")
         response = request.render(
             "mail_connected_mailbox.oauth_result_page",
-            {"error": error, "mailbox": mailbox and mailbox.exists()},
+            {"error": error, "mailbox": mailbox and mailbox.exists() and mailbox.has_access("read") and mailbox},
         )
         response.status_code = 400
         return response

@@ -10,7 +10,10 @@ Dovecot's ``oauth2`` passdb (token introspection):
   expired or revoked."}``.
 * Microsoft (HTTPS, as ``msal`` requires): ``/{tenant}/v2.0/.well-known/openid-configuration``,
   ``/{tenant}/oauth2/v2.0/authorize``, ``/{tenant}/oauth2/v2.0/token``, errors carrying
-  ``AADSTS`` codes, ``error_codes`` and ``suberror``.
+  ``AADSTS`` codes, ``error_codes`` and ``suberror``. The discovery document sends the
+  browser to the same handler on a plain-HTTP loopback port, so that the sign-in page
+  shows no certificate warning.
+* Both consent pages grant only the permissions left ticked.
 * For Dovecot: ``POST /introspect`` (``token=…``) answers ``{"active": …, "email": …}``.
 * Test-only switches under ``/_test/``: revoke an account (with the provider's
   error code), an outage (HTTP 503), throttling (HTTP 429 with ``Retry-After``),
@@ -155,6 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "OAuthEmulator/1.0"
     state: ProviderState = None  # set on the subclass
     base_url = ""
+    _granted = None  # the ticked scopes of the consent form being handled
 
     def log_message(self, fmt, *args):  # keep test output quiet
         pass
@@ -165,7 +169,19 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length).decode() if length else ""
         if self.headers.get("Content-Type", "").startswith("application/json"):
             return json.loads(raw or "{}")
-        return {k: v[-1] for k, v in urllib.parse.parse_qs(raw, keep_blank_values=True).items()}
+        multi = urllib.parse.parse_qs(raw, keep_blank_values=True)
+        # a consent form sends one "granted" per ticked box, and none when all are unticked
+        if "granted" in multi:
+            self._granted = multi["granted"]
+        elif "decision" in multi:
+            self._granted = []
+        return {k: v[-1] for k, v in multi.items()}
+
+    def _granted_from_form(self, params):
+        """The scopes left ticked on the consent page (all asked ones without a form)."""
+        if self._granted is not None:
+            return list(self._granted)
+        return params.get("scope", "").split()
 
     def _basic_client(self):
         auth = self.headers.get("Authorization", "")
@@ -200,6 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def _route(self, method):
+        self._granted = None
         parsed = urllib.parse.urlsplit(self.path)
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
         params = dict(query)
@@ -346,23 +363,6 @@ class GoogleHandler(_Handler):
             + urllib.parse.urlencode({"state": params.get("state", ""), "code": code, "scope": " ".join(granted)})
         )
 
-    def _granted_from_form(self, params):
-        # parse_qs kept only the last value of "granted": read them all again
-        raw = getattr(self, "_raw_granted", None)
-        if raw is not None:
-            return raw
-        return params.get("scope", "").split()
-
-    def _body_params(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode() if length else ""
-        multi = urllib.parse.parse_qs(raw, keep_blank_values=True)
-        if "granted" in multi:
-            self._raw_granted = multi["granted"]
-        elif "decision" in multi:
-            self._raw_granted = []
-        return {k: v[-1] for k, v in multi.items()}
-
     def _token_error(self, status, error, description, headers=None):
         return self._json(status, {"error": error, "error_description": description}, headers)
 
@@ -444,7 +444,14 @@ class GoogleHandler(_Handler):
 
 
 class MicrosoftHandler(_Handler):
-    """Microsoft identity platform v2.0 endpoints for one or more tenants."""
+    """Microsoft identity platform v2.0 endpoints for one or more tenants.
+
+    Served twice: over HTTPS at ``base_url`` for what msal calls (discovery, token),
+    and over plain HTTP on loopback at ``browser_url`` for the pages a person's
+    browser opens, so that it never meets the emulator's self-signed certificate.
+    """
+
+    browser_url = ""
 
     def route(self, method, path, params):
         parts = [p for p in path.split("/") if p]
@@ -462,11 +469,12 @@ class MicrosoftHandler(_Handler):
 
     def _discovery(self, tenant):
         base = f"{self.base_url}/{tenant}/oauth2/v2.0"
+        browser = f"{self.browser_url or self.base_url}/{tenant}/oauth2/v2.0"
         return self._json(
             200,
             {
                 "issuer": self._issuer(tenant),
-                "authorization_endpoint": f"{base}/authorize",
+                "authorization_endpoint": f"{browser}/authorize",
                 "token_endpoint": f"{base}/token",
                 "device_authorization_endpoint": f"{base}/devicecode",
                 "end_session_endpoint": f"{base}/logout",
@@ -521,7 +529,7 @@ class MicrosoftHandler(_Handler):
             challenge=params.get("code_challenge"),
             method=params.get("code_challenge_method", "plain"),
             email=params.get("email", "").strip().lower(),
-            scope=params.get("scope", ""),
+            scope=" ".join(self._granted_from_form(params)),
             nonce=params.get("nonce"),
             tenant=tenant,
         )
@@ -689,32 +697,45 @@ def make_tls_context(folder):
 
 
 class OAuthEmulator:
-    """Both providers, each on its own loopback port, sharing one :class:`ProviderState`."""
+    """Both providers on loopback ports, sharing one :class:`ProviderState`.
 
-    def __init__(self, folder, clients, google_port=0, microsoft_port=0):
+    Microsoft has two listeners: ``microsoft_url`` (HTTPS, for msal) and
+    ``microsoft_browser_url`` (plain HTTP, the sign-in page the browser opens).
+    """
+
+    def __init__(self, folder, clients, google_port=0, microsoft_port=0, microsoft_browser_port=0):
         self.state = ProviderState(clients)
         self.folder = folder
         self.google_port = google_port
         self.microsoft_port = microsoft_port
+        self.microsoft_browser_port = microsoft_browser_port
         self._servers = []
 
-    def _serve(self, handler_base, port, tls=None):
-        handler = type(handler_base.__name__, (handler_base,), {"state": self.state})
+    def _listen(self, handler, port, tls=None):
+        """Bind a loopback listener for ``handler``; return its port and URL."""
         server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         server.daemon_threads = True
         scheme = "http"
         if tls is not None:
             server.socket = tls.wrap_socket(server.socket, server_side=True)
             scheme = "https"
-        handler.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._servers.append(server)
-        return server.server_address[1], handler.base_url
+        return server.server_address[1], f"{scheme}://127.0.0.1:{server.server_address[1]}"
+
+    def _handler(self, handler_base):
+        return type(handler_base.__name__, (handler_base,), {"state": self.state})
 
     def start(self):
         tls, self.ca_path = make_tls_context(self.folder)
-        self.google_port, self.google_url = self._serve(GoogleHandler, self.google_port)
-        self.microsoft_port, self.microsoft_url = self._serve(MicrosoftHandler, self.microsoft_port, tls)
+        google = self._handler(GoogleHandler)
+        self.google_port, self.google_url = self._listen(google, self.google_port)
+        microsoft = self._handler(MicrosoftHandler)
+        self.microsoft_port, self.microsoft_url = self._listen(microsoft, self.microsoft_port, tls)
+        self.microsoft_browser_port, self.microsoft_browser_url = self._listen(microsoft, self.microsoft_browser_port)
+        google.base_url = self.google_url
+        # no request can come before start() returns: nobody knows the ports yet
+        microsoft.base_url, microsoft.browser_url = self.microsoft_url, self.microsoft_browser_url
         return self
 
     def stop(self):

@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,13 @@ def addons_dir(folder):
     if not os.path.exists(link):
         os.symlink(ROOT, link)
     return target
+
+
+def remove_addons_dir(folder):
+    """Remove the addons folder :func:`addons_dir` made outside ``folder``, if any."""
+    target = addons_dir(folder)
+    if not os.path.realpath(target).startswith(os.path.realpath(folder) + os.sep):
+        shutil.rmtree(target, ignore_errors=True)
 
 
 def write_config(folder, db_settings, http_port, extra=None):

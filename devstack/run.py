@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 
-from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
+from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, remove_addons_dir, write_config
 from .pg import PostgresCluster
 from .stack import MailStack
 from .util import as_service_user
@@ -102,6 +102,7 @@ if params.get_param("google_gmail_client_id") == g["client_id"]:
     params.set_param("mail_connected_mailbox.google_userinfo_uri", g["url"] + "/oauth2/v3/userinfo")
     params.set_param("mail_connected_mailbox.google_imap", imap)
     params.set_param("mail_connected_mailbox.google_smtp", smtp)
+params.set_param("mail_connected_mailbox.allow_private_hosts", "True")  # the demo servers are on 127.0.0.1
 if params.get_param("microsoft_outlook_client_id") == m["client_id"]:
     params.set_param("mail_connected_mailbox.microsoft_authority_host", m["url"])
     params.set_param("mail_connected_mailbox.ca_bundle", m["ca_bundle"])
@@ -172,6 +173,8 @@ Connected Mailboxes is ready: http://localhost:{args.port}  (login admin, passwo
 Local mail server (IMAP 127.0.0.1:{info["imap_port"]}, SMTP 127.0.0.1:{info["submission_port"]}, no TLS):
   demo@mail.test / demo     sales@mail.test / sales
 Google and Microsoft mailboxes sign in through local emulators: any address works.
+  Google emulator {info["google"]["url"]}   Microsoft sign-in page {info["microsoft"]["browser_url"]}
+  To revoke a mailbox's access: curl -d email=<address> {info["switches"]}/revoke
 Ctrl-C stops Odoo, the mail stack and PostgreSQL.
 """,
             flush=True,
@@ -184,6 +187,7 @@ Ctrl-C stops Odoo, the mail stack and PostgreSQL.
             stack.stop()
         if pg:
             pg.stop()
+        remove_addons_dir(folder)
 
 
 def _addons_path(conf):

@@ -79,6 +79,7 @@ class MailStack:
                 "client_id": CLIENTS["microsoft"][0],
                 "client_secret": CLIENTS["microsoft"][1],
                 "ca_bundle": self.emulator.ca_path,
+                "browser_url": self.emulator.microsoft_browser_url,  # the sign-in page, plain HTTP
             },
             "switches": f"{self.emulator.google_url}/_test",
         }
@@ -111,7 +112,7 @@ def main(argv=None):
             f"mail stack ready: IMAP 127.0.0.1:{stack.dovecot.imap_port}, "
             f"SMTP submission 127.0.0.1:{stack.dovecot.submission_port}, "
             f"Google emulator {stack.emulator.google_url}, "
-            f"Microsoft emulator {stack.emulator.microsoft_url}",
+            f"Microsoft emulator {stack.emulator.microsoft_url} (sign-in page {stack.emulator.microsoft_browser_url})",
             flush=True,
         )
         done.wait()

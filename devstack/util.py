@@ -44,7 +44,9 @@ def as_service_user(argv):
     """Prefix ``argv`` so that it runs as :func:`service_user`."""
     if os.geteuid() != 0:
         return list(argv)
-    return ["runuser", "-u", service_user().pw_name, "--", *argv]
+    # from "/": the service user may not enter the folder we run from (PostgreSQL then
+    # complains that it cannot change directory back to it)
+    return ["runuser", "-u", service_user().pw_name, "--", "env", "-C", "/", *argv]
 
 
 def give_to_service_user(path):

@@ -115,7 +115,9 @@ def _connect_failure(server, exc, params):
 
 
 def _protocol_failure(exc, params):
-    return _failed("Greeting", diagnosis.diagnose("protocol", params["protocol"], detail=str(exc)[:160], **params))
+    # what the other side said is never echoed: it may be another service's banner
+    detail = "unexpected greeting"
+    return _failed("Greeting", diagnosis.diagnose("protocol", params["protocol"], detail=detail, **params))
 
 
 def check_imap(server, address):

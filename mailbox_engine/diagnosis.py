@@ -36,9 +36,11 @@ class Diagnosis:
     provider_code: str = ""
     retry_after: int | None = None
 
-    def render(self, translate=lambda text: text):
-        """(cause, fix) with placeholders filled in, translated by ``translate``."""
-        return translate(self.cause).format(**self.params), translate(self.fix).format(**self.params)
+    def render(self, translate=lambda text: text, button="Reconnect"):
+        """(cause, fix) with placeholders filled in, translated by ``translate``;
+        ``button`` names the button that signs in again (Connect or Reconnect)."""
+        params = {"button": button, **self.params}
+        return translate(self.cause).format(**params), translate(self.fix).format(**params)
 
 
 CATALOG = {
@@ -48,39 +50,44 @@ CATALOG = {
             "{provider} no longer accepts Odoo's access to {address}: the access was "
             "revoked, the password was changed, or it expired after a long time unused."
         ),
-        _("Click Reconnect and sign in to {address} again. Your settings and history are kept."),
+        _("Click {button} and sign in to {address} again. Your settings and history are kept."),
     ),
     "consent": (
         AUTH_LOST,
         _("{provider} needs an administrator of your organisation to approve Odoo before {address} can be connected."),
-        _("Ask your Microsoft 365 administrator to grant consent ({consent_url}), then click Reconnect."),
+        _("Ask your Microsoft 365 administrator to grant consent ({consent_url}), then click {button}."),
     ),
     "mfa": (
         AUTH_LOST,
         _("{provider} asks {address} to sign in again with multi-factor authentication."),
-        _("Click Reconnect and complete the sign-in, including the second factor."),
+        _("Click {button} and complete the sign-in, including the second factor."),
     ),
     "permissions": (
         AUTH_LOST,
         _("Odoo was not given every permission it needs for {address} (missing: {missing})."),
-        _("Click Reconnect and leave every permission ticked on the consent screen."),
+        _("Click {button} and leave every permission ticked on the consent screen."),
     ),
     "denied": (
         AUTH_LOST,
         _("The sign-in to {address} was cancelled, so Odoo got no access."),
-        _("Click Connect again and accept the permissions Odoo asks for."),
+        _("Click {button} again and accept the permissions Odoo asks for."),
+    ),
+    "no_code": (
+        AUTH_LOST,
+        _("{provider} sent the sign-in of {address} back without an authorization code, so Odoo got no access."),
+        _("Click {button} again and finish the sign-in on the {provider} page."),
     ),
     "wrong_account": (
         AUTH_LOST,
         _("You signed in as {signed_in}, but this mailbox is {address}."),
-        _("Click Connect again and sign in as {address}, or create a mailbox for {signed_in}."),
+        _("Click {button} again and sign in as {address}, or create a mailbox for {signed_in}."),
     ),
     "password": (
         AUTH_LOST,
         _("The server at {host} refused the login or password for {address}."),
         _(
             "Check the login and type the current password (or an app password if the account "
-            "uses two-step verification), then Reconnect."
+            "uses two-step verification), then click {button}."
         ),
     ),
     "throttled": (
@@ -99,7 +106,7 @@ CATALOG = {
     "smtp_auth_disabled": (
         ERROR,
         _("SMTP sending is disabled for {address} at {provider}."),
-        _("Ask your Microsoft 365 administrator to enable Authenticated SMTP for this mailbox, then Reconnect."),
+        _("Ask your Microsoft 365 administrator to enable Authenticated SMTP for this mailbox, then click {button}."),
     ),
     "dns": (
         TRANSIENT,

@@ -42,6 +42,18 @@ GOOGLE_SCOPES = list(GOOGLE.scopes)
 GOOGLE_MAIL_SCOPE = "https://mail.google.com/"
 
 
+def missing_scopes(granted, wanted):
+    """The ``wanted`` scopes absent from ``granted`` (a list or a space-separated string).
+
+    Scope URIs are compared without regard to case: Microsoft does not keep the case
+    the application asked for.
+    """
+    if isinstance(granted, str):
+        granted = granted.split()
+    have = {s.lower() for s in granted}
+    return [s for s in wanted if s.lower() not in have]
+
+
 class OAuthError(Exception):
     """The provider refused or failed; ``diagnosis`` says what it means and what to do."""
 
@@ -333,6 +345,14 @@ class MicrosoftClient:
             raise _network(exc, self.label, address, self.app.authority_host, self.app.timeout) from None
         if "access_token" not in result:
             raise self._error(result, address)
+        granted = self._granted_scopes(result)
+        missing = missing_scopes(granted, MICROSOFT_SCOPES)
+        if missing:
+            raise OAuthError(
+                diagnosis.diagnose(
+                    "permissions", "scope", provider=self.label, address=address, missing=", ".join(missing)
+                )
+            )
         claims = result.get("id_token_claims") or {}
         # preferred_username is usually the address, but not always (aliases, guest
         # accounts): accept the mailbox's address when either claim names it.
@@ -343,8 +363,16 @@ class MicrosoftClient:
             time.time() + int(result.get("expires_in", 3600)),
             email=email,
             token_cache=self.cache.serialize(),
-            scopes=result.get("scope", "").split(),
+            scopes=granted,
         )
+
+    @staticmethod
+    def _granted_scopes(result):
+        # OAuth 2 (RFC 6749, 5.1) leaves "scope" out when it equals what was asked
+        if "scope" not in result:
+            return list(MICROSOFT_SCOPES)
+        scope = result["scope"]
+        return scope.split() if isinstance(scope, str) else list(scope)
 
     def refresh(self, address, force=False):
         """A valid access token from the cache, refreshed when needed (msal decides)."""

@@ -57,6 +57,11 @@ def default_port(kind, security):
     return (IMAP_PORTS if kind == "imap" else SMTP_PORTS)[security]
 
 
+def usual_ports(kind):
+    """Every port commonly used for IMAP or SMTP, whatever the security."""
+    return set((IMAP_PORTS if kind == "imap" else SMTP_PORTS).values()) | ({25} if kind == "smtp" else set())
+
+
 def redirect_uri(base_url, provider_code):
     """The exact redirect URI to register with the provider for this Odoo."""
     return base_url.rstrip("/") + PROVIDERS[provider_code].callback_path

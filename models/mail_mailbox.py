@@ -6,13 +6,16 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import imap as imap_lib
-from ..mailbox_engine import providers
+from ..mailbox_engine import providers, servers
 from ..mailbox_engine.addresses import InvalidAddressError, normalize_address
 from ..mailbox_engine.connection_test import Server, Step, check_imap, check_smtp
 from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
 
 _logger = logging.getLogger(__name__)
 PARAM = "mail_connected_mailbox."
+NEW_PASSWORD = "password_new"  # noqa: S105 (a secret kind, not a password): a typed password, not yet proven by a sign-in
+ADMIN_GROUP = "mail_connected_mailbox.mail_connected_mailbox_group_admin"
+CHECKS_PER_MINUTE = 10  # connection tests a user may start per minute
 TOKEN_MARGIN = timedelta(seconds=120)
 # Written by Odoo only (through the buttons and checks), never directly over RPC
 MANAGED_FIELDS = {
@@ -73,11 +76,14 @@ class MailMailbox(models.Model):
     email_normalized = fields.Char(compute="_compute_email_normalized", store=True, index=True, precompute=True)
     provider = fields.Selection(
         [(p.code, p.label) for p in providers.PROVIDERS.values()],
+        string="Kind",
         required=True,
         default="imap",
         tracking=True,
     )
-    state = fields.Selection(STATES, required=True, default="draft", tracking=True, index=True, copy=False)
+    state = fields.Selection(
+        STATES, string="Status", required=True, default="draft", tracking=True, index=True, copy=False
+    )
     active = fields.Boolean(default=True, tracking=True)
     color = fields.Integer(compute="_compute_color")
 
@@ -85,7 +91,7 @@ class MailMailbox(models.Model):
     last_check_date = fields.Datetime("Last check", readonly=True, copy=False)
     last_sync_date = fields.Datetime("Last sync", readonly=True, copy=False)
     last_error_date = fields.Datetime("Last error on", readonly=True, copy=False)
-    last_error_cause = fields.Char("What happened", readonly=True, copy=False)
+    last_error_cause = fields.Char("Problem", readonly=True, copy=False)
     last_error_fix = fields.Text("How to fix it", readonly=True, copy=False)
 
     # servers (filled from the provider for Google and Microsoft)
@@ -136,12 +142,17 @@ class MailMailbox(models.Model):
     # ------------------------------------------------------------------ compute
     @api.depends("email", "provider")
     def _compute_name(self):
+        """The name follows the address (and the kind until the address is known), unless
+        the user gave the mailbox a name of their own."""
+        placeholders = {self._placeholder_name(code) for code in providers.PROVIDERS}
         for mailbox in self:
-            if not mailbox.name:
+            name = mailbox.name
+            if not name or name in placeholders or ("@" in name and name != mailbox.email):
                 mailbox.name = mailbox.email or mailbox._placeholder_name()
 
-    def _placeholder_name(self):
-        return _("New %(kind)s mailbox", kind=providers.PROVIDERS[self.provider or "imap"].label)
+    def _placeholder_name(self, provider=None):
+        kind = providers.PROVIDERS[provider or self.provider or "imap"].label
+        return _("New %(kind)s mailbox", kind=kind)
 
     @api.depends("folder_ids")
     def _compute_folder_count(self):
@@ -165,8 +176,11 @@ class MailMailbox(models.Model):
         self.password = False
 
     def _inverse_password(self):
+        # once a mailbox was connected, a typed password is only a candidate until a check
+        # signs in with it: a password that did not work never replaces one that does
         for mailbox in self.filtered("password"):
-            mailbox._set_secrets({"password": mailbox.password})
+            kind = "password" if mailbox.state == "draft" else NEW_PASSWORD
+            mailbox._set_secrets({kind: mailbox.password})
         self.invalidate_recordset(["password", "has_password"])  # never keep the plaintext around
 
     def _compute_has_password(self):
@@ -245,13 +259,25 @@ class MailMailbox(models.Model):
 
     @api.onchange("imap_security")
     def _onchange_imap_security(self):
-        if self.imap_security:
-            self.imap_port = providers.default_port("imap", self.imap_security)
+        self.imap_port = self._port_for_security("imap", self.imap_security, self.imap_port)
 
     @api.onchange("smtp_security")
     def _onchange_smtp_security(self):
-        if self.smtp_security:
-            self.smtp_port = providers.default_port("smtp", self.smtp_security)
+        self.smtp_port = self._port_for_security("smtp", self.smtp_security, self.smtp_port)
+
+    @api.model
+    def _port_for_security(self, kind, security, port):
+        """The usual port for ``security``, unless ``port`` is not one of the usual ports
+        (a port the user or the provider chose is kept)."""
+        if security and (not port or port in providers.usual_ports(kind)):
+            return providers.default_port(kind, security)
+        return port
+
+    @api.onchange("email")
+    def _onchange_email(self):
+        """The login is usually the address itself: follow it unless another login was typed."""
+        if self.email and (not self.login or "@" in self.login):
+            self.login = self.email.strip()
 
     @api.onchange("imap_host")
     def _onchange_imap_host(self):
@@ -305,10 +331,49 @@ class MailMailbox(models.Model):
         if vals.get("email"):
             vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
         moved = self._moved_away(vals)
+        owners = {mailbox: mailbox.user_id for mailbox in self} if "user_id" in vals else {}
+        archived = self.filtered("active") if vals.get("active") is False else self.browse()
         result = super().write(vals)
         for mailbox in moved:  # a stored password never goes to a server it was not typed for
-            mailbox._set_secrets({"password": ""})
+            mailbox._set_secrets({"password": "", NEW_PASSWORD: ""})
+        for mailbox, previous in owners.items():
+            if mailbox.user_id != previous:
+                mailbox._owner_changed(previous)
+        if archived and not self.env.context.get("mcm_disconnecting"):
+            archived._archived()
         return result
+
+    def _owner_changed(self, previous):
+        """The previous owner stops following the mailbox; both owners are told."""
+        self.message_unsubscribe(partner_ids=previous.partner_id.ids)
+        self.message_subscribe(partner_ids=self.user_id.partner_id.ids)
+        self.message_post(
+            body=_(
+                "%(user)s gave this mailbox to %(new)s (it belonged to %(old)s).",
+                user=self.env.user.name,
+                new=self.user_id.name,
+                old=previous.name,
+            ),
+            partner_ids=(previous.partner_id | self.user_id.partner_id).ids,
+            subtype_xmlid="mail.mt_note",
+        )
+
+    def _archived(self):
+        """Archiving is Disconnect keeping what was synced: an archived mailbox holds no
+        credentials and no work runs for it."""
+        for mailbox in self:
+            mailbox._wipe_credentials()
+            mailbox.sudo().write({"state": "draft", "token_expires_at": False})
+            mailbox.message_post(
+                body=_(
+                    "Archived by %(user)s: credentials removed, synced data kept. Restore it and click "
+                    "Connect to use it again.",
+                    user=self.env.user.name,
+                )
+            )
+
+    def _creation_message(self):
+        return _("Mailbox created (not connected yet).")
 
     def _moved_away(self, vals):
         """Mailboxes whose password would reach another server or login than it was typed for."""
@@ -368,9 +433,22 @@ class MailMailbox(models.Model):
         self.env["mail.mailbox.secret"]._write_secrets(self, values)
 
     # ------------------------------------------------------------------ actions
+    def _check_can_act(self):
+        """Every button checks first that the caller may change this mailbox (a follower
+        or a previous owner may not) and that it is not archived."""
+        self.ensure_one()
+        self.check_access("write")
+        if not self.active:
+            raise UserError(
+                _(
+                    "%(mailbox)s is archived: nothing runs for it. Restore it first (Action › Unarchive).",
+                    mailbox=self.display_name,
+                )
+            )
+
     def action_connect(self):
         """Connect (or reconnect, in place): OAuth sign-in, or password check for IMAP/SMTP."""
-        self.ensure_one()
+        self._check_can_act()
         if self.provider == "imap":
             return self._connect_with_password()
         return self._start_oauth()
@@ -380,33 +458,35 @@ class MailMailbox(models.Model):
         return self.action_connect()
 
     def action_test_connection(self):
-        self.ensure_one()
-        failed = self._record_checks(*self._run_checks())
+        self._check_can_act()
+        failed = self._check_credentials()
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)
-            return self._notify(_("Test failed at “%(step)s”", step=failed.name), f"{cause}\n{fix}", "danger")
-        return self._notify(_("Connection works"), _("IMAP and SMTP accepted the sign-in."), "success")
+            return self._notify(
+                _("Test failed at “%(step)s”", step=failed.name), f"{cause}\n{fix}", "danger", reload=True
+            )
+        return self._notify(_("Connection works"), _("IMAP and SMTP accepted the sign-in."), "success", reload=True)
 
     def action_disable(self):
         """Stop syncing; keep everything."""
-        self.ensure_one()
+        self._check_can_act()
         self.sudo().write({"state": "disabled"})
         self.message_post(body=_("Sync disabled by %(user)s. Nothing was deleted.", user=self.env.user.name))
         return True
 
     def action_enable(self):
         """Check access again and resume; the backfill window is fetched again."""
-        self.ensure_one()
-        problem = self._check_mailbox_access()
-        if problem:
-            cause, fix = self._render_diagnosis(problem)
-            return self._notify(_("Sync stays off"), f"{cause}\n{fix}", "danger")
+        self._check_can_act()
+        failed = self._check_credentials()
+        if failed:
+            cause, fix = self._render_diagnosis(failed.diagnosis)
+            return self._notify(_("Sync stays off"), f"{cause}\n{fix}", "danger", reload=True)
+        self._mark_connected(None, verb=_("Sync enabled"))
         self.sudo().write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
-        self.message_post(body=_("Sync enabled by %(user)s.", user=self.env.user.name))
         return True
 
     def action_disconnect(self):
-        self.ensure_one()
+        self._check_can_act()
         return {
             "type": "ir.actions.act_window",
             "name": _("Disconnect %(mailbox)s", mailbox=self.display_name),
@@ -420,8 +500,7 @@ class MailMailbox(models.Model):
     def _disconnect(self, delete_synced_data):
         """Wipe the credentials and archive; keep or delete what was synced."""
         for mailbox in self:
-            mailbox.sudo().env["mail.mailbox.secret"].search([("mailbox_id", "=", mailbox.id)]).unlink()
-            mailbox.sudo().env["mail.mailbox.connect.attempt"].search([("mailbox_id", "=", mailbox.id)]).unlink()
+            mailbox._wipe_credentials()
             if delete_synced_data:
                 mailbox._delete_synced_data()
             mailbox.message_post(
@@ -431,20 +510,33 @@ class MailMailbox(models.Model):
                     fate=_("deleted") if delete_synced_data else _("kept"),
                 )
             )
-            mailbox.sudo().write({"state": "draft", "token_expires_at": False, "active": False})
+            mailbox.sudo().with_context(mcm_disconnecting=True).write(
+                {"state": "draft", "token_expires_at": False, "active": False}
+            )
+
+    def _wipe_credentials(self):
+        self.ensure_one()
+        self.env["mail.mailbox.secret"].sudo().search([("mailbox_id", "=", self.id)]).unlink()
+        self.env["mail.mailbox.connect.attempt"].sudo().search([("mailbox_id", "=", self.id)]).unlink()
 
     def _delete_synced_data(self):
         """Remove what sync stored for these mailboxes (folders and their sync state)."""
         self.sudo().with_context(active_test=False).folder_ids.unlink()
 
     def _connect_with_password(self):
-        if not self.has_password:
+        if not (self.has_password or self._get_secret(NEW_PASSWORD)):
             raise UserError(_("Type the mailbox's password (or app password) first, then click Connect."))
-        failed = self._record_checks(*self._run_checks())
+        failed = self._check_credentials()
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)
-            return self._notify(_("Not connected: “%(step)s” failed", step=failed.name), f"{cause}\n{fix}", "danger")
-        self._mark_connected(None)
+            title = _("Not connected: “%(step)s” failed", step=failed.name)
+            if self.state != "draft":
+                title = _("Reconnect failed at “%(step)s”", step=failed.name)
+            return self._notify(title, f"{cause}\n{fix}", "danger", reload=True)
+        if self.state in ("draft", "auth_lost", "error", "throttled"):
+            self._mark_connected(None)
+        else:  # a new password for a working mailbox
+            self.message_post(body=_("New password checked and stored by %(user)s.", user=self.env.user.name))
         return self._notify(_("Connected"), _("%(address)s is connected.", address=self.email), "success", reload=True)
 
     def _start_oauth(self):
@@ -462,37 +554,55 @@ class MailMailbox(models.Model):
         """Finish a sign-in coming back from the provider.
 
         Returns ``(mailbox, None)`` when connected, or ``(mailbox or None, error)`` where
-        ``error`` is ``{"title", "cause", "fix"}``. A refused sign-in changes nothing,
-        except that its one-time state is spent.
+        ``error`` is ``{"title", "cause", "fix", "kept"}``. A refused sign-in changes no
+        credentials and no status; it is recorded on the mailbox (what happened, and in
+        the chatter), and its one-time state is spent.
         """
         attempt, message = self.env["mail.mailbox.connect.attempt"]._consume(provider, params.get("state"))
         if not attempt:
-            return None, {"title": _("Sign-in refused"), "cause": message, "fix": ""}
+            return None, {"title": _("Sign-in refused"), "cause": message, "fix": "", "kept": ""}
         mailbox = attempt.mailbox_id.with_env(self.env)
-        title = _("%(mailbox)s is not connected", mailbox=mailbox.sudo().display_name)
         try:
             mailbox.check_access("write")
             with self.env.cr.savepoint():
                 mailbox._finish_oauth(attempt, params)
         except OAuthError as exc:
             cause, fix = mailbox._render_diagnosis(exc.diagnosis)
-            return mailbox, {"title": title, "cause": cause, "fix": fix}
         except (UserError, ValidationError, AccessError) as exc:
-            return mailbox, {"title": title, "cause": exc.args[0], "fix": ""}
+            cause, fix = exc.args[0], ""
         except Exception:
             _logger.exception("Unexpected failure while finishing the sign-in of mailbox %s", mailbox.id)
-            return mailbox, {
-                "title": title,
-                "cause": _("Odoo could not finish the sign-in because of an unexpected error."),
-                "fix": _("Try Connect again; if it fails again, ask your administrator to look at the server log."),
-            }
-        return mailbox, None
+            cause = _("Odoo could not finish the sign-in because of an unexpected error.")
+            fix = _("Try again; if it fails again, ask your administrator to look at the server log.")
+        else:
+            return mailbox, None
+        return mailbox, mailbox._sign_in_refused(cause, fix)
+
+    def _sign_in_refused(self, cause, fix):
+        """Record a refused sign-in on the mailbox; return what the result page shows."""
+        if not self.exists() or not self.has_access("write"):
+            return {"title": _("Sign-in refused"), "cause": cause, "fix": fix, "kept": ""}
+        box = self.sudo()
+        if box.state == "draft":
+            title = _("%(mailbox)s is not connected", mailbox=box.display_name)
+            kept = ""
+        else:
+            title = _("The new sign-in to %(mailbox)s was refused", mailbox=box.display_name)
+            kept = _(
+                "The mailbox keeps its previous access and its status (%(status)s).",
+                status=dict(self._fields["state"]._description_selection(self.env))[box.state],
+            )
+        box.write({"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix})
+        self.message_post(body=_("Sign-in refused: %(cause)s %(fix)s", cause=cause, fix=fix))
+        return {"title": title, "cause": cause, "fix": fix, "kept": kept}
 
     def _finish_oauth(self, attempt, params):
         label = providers.PROVIDERS[self.provider].label
         if params.get("error"):
             payload = {"error": params["error"], "error_description": params.get("error_description", "")}
             raise OAuthError(diag_lib.from_oauth_error(label, 400, payload, address=self.email or label))
+        if not params.get("code"):
+            raise OAuthError(diag_lib.diagnose("no_code", "code", provider=label, address=self.email or label))
         client = self._oauth_client()
         if self.provider == "google":
             grant = client.finish(params.get("code", ""), attempt._get_secret(), self.email or "")
@@ -567,12 +677,19 @@ class MailMailbox(models.Model):
         return GoogleClient(app) if self.provider == "google" else MicrosoftClient(app, token_cache)
 
     def _server(self, kind, oauth_token=None):
+        info = providers.PROVIDERS[self.provider]
+        # Google and Microsoft: always their servers (as configured by an administrator),
+        # never a host written on the record: a token goes nowhere else
+        where = self._prepare_provider_servers(info) if info.oauth else self
+        password = ""
+        if not oauth_token:
+            password = self._get_secret(NEW_PASSWORD) or self._get_secret("password")
         return Server(
-            host=self[f"{kind}_host"] or "",
-            port=self[f"{kind}_port"],
-            security=self[f"{kind}_security"],
+            host=where[f"{kind}_host"] or "",
+            port=where[f"{kind}_port"],
+            security=where[f"{kind}_security"],
             login=self.login or self.email or "",
-            password="" if oauth_token else self._get_secret("password"),
+            password=password,
             oauth_token=oauth_token or "",
             label=providers.PROVIDERS[self.provider].label if self.provider != "imap" else "",
         )
@@ -584,6 +701,7 @@ class MailMailbox(models.Model):
         answer to that (revoked, consent, MFA, throttling…) is the real diagnosis."""
         self.ensure_one()
         if self.provider == "imap":
+            self._check_servers_allowed()
             imap_steps = check_imap(self._server("imap"), self.email)
             return imap_steps, check_smtp(self._server("smtp"), self.email) if imap_steps[-1].ok else []
         try:
@@ -597,6 +715,28 @@ class MailMailbox(models.Model):
         if not imap_steps[-1].ok:
             return imap_steps, []
         return imap_steps, check_smtp(self._server("smtp", token), self.email)
+
+    def _check_servers_allowed(self):
+        """Custom servers: non-administrators may not reach private, loopback or link-local
+        addresses (unless Settings allow it) and may start only a few tests a minute."""
+        if self.env.su or self.env.user.has_group(ADMIN_GROUP):
+            return
+        self.env["mail.mailbox.check.log"]._count_check(CHECKS_PER_MINUTE)
+        if self.env["ir.config_parameter"].sudo().get_param(PARAM + "allow_private_hosts"):
+            return
+        for kind in ("imap", "smtp"):
+            address = servers.restricted_address(self[f"{kind}_host"], self[f"{kind}_port"])
+            if address:
+                raise UserError(
+                    _(
+                        "%(host)s (%(address)s) is on a private, loopback or link-local network: only an "
+                        "administrator can connect a mailbox there. Use the public name of your mail "
+                        "server, or ask an administrator to allow servers on private networks in "
+                        "Settings › Connected Mailboxes.",
+                        host=self[f"{kind}_host"],
+                        address=address,
+                    )
+                )
 
     def _record_checks(self, imap_steps, smtp_steps):
         """Write the step-by-step report; return the failed step, if any."""
@@ -613,44 +753,74 @@ class MailMailbox(models.Model):
         self.sudo().write({"last_check_date": fields.Datetime.now(), "last_check_report": "\n".join(lines)})
         return failed
 
-    def _check_mailbox_access(self):
-        """Check the credentials now and apply what is found to the state.
+    def _check_credentials(self):
+        """Sign in now with the stored credentials (or a password just typed) and apply the
+        result; return the failed :class:`Step`, or None when everything worked.
 
-        Returns the :class:`Diagnosis` of the failure, or None when all is well."""
+        * a password just typed for a mailbox that was connected is a candidate: if it works
+          it replaces the stored one; if it fails it is forgotten, and the mailbox keeps its
+          old password and status;
+        * a password the server refused is never kept (a mailbox never connected forgets it);
+        * stored credentials that fail move the mailbox to the diagnosis' status
+          (a mailbox never connected stays “Not connected”), with the cause and the fix;
+        * credentials that work again bring an “Access lost”/“Error” mailbox back.
+        """
         self.ensure_one()
+        candidate = self.provider == "imap" and bool(self._get_secret(NEW_PASSWORD))
         failed = self._record_checks(*self._run_checks())
+        if candidate:
+            self._set_secrets(
+                {NEW_PASSWORD: ""} if failed else {"password": self._get_secret(NEW_PASSWORD), NEW_PASSWORD: ""}
+            )
+        elif failed and self.state == "draft" and failed.diagnosis.kind == "password":
+            self._set_secrets({"password": ""})
         if failed:
-            self._apply_diagnosis(failed.diagnosis)
-            return failed.diagnosis
-        if self.state != "connected":
+            self._apply_diagnosis(failed.diagnosis, change_state=not candidate)
+            if candidate and self.state != "draft":
+                cause, fix = self._render_diagnosis(failed.diagnosis)
+                self.message_post(
+                    body=_(
+                        "A new password was refused; the mailbox keeps its previous one. %(cause)s %(fix)s",
+                        cause=cause,
+                        fix=fix,
+                    )
+                )
+            return failed
+        if self.state in ("auth_lost", "error", "throttled"):
             self._mark_connected(None)
+        else:
+            self._clear_error()
         return None
 
-    def _apply_diagnosis(self, diagnosis):
-        """Record a failure; move to its state unless it is transient."""
+    def _check_mailbox_access(self):
+        """:meth:`_check_credentials`; return the :class:`Diagnosis` of the failure, or None."""
+        failed = self._check_credentials()
+        return failed.diagnosis if failed else None
+
+    def _apply_diagnosis(self, diagnosis, change_state=True):
+        """Record a failure on the mailbox; move to its status unless it is transient, the
+        mailbox was never connected or is disabled, or ``change_state`` is False."""
         cause, fix = self._render_diagnosis(diagnosis)
         values = {"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix}
-        if diagnosis.state and self.state != "disabled":
+        if change_state and diagnosis.state and self.state not in ("draft", "disabled"):
             values["state"] = diagnosis.state
         self.sudo().write(values)
 
-    def _mark_connected(self, oauth_token):
+    def _clear_error(self):
+        self.sudo().write({"last_error_cause": False, "last_error_fix": False, "last_error_date": False})
+
+    def _mark_connected(self, oauth_token, verb=None):
         was = self.state
-        self.sudo().write(
-            {
-                "state": "connected",
-                "last_error_cause": False,
-                "last_error_fix": False,
-                "last_error_date": False,
-                "last_check_date": fields.Datetime.now(),
-            }
-        )
+        self.sudo().write({"state": "connected", "last_check_date": fields.Datetime.now()})
+        self._clear_error()
         self._refresh_folders(oauth_token)
-        verb = _("Reconnected") if was != "draft" else _("Connected")
+        verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
         self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))
 
     def _refresh_folders(self, oauth_token=None):
         try:
+            if providers.PROVIDERS[self.provider].oauth and not oauth_token:
+                oauth_token = self._get_access_token()
             with imap_lib.session(self._server("imap", oauth_token), self.email) as client:
                 listed = imap_lib.list_folders(client)
         except Exception:  # the sign-in worked a moment ago; folders are listed again at the next sync
@@ -659,11 +829,13 @@ class MailMailbox(models.Model):
         self.env["mail.mailbox.folder"].sudo()._sync_from_server(self, listed)
 
     def _render_diagnosis(self, diagnosis):
-        """(cause, fix), translated, with the placeholders filled in."""
-        return diagnosis.render(self.env._)  # pylint: disable=translation-required
+        """(cause, fix), translated, with the placeholders filled in; the fix names the
+        button the form shows (Connect until the mailbox was connected once)."""
+        button = self.env._("Connect") if self.state == "draft" else self.env._("Reconnect")
+        return diagnosis.render(self.env._, button)  # pylint: disable=translation-required
 
     def _notify(self, title, message, kind, reload=False):
         params = {"title": title, "message": message, "type": kind, "sticky": kind == "danger"}
-        if reload:
-            params["next"] = {"type": "ir.actions.client", "tag": "soft_reload"}
+        if reload:  # the form reloads the record (its "on close"), so the result shows on it
+            params["next"] = {"type": "ir.actions.act_window_close"}
         return {"type": "ir.actions.client", "tag": "display_notification", "params": params}

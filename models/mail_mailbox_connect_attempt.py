@@ -2,7 +2,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 
 ATTEMPT_LIFETIME = timedelta(minutes=30)
 
@@ -37,7 +40,7 @@ class MailMailboxConnectAttempt(models.Model):
         """Start an attempt; ``secret_factory(state)`` returns (url, secret). Returns the URL."""
         state = secrets.token_urlsafe(32)
         url, secret = secret_factory(state)
-        box = self.env["mail.mailbox.key"]._get_box()
+        box = self.env["mail.mailbox.key"]._get_box(for_writing=True)
         self.sudo().create(
             {
                 "mailbox_id": mailbox.id,
@@ -73,7 +76,11 @@ class MailMailboxConnectAttempt(models.Model):
                 "This sign-in was started by another Odoo user. Sign in to Odoo as that user, or "
                 "open your own mailbox and click Connect."
             )
-        attempt.used = True
+        if not attempt._claim():
+            return self, _(
+                "This sign-in answer was already used (the page was probably opened twice). If the "
+                "mailbox is not connected, open it and click Connect again."
+            )
         if attempt.expires_at < fields.Datetime.now():
             return self, _(
                 "This sign-in took longer than %(minutes)s minutes and expired. Open the mailbox "
@@ -81,6 +88,30 @@ class MailMailboxConnectAttempt(models.Model):
                 minutes=int(ATTEMPT_LIFETIME.total_seconds() // 60),
             )
         return attempt, ""
+
+    def _claim(self):
+        """Mark the attempt used, unless another request holds or already spent it.
+
+        Two callbacks with the same state arrive at once when a page is reloaded or a
+        link opened twice: the second must get the refusal page, not a crashed
+        transaction."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    SQL(
+                        "SELECT used FROM mail_mailbox_connect_attempt WHERE id = %s FOR UPDATE SKIP LOCKED",
+                        self.id,
+                    )
+                )
+                row = self.env.cr.fetchone()
+        except psycopg2.errors.SerializationFailure:  # spent by a request that ended meanwhile
+            return False
+        if not row or row[0]:
+            return False
+        self.sudo().used = True
+        self.flush_recordset(["used"])
+        return True
 
     def _get_secret(self):
         self.ensure_one()

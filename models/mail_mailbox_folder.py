@@ -18,6 +18,7 @@ class MailMailboxFolder(models.Model):
     path = fields.Char(required=True, readonly=True, help="The folder's name on the server.")
     name = fields.Char(required=True)
     special_use = fields.Char(readonly=True, help="The folder's role announced by the server (\\Sent, \\Trash…).")
+    role = fields.Char(compute="_compute_role", help="What the server says this folder is for.")
     selected = fields.Boolean("Sync", default=True)
     present = fields.Boolean(default=True, readonly=True, help="False when the folder is gone from the server.")
     # sync state (kept across Reconnect)
@@ -29,6 +30,22 @@ class MailMailboxFolder(models.Model):
     _sql_constraints = [
         ("mailbox_path_uniq", "unique(mailbox_id, path)", "A folder appears once per mailbox."),
     ]
+
+    @api.depends("special_use")
+    def _compute_role(self):
+        labels = {
+            "\\Inbox": _("Inbox"),
+            "\\Sent": _("Sent"),
+            "\\Drafts": _("Drafts"),
+            "\\Trash": _("Trash"),
+            "\\Junk": _("Spam"),
+            "\\Archive": _("Archive"),
+            "\\All": _("All mail"),
+            "\\Flagged": _("Starred"),
+            "\\Important": _("Important"),
+        }
+        for folder in self:
+            folder.role = labels.get(folder.special_use or "", "")
 
     def write(self, vals):
         if not self.env.su and vals.keys() - USER_FIELDS:

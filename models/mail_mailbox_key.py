@@ -2,6 +2,7 @@ import logging
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..mailbox_engine.secretbox import SecretBox, SecretError, new_key, parse_keys
 
@@ -46,13 +47,23 @@ class MailMailboxKey(models.Model):
             self.sudo().create({"key": new_key()})
 
     @api.model
-    def _get_box(self):
-        """The :class:`SecretBox` to encrypt (first key) and decrypt (all keys) with."""
-        database_keys = self.sudo().search([]).mapped("key")
-        keys = self._config_keys() + database_keys
+    def _get_box(self, for_writing=False):
+        """The :class:`SecretBox` to encrypt (first key) and decrypt (all keys) with.
+
+        ``for_writing``: the caller is about to encrypt. The database key that encrypts is
+        then share-locked until the transaction ends, so that a concurrent rotation never
+        deletes it under a secret it cannot see yet (see :meth:`_rotate`).
+        """
+        database_keys = self.sudo().search([])
+        keys = self._config_keys() + database_keys.mapped("key")
         if not keys:
             self._ensure_database_key()
-            keys = self.sudo().search([]).mapped("key")
+            database_keys = self.sudo().search([])
+            keys = database_keys.mapped("key")
+        if for_writing and keys[0] == (database_keys[:1].key or None):
+            # Under REPEATABLE READ this also fails (and the request is retried) when a rotation
+            # deleted the key after this transaction began: nothing is written under a dead key.
+            self.env.cr.execute(SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR SHARE", database_keys[0].id))
         return SecretBox(keys)
 
     @api.model
@@ -62,6 +73,10 @@ class MailMailboxKey(models.Model):
         With keys in the configuration file, the first of them becomes the only key in
         use and the database keys are dropped; otherwise a new database key replaces the
         old ones. Everything happens in the current transaction: all or nothing.
+
+        A secret being written at the same moment by another transaction is invisible
+        here; its key is share-locked (:meth:`_get_box`), so that key is skipped and kept
+        until :meth:`_retire_old_keys` finds nothing left under it.
         """
         old_keys = self.sudo().search([])
         config_keys = self._config_keys()
@@ -77,9 +92,42 @@ class MailMailboxKey(models.Model):
             for record in self.env[model].sudo().search([(field, "!=", False)]):
                 record[field] = box.rotate(record[field])
                 count += 1
-        old_keys.unlink()
-        _logger.info("Mailbox secrets re-encrypted with a new key: %d secrets", count)
+        deleted = self._delete_unlocked(old_keys)
+        _logger.info(
+            "Mailbox secrets re-encrypted with a new key: %d secrets; %d old keys deleted, %d in use kept for later",
+            count,
+            len(deleted),
+            len(old_keys - deleted),
+        )
         return count
+
+    @api.model
+    def _delete_unlocked(self, keys):
+        """Delete the keys no other transaction is encrypting with right now; return them."""
+        if not keys:
+            return keys
+        self.flush_model()
+        self.env.cr.execute(
+            SQL("SELECT id FROM mail_mailbox_key WHERE id IN %s FOR UPDATE SKIP LOCKED", tuple(keys.ids))
+        )
+        free = self.browse([row[0] for row in self.env.cr.fetchall()])
+        free.sudo().unlink()
+        return free
+
+    @api.autovacuum
+    def _retire_old_keys(self):
+        """After a rotation that met a concurrent write: re-encrypt what an old key still
+        protects, then delete the old keys (those not in use at this moment)."""
+        keys = self.sudo().search([])
+        if len(keys) < 2 and not (keys and self._config_keys()):
+            return
+        box = self._get_box()
+        for model, field in self._encrypted_fields():
+            for record in self.env[model].sudo().search([(field, "!=", False)]):
+                if not box.is_current(record[field]):
+                    record[field] = box.rotate(record[field])
+        current = keys[:0] if self._config_keys() else keys[:1]
+        self._delete_unlocked(keys - current)
 
     @api.model
     def _encrypted_fields(self):

@@ -28,7 +28,7 @@ class MailMailboxSecret(models.Model):
     @api.model
     def _write_secrets(self, mailbox, values):
         """Store ``{kind: plaintext}``; an empty value removes that secret."""
-        box = self.env["mail.mailbox.key"]._get_box()
+        box = self.env["mail.mailbox.key"]._get_box(for_writing=True)
         existing = {s.kind: s for s in self.sudo().search([("mailbox_id", "=", mailbox.id)])}
         for kind, plaintext in values.items():
             record = existing.get(kind)

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..mailbox_engine import providers
 
@@ -32,8 +32,36 @@ class ResConfigSettings(models.TransientModel):
     mcm_health_check_minutes = fields.Integer(
         "Health check every (minutes)", config_parameter=PARAM_PREFIX + "health_check_minutes", default=15
     )
+    mcm_allow_private_hosts = fields.Boolean(
+        "Allow servers on private networks",
+        config_parameter=PARAM_PREFIX + "allow_private_hosts",
+        help="Let every user point a custom mailbox at a private, loopback or link-local address (a mail "
+        "server inside your network, or the local demo servers). Off: only administrators may.",
+    )
     mcm_google_redirect_uri = fields.Char("Google redirect URI", compute="_compute_mcm_redirect_uris")
     mcm_microsoft_redirect_uri = fields.Char("Microsoft redirect URI", compute="_compute_mcm_redirect_uris")
+
+    @api.model
+    def _check_settings_reader(self):
+        """Settings hold secrets (OAuth client secrets among them): administrators only.
+
+        Core ``default_get`` reads every system parameter as superuser, and ``get_values``
+        is public: without this, any logged-in user (portal included) reads them over RPC."""
+        if not (self.env.su or self.env.user.has_group("base.group_system")):
+            raise AccessError(_("Only administrators can open the settings."))
+
+    @api.model
+    def default_get(self, fields):
+        self._check_settings_reader()
+        return super().default_get(fields)
+
+    def get_values(self):
+        self._check_settings_reader()
+        return super().get_values()
+
+    def set_values(self):
+        self._check_settings_reader()
+        return super().set_values()
 
     @api.depends("company_id")
     def _compute_mcm_redirect_uris(self):
@@ -52,6 +80,7 @@ class ResConfigSettings(models.TransientModel):
 
     def action_mcm_rotate_key(self):
         self.ensure_one()
+        self._check_settings_reader()
         count = self.env["mail.mailbox.key"]._rotate()
         return {
             "type": "ir.actions.client",

@@ -4,3 +4,7 @@ from . import test_rpc_access
 from . import test_web_client
 from . import test_custom_mailbox
 from . import test_connect_oauth
+from . import test_trust
+from . import test_status_truth
+from . import test_key_rotation
+from . import test_web_demo

@@ -51,6 +51,17 @@ class MailboxUsersMixin:
             groups="base.group_user,base.group_system",
         )
 
+    @classmethod
+    def _setup_portal_user(cls, env):
+        cls.user_pat = new_test_user(
+            env,
+            login="mcm_pat",
+            name="Pat Portal",
+            email="pat@example.com",
+            password=cls.password("mcm_pat"),
+            groups="base.group_portal",
+        )
+
     @staticmethod
     def password(login):
         return f"{login}-Passw0rd!"
@@ -110,6 +121,7 @@ def configure_stack(env, stack):
         "mail_connected_mailbox.google_smtp": smtp,
         "mail_connected_mailbox.microsoft_imap": imap,
         "mail_connected_mailbox.microsoft_smtp": smtp,
+        "mail_connected_mailbox.allow_private_hosts": "True",  # the local servers are on 127.0.0.1
     }
     params = env["ir.config_parameter"].sudo()
     for key, value in values.items():

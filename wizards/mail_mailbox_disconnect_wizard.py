@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 
 class MailMailboxDisconnectWizard(models.TransientModel):
@@ -14,8 +15,33 @@ class MailMailboxDisconnectWizard(models.TransientModel):
         "(never from the mailbox itself).",
     )
 
+    @api.model
+    def _check_mailbox(self, mailbox_id):
+        """Only a mailbox the user may change; the same answer whether it exists or not."""
+        if not mailbox_id:
+            return
+        mailbox = self.env["mail.mailbox"].browse(mailbox_id)
+        if not (mailbox.exists() and mailbox.has_access("write")):
+            raise AccessError(_("You can only disconnect a mailbox you manage."))
+
+    @api.model
+    def default_get(self, fields):
+        values = super().default_get(fields)
+        self._check_mailbox(values.get("mailbox_id"))
+        return values
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_mailbox(vals.get("mailbox_id"))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_mailbox(vals.get("mailbox_id"))
+        return super().write(vals)
+
     def action_confirm(self):
         self.ensure_one()
-        self.mailbox_id.check_access("write")
+        self.mailbox_id._check_can_act()
         self.mailbox_id._disconnect(self.synced_data == "delete")
         return {"type": "ir.actions.act_window_close", "infos": {"done": True}}

@@ -3,12 +3,13 @@
 import json
 import logging
 import urllib.parse
+import urllib.request
 
 import pytest
 
 from devstack.oauth_emulator import answer_consent
 from mailbox_engine.diagnosis import AUTH_LOST, THROTTLED
-from mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
+from mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError, missing_scopes
 
 REDIRECT = "http://localhost:8069/mail_connected_mailbox/oauth/google/callback"
 
@@ -124,11 +125,16 @@ def test_google_rotated_refresh_token_is_kept(stack, monkeypatch):
     assert client.refresh(grant.refresh_token, "rota@gmail.test").refresh_token == grant.refresh_token
 
 
-def microsoft_grant(stack, email):
+MS_IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"
+MS_SMTP = "https://outlook.office.com/SMTP.Send"
+
+
+def microsoft_grant(stack, email, unticked=()):
     client = microsoft(stack)
     url, flow = client.start("ms-state", email)
     assert json.loads(flow)["state"] == "ms-state"
-    back = query(answer_consent(url, email, ca_file=stack["microsoft"]["ca_bundle"]))
+    granted = [s for s in query(url)["scope"].split() if s not in unticked]
+    back = query(answer_consent(url, email, granted=granted, ca_file=stack["microsoft"]["ca_bundle"]))
     return client.finish(flow, back, email)
 
 
@@ -136,8 +142,57 @@ def test_microsoft_connect_and_refresh(stack):
     grant = microsoft_grant(stack, "mia@contoso.test")
     assert grant.email == "mia@contoso.test" and grant.token_cache
     assert "RefreshToken" in grant.token_cache
+    assert sorted(grant.scopes) == sorted([MS_IMAP, MS_SMTP])
     fresh = microsoft(stack, grant.token_cache).refresh("mia@contoso.test", force=True)
     assert fresh.access_token != grant.access_token and fresh.token_cache
+
+
+def test_microsoft_unticked_imap_permission_is_named(stack):
+    with pytest.raises(OAuthError) as info:
+        microsoft_grant(stack, "una@contoso.test", unticked=[MS_IMAP])
+    diag = info.value.diagnosis
+    assert (diag.kind, diag.state) == ("permissions", AUTH_LOST)
+    assert MS_IMAP in diag.render()[0] and MS_SMTP not in diag.render()[0]
+
+
+def test_microsoft_emulator_grants_only_the_ticked_scopes(stack):
+    client = microsoft(stack)
+    url, flow = client.start("s", "uma@contoso.test")
+    granted = [s for s in query(url)["scope"].split() if s != MS_IMAP]
+    back = query(answer_consent(url, "uma@contoso.test", granted=granted, ca_file=stack["microsoft"]["ca_bundle"]))
+    result = client.msal.acquire_token_by_auth_code_flow(json.loads(flow), back)
+    assert result["scope"] == MS_SMTP
+    data = urllib.parse.urlencode({"token": result["access_token"]}).encode()
+    with urllib.request.urlopen(f"{stack['google']['url']}/introspect", data=data, timeout=5) as answer:
+        assert json.load(answer)["scope"].split() == granted
+    account = client.msal.get_accounts()[0]
+    refreshed = client.msal.acquire_token_silent_with_error([MS_IMAP, MS_SMTP], account, force_refresh=True)
+    assert refreshed["scope"] == MS_SMTP
+
+
+def test_microsoft_unticked_smtp_permission_is_named(stack):
+    with pytest.raises(OAuthError) as info:
+        microsoft_grant(stack, "ursa@contoso.test", unticked=[MS_SMTP])
+    assert info.value.diagnosis.kind == "permissions"
+    assert MS_SMTP in info.value.diagnosis.render()[0]
+
+
+def test_microsoft_scopes_are_compared_without_case():
+    assert missing_scopes(f"{MS_IMAP.upper()} {MS_SMTP.lower()}", [MS_IMAP, MS_SMTP]) == []
+    assert missing_scopes([MS_SMTP, "openid"], [MS_IMAP, MS_SMTP]) == [MS_IMAP]
+
+
+def test_microsoft_sign_in_page_is_plain_http_on_loopback(stack):
+    client = microsoft(stack)
+    url, flow = client.start("plain", "pia@contoso.test")
+    assert url.startswith("http://127.0.0.1:")
+    assert url.startswith(f"{stack['microsoft']['browser_url']}/common/oauth2/v2.0/authorize?")
+    with urllib.request.urlopen(url, timeout=5) as page:  # what the browser opens: no CA needed
+        assert page.status == 200 and b'name="granted"' in page.read()
+    back = query(answer_consent(url, "pia@contoso.test"))
+    assert back["state"] == "plain"
+    grant = client.finish(flow, back, "pia@contoso.test")
+    assert grant.email == "pia@contoso.test" and "RefreshToken" in grant.token_cache
 
 
 @pytest.mark.parametrize(

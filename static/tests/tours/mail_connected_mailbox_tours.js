@@ -98,47 +98,47 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_connect_cus
         },
         {
             content: "Type the address",
-            trigger: ".modal .o_field_widget[name=email] input",
+            trigger: ".o_form_view .o_field_widget[name=email] input",
             run: `edit ${cookie("mcm_address")}`,
         },
         {
             content: "IMAP server",
-            trigger: ".modal .o_field_widget[name=imap_host] input",
+            trigger: ".o_form_view .o_field_widget[name=imap_host] input",
             run: "edit 127.0.0.1",
         },
         {
             content: "No TLS on the local test server",
-            trigger: ".modal .o_field_widget[name=imap_security] select",
+            trigger: ".o_form_view .o_field_widget[name=imap_security] select",
             run: `select "none"`,
         },
         {
             content: "IMAP port",
-            trigger: ".modal .o_field_widget[name=imap_port] input",
+            trigger: ".o_form_view .o_field_widget[name=imap_port] input",
             run: `edit ${cookie("mcm_imap_port")}`,
         },
         {
             content: "SMTP server",
-            trigger: ".modal .o_field_widget[name=smtp_host] input",
+            trigger: ".o_form_view .o_field_widget[name=smtp_host] input",
             run: "edit 127.0.0.1",
         },
         {
             content: "No TLS for SMTP either",
-            trigger: ".modal .o_field_widget[name=smtp_security] select",
+            trigger: ".o_form_view .o_field_widget[name=smtp_security] select",
             run: `select "none"`,
         },
         {
             content: "SMTP port",
-            trigger: ".modal .o_field_widget[name=smtp_port] input",
+            trigger: ".o_form_view .o_field_widget[name=smtp_port] input",
             run: `edit ${cookie("mcm_smtp_port")}`,
         },
         {
             content: "Password",
-            trigger: ".modal .o_field_widget[name=password] input",
+            trigger: ".o_form_view .o_field_widget[name=password] input",
             run: `edit ${cookie("mcm_password")}`,
         },
         {
             content: "Test the connection",
-            trigger: ".modal button[name=action_test_connection]",
+            trigger: ".o_form_view button[name=action_test_connection]",
             run: "click",
         },
         {
@@ -146,13 +146,133 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_connect_cus
             trigger: ".o_notification:contains('Connection works')",
         },
         {
+            content: "The form shows the test, step by step",
+            trigger: ".o_notebook .nav-link:contains('Last check')",
+        },
+        {
             content: "Connect",
-            trigger: ".modal button[name=action_connect]",
+            trigger: ".o_form_view button[name=action_connect]",
             run: "click",
         },
         {
             content: "The mailbox is connected",
-            trigger: ".modal .o_statusbar_status button.o_arrow_button_current:contains('Connected')",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Connected')",
+        },
+    ],
+});
+
+// The README's demo ("Try it without any external account"), in the browser. The
+// provider's consent page lies on another site: the test drives it between two tours.
+
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_new_oauth_mailbox", {
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Mailboxes › New",
+            trigger: ".o_control_panel .o-kanban-button-new",
+            run: "click",
+        },
+        {
+            content: "Choose the kind",
+            trigger: `.o_field_widget[name=provider] input[data-value=${cookie("mcm_kind")}]`,
+            run: "click",
+        },
+        {
+            content: "Type the address",
+            trigger: ".o_field_widget[name=email] input",
+            run: `edit ${cookie("mcm_address")}`,
+        },
+        {
+            content: "The name follows the address",
+            trigger: `.o_field_widget[name=name] input:value(${cookie("mcm_address")})`,
+        },
+        {
+            content: "Connect: the provider's sign-in page opens",
+            trigger: ".o_form_view button[name=action_connect]",
+            run: "click",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_oauth_connected", {
+    steps: () => [
+        {
+            content: "Back on the mailbox: connected",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Connected')",
+        },
+        {
+            content: "Named after its address",
+            trigger: `.o_field_widget[name=name] input:value(${cookie("mcm_address")})`,
+        },
+        {
+            content: "Its folders are listed",
+            trigger: ".o_notebook .nav-link:contains('Folders')",
+            run: "click",
+        },
+        {
+            content: "The Inbox is there, with its role in words",
+            trigger: ".o_field_widget[name=folder_ids] .o_data_row td[name=role]:contains('Inbox')",
+        },
+        {
+            content: "The Servers tab shows the servers used",
+            trigger: ".o_notebook .nav-link:contains('Servers')",
+            run: "click",
+        },
+        {
+            content: "The IMAP port has no thousands separator",
+            trigger: `.o_field_widget[name=imap_port]:contains('${cookie("mcm_imap_port")}')`,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_revoked_turns_red", {
+    steps: () => [
+        {
+            content: "The mailbox still looks connected",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Connected')",
+        },
+        {
+            content: "Test connection",
+            trigger: ".o_form_view button[name=action_test_connection]",
+            run: "click",
+        },
+        {
+            content: "The test says why it failed",
+            trigger: ".o_notification:contains('Test failed')",
+        },
+        {
+            content: "The mailbox turned to Access lost",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Access lost')",
+        },
+        {
+            content: "The cause and the fix are on the form",
+            trigger: ".o_form_view .alert-danger:contains('no longer accepts'):contains('Reconnect')",
+        },
+        {
+            content: "Reconnect is offered",
+            trigger: ".o_form_view button[name=action_reconnect].btn-primary",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_refusal_on_the_form", {
+    steps: () => [
+        {
+            content: "The mailbox is not connected",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Not connected')",
+        },
+        {
+            content: "The form says what happened and how to fix it",
+            trigger: ".o_form_view .alert-warning:contains('not given every permission'):contains('Connect')",
+        },
+        {
+            content: "The chatter keeps the refused sign-in",
+            trigger: ".o-mail-Message:contains('Sign-in refused')",
         },
     ],
 });
