@@ -102,7 +102,8 @@ class MailMailboxConnectAttempt(models.Model):
                     SQL(
                         "SELECT used FROM mail_mailbox_connect_attempt WHERE id = %s FOR UPDATE SKIP LOCKED",
                         self.id,
-                    )
+                    ),
+                    log_exceptions=False,  # an expected outcome, not a bad query
                 )
                 row = self.env.cr.fetchone()
         except psycopg2.errors.SerializationFailure:  # spent by a request that ended meanwhile

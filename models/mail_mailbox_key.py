@@ -63,7 +63,10 @@ class MailMailboxKey(models.Model):
         if for_writing and keys[0] == (database_keys[:1].key or None):
             # Under REPEATABLE READ this also fails (and the request is retried) when a rotation
             # deleted the key after this transaction began: nothing is written under a dead key.
-            self.env.cr.execute(SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR SHARE", database_keys[0].id))
+            self.env.cr.execute(
+                SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR SHARE", database_keys[0].id),
+                log_exceptions=False,  # a serialization failure here is expected: the request is retried
+            )
         return SecretBox(keys)
 
     @api.model

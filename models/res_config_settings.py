@@ -79,8 +79,8 @@ class ResConfigSettings(models.TransientModel):
                 raise ValidationError(_("The health check interval must be at least one minute."))
 
     def action_mcm_rotate_key(self):
-        self.ensure_one()
         self._check_settings_reader()
+        self.ensure_one()
         count = self.env["mail.mailbox.key"]._rotate()
         return {
             "type": "ir.actions.client",

@@ -22,44 +22,37 @@ def load_stack():
 
 
 class MailboxUsersMixin:
-    """Two salespeople (Ann and Ben) and a Settings administrator (Ada)."""
+    """Two salespeople (Ann and Ben), a Settings administrator (Ada), and on demand a
+    portal user (Pat); with XML-RPC calls made as any of them."""
+
+    USERS = {
+        "ann": ("Ann Seller", "base.group_user"),
+        "ben": ("Ben Seller", "base.group_user"),
+        "ada": ("Ada Admin", "base.group_user,base.group_system"),
+    }
+
+    @classmethod
+    def _new_user(cls, env, key, name, groups):
+        login = f"mcm_{key}"
+        user = new_test_user(
+            env, login=login, name=name, email=f"{key}@example.com", password=cls.password(login), groups=groups
+        )
+        setattr(cls, f"user_{key}", user)
+        return user
 
     @classmethod
     def _setup_users(cls, env):
-        cls.user_ann = new_test_user(
-            env,
-            login="mcm_ann",
-            name="Ann Seller",
-            email="ann@example.com",
-            password=cls.password("mcm_ann"),
-            groups="base.group_user",
-        )
-        cls.user_ben = new_test_user(
-            env,
-            login="mcm_ben",
-            name="Ben Seller",
-            email="ben@example.com",
-            password=cls.password("mcm_ben"),
-            groups="base.group_user",
-        )
-        cls.user_ada = new_test_user(
-            env,
-            login="mcm_ada",
-            name="Ada Admin",
-            email="ada@example.com",
-            password=cls.password("mcm_ada"),
-            groups="base.group_user,base.group_system",
-        )
+        for key, (name, groups) in cls.USERS.items():
+            cls._new_user(env, key, name, groups)
 
     @classmethod
     def _setup_portal_user(cls, env):
-        cls.user_pat = new_test_user(
-            env,
-            login="mcm_pat",
-            name="Pat Portal",
-            email="pat@example.com",
-            password=cls.password("mcm_pat"),
-            groups="base.group_portal",
+        cls._new_user(env, "pat", "Pat Portal", "base.group_portal")
+
+    def call(self, user, model, method, *args, **kwargs):
+        """``model.method(*args, **kwargs)`` over XML-RPC, as ``user``."""
+        return self.xmlrpc_object.execute_kw(
+            self.env.cr.dbname, user.id, self.password(user.login), model, method, list(args), kwargs
         )
 
     @staticmethod

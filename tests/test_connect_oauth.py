@@ -213,3 +213,44 @@ class TestConnectOAuth(StackMixin, MailboxUsersMixin, HttpCase):
         mailbox, url = self.start(self.user_ben, "microsoft", "tom@contoso.test")
         callback = answer_consent(url, "tom@contoso.test", allow=False, ca_file=self.ca("microsoft"))
         self.assertRefused(mailbox, self.come_back(callback), "was cancelled")
+
+    def test_a_valid_state_without_code_gets_the_refusal_page(self):
+        mailbox, url = self.start(self.user_ann, "google", "nocode@gmail.test")
+        split = urllib.parse.urlsplit(answer_consent(url, "nocode@gmail.test"))
+        query = dict(urllib.parse.parse_qsl(split.query))
+        with captured_logs() as lines:
+            response = self.url_open(f"{split.path}?state={query['state']}", allow_redirects=False)
+        self.assertRefused(mailbox, response, "without an authorization code")
+        self.assertIn("Click Connect again", response.text)
+        self.assertNotIn("unexpected error", response.text)
+        self.assertFalse([line for line in lines if "Traceback" in line or "ERROR" in line.split(":")[0]])
+        self.assertIn("without an authorization code", mailbox.last_error_cause)  # shown on the form
+        self.assertIn("Sign-in refused", str(mailbox.message_ids[0].body))
+
+    def test_enable_on_a_google_mailbox_signs_in_with_its_token(self):
+        mailbox, response = self.connect(self.user_ann, "google", "enable@gmail.test")
+        self.assertConnected(mailbox, response)
+        mailbox.with_user(self.user_ann).action_disable()
+        mailbox.folder_ids.sudo().unlink()
+        with captured_logs() as lines:
+            self.assertTrue(mailbox.with_user(self.user_ann).action_enable())
+        self.assertEqual(mailbox.state, "connected")
+        self.assertIn("INBOX", mailbox.folder_ids.mapped("path"))  # listed again, with XOAUTH2
+        self.assertFalse([line for line in lines if "Could not list the folders" in line])
+
+    def test_a_failed_reconnect_keeps_a_connected_mailbox_connected(self):
+        mailbox, response = self.connect(self.user_ann, "google", "keep@gmail.test")
+        self.assertConnected(mailbox, response)
+        token = mailbox._get_secret("refresh_token")
+        self.authenticate(self.user_ann.login, self.password(self.user_ann.login))
+        action = self.make_jsonrpc_request(
+            "/web/dataset/call_button",
+            {"model": "mail.mailbox", "method": "action_reconnect", "args": [[mailbox.id]], "kwargs": {}},
+        )
+        response = self.come_back(answer_consent(action["url"], "keep@gmail.test", granted=["openid"]))
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("The new sign-in to keep@gmail.test was refused", response.text)
+        self.assertIn("keeps its previous access and its status (Connected)", response.text)
+        self.assertNotIn("is not connected", response.text)
+        self.assertEqual((mailbox.state, mailbox._get_secret("refresh_token")), ("connected", token))
+        self.assertIn("missing: https://mail.google.com/", mailbox.last_error_cause)

@@ -19,11 +19,6 @@ class TestRpcAccess(MailboxUsersMixin, HttpCase):
             .create({"email": "ann.rpc@example.com", "imap_host": "127.0.0.1", "password": "rpc-secret-ann"})
         )
 
-    def call(self, user, model, method, *args, **kwargs):
-        return self.xmlrpc_object.execute_kw(
-            self.env.cr.dbname, user.id, self.password(user.login), model, method, list(args), kwargs
-        )
-
     def assertRpcDenied(self, user, model, method, *args, **kwargs):
         with self.assertRaises(xmlrpc.client.Fault) as info:
             self.call(user, model, method, *args, **kwargs)

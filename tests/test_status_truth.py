@@ -86,7 +86,7 @@ class TestStatusTruth(StackMixin, MailboxCase):
         mailbox.action_connect()
         self.assertEqual(mailbox.state, "draft")
         self.assertFalse(mailbox.has_password)
-        self.assertIn("Click Connect", mailbox.last_error_fix)
+        self.assertIn("then click Connect.", mailbox.last_error_fix)
         with self.assertRaisesRegex(UserError, "Type the mailbox's password"):
             mailbox.action_connect()
 

@@ -51,7 +51,8 @@ class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
     def wait_for(self, browser, expression, what, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.evaluate(browser, f"(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()"):
+            check = f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
+            if self.evaluate(browser, check):
                 return
             time.sleep(0.2)
         browser.take_screenshot(prefix="sc_mcm_wait_")
@@ -100,6 +101,7 @@ class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
         # the user revokes Odoo's access at Google; Test connection finds it and says so
         flip(self.stack, "revoke", email=address)
         self.run_tour(browser, "mail_connected_mailbox_tour_revoked_turns_red")
+        self.env.invalidate_all()  # the browser's requests changed it
         self.assertEqual(mailbox.state, "auth_lost")
         self.assertIn("Google no longer accepts Odoo's access", mailbox.last_error_cause)
 

@@ -76,8 +76,20 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_settings", 
             trigger: ".o_field_widget[name=mcm_google_redirect_uri]:contains('/mail_connected_mailbox/oauth/google/callback')",
         },
         {
+            content: "The redirect URI is copied with one click",
+            trigger: ".o_field_widget[name=mcm_google_redirect_uri] .o_clipboard_button",
+        },
+        {
             content: "The Microsoft tenant defaults to common",
             trigger: ".o_field_widget[name=mcm_microsoft_tenant] input:value(common)",
+        },
+        {
+            content: "Servers on private networks: off by default",
+            trigger: ".o_field_widget[name=mcm_allow_private_hosts] input:not(:checked)",
+        },
+        {
+            content: "No health check interval is offered before the health check exists",
+            trigger: ".app_settings_block[data-key='mail_connected_mailbox']:not(:has(.o_field_widget[name=mcm_health_check_minutes]))",
         },
     ],
 });
@@ -188,8 +200,13 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_new_oauth_m
             run: `edit ${cookie("mcm_address")}`,
         },
         {
-            content: "The name follows the address",
-            trigger: `.o_field_widget[name=name] input:value(${cookie("mcm_address")})`,
+            content: "Save",
+            trigger: ".o_form_view .o_form_button_save",
+            run: "click",
+        },
+        {
+            content: "Saved, and named after its address",
+            trigger: `.o_breadcrumb .active:contains('${cookie("mcm_address")}')`,
         },
         {
             content: "Connect: the provider's sign-in page opens",
@@ -207,7 +224,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_oauth_conne
         },
         {
             content: "Named after its address",
-            trigger: `.o_field_widget[name=name] input:value(${cookie("mcm_address")})`,
+            trigger: `.o_breadcrumb .active:contains('${cookie("mcm_address")}')`,
         },
         {
             content: "Its folders are listed",

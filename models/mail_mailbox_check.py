@@ -1,0 +1,182 @@
+"""Checks of a mailbox's access and what they do to its status.
+
+Every check of the credentials (Connect, Reconnect, Test connection, Enable) goes
+through :meth:`_check_credentials`, which applies the result: the status, what
+happened and how to fix it. The step-by-step checks themselves live in
+``mailbox_engine.connection_test`` (plain Python).
+"""
+
+import logging
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from ..mailbox_engine import imap as imap_lib
+from ..mailbox_engine import providers, servers
+from ..mailbox_engine.connection_test import Server, Step, check_imap, check_smtp
+from ..mailbox_engine.oauth import OAuthError
+from .mail_mailbox import ADMIN_GROUP, CHECKS_PER_MINUTE, NEW_PASSWORD, PARAM
+
+_logger = logging.getLogger(__name__)
+
+
+class MailMailbox(models.Model):
+    _inherit = "mail.mailbox"
+
+    def _server(self, kind, oauth_token=None):
+        info = providers.PROVIDERS[self.provider]
+        # Google and Microsoft: always their servers (as configured by an administrator),
+        # never a host written on the record: a token goes nowhere else
+        where = self._prepare_provider_servers(info) if info.oauth else self
+        password = ""
+        if not oauth_token:
+            password = self._get_secret(NEW_PASSWORD) or self._get_secret("password")
+        return Server(
+            host=where[f"{kind}_host"] or "",
+            port=where[f"{kind}_port"],
+            security=where[f"{kind}_security"],
+            login=self.login or self.email or "",
+            password=password,
+            oauth_token=oauth_token or "",
+            label=providers.PROVIDERS[self.provider].label if self.provider != "imap" else "",
+        )
+
+    def _run_checks(self):
+        """(IMAP steps, SMTP steps); an OAuth token problem is reported as a “Sign-in” step.
+
+        When the server refuses an OAuth token, the token is refreshed once: the provider's
+        answer to that (revoked, consent, MFA, throttling…) is the real diagnosis."""
+        self.ensure_one()
+        if self.provider == "imap":
+            self._check_servers_allowed()
+            imap_steps = check_imap(self._server("imap"), self.email)
+            return imap_steps, check_smtp(self._server("smtp"), self.email) if imap_steps[-1].ok else []
+        try:
+            token = self._get_access_token()
+            imap_steps = check_imap(self._server("imap", token), self.email)
+            if not imap_steps[-1].ok and imap_steps[-1].diagnosis.kind == "revoked":
+                token = self._get_access_token(force=True)
+                imap_steps = check_imap(self._server("imap", token), self.email)
+        except OAuthError as exc:
+            return [Step("Sign-in", False, "", exc.diagnosis)], []
+        if not imap_steps[-1].ok:
+            return imap_steps, []
+        return imap_steps, check_smtp(self._server("smtp", token), self.email)
+
+    def _check_servers_allowed(self):
+        """Custom servers: non-administrators may not reach private, loopback or link-local
+        addresses (unless Settings allow it) and may start only a few tests a minute."""
+        if self.env.su or self.env.user.has_group(ADMIN_GROUP):
+            return
+        self.env["mail.mailbox.check.log"]._count_check(CHECKS_PER_MINUTE)
+        if self.env["ir.config_parameter"].sudo().get_param(PARAM + "allow_private_hosts"):
+            return
+        for kind in ("imap", "smtp"):
+            address = servers.restricted_address(self[f"{kind}_host"], self[f"{kind}_port"])
+            if address:
+                raise UserError(
+                    _(
+                        "%(host)s (%(address)s) is on a private, loopback or link-local network: only an "
+                        "administrator can connect a mailbox there. Use the public name of your mail "
+                        "server, or ask an administrator to allow servers on private networks in "
+                        "Settings › Connected Mailboxes.",
+                        host=self[f"{kind}_host"],
+                        address=address,
+                    )
+                )
+
+    def _record_checks(self, imap_steps, smtp_steps):
+        """Write the step-by-step report; return the failed step, if any."""
+        lines = []
+        failed = None
+        for kind, steps in (("IMAP", imap_steps), ("SMTP", smtp_steps)):
+            for step in steps:
+                if step.ok:
+                    lines.append(f"✔ {kind} {step.name}: {step.detail}")
+                else:
+                    cause, fix = self._render_diagnosis(step.diagnosis)
+                    lines.append(f"✘ {kind} {step.name}: {cause} {fix}")
+                    failed = step
+        self.sudo().write({"last_check_date": fields.Datetime.now(), "last_check_report": "\n".join(lines)})
+        return failed
+
+    def _check_credentials(self):
+        """Sign in now with the stored credentials (or a password just typed) and apply the
+        result; return the failed :class:`Step`, or None when everything worked.
+
+        * a password just typed for a mailbox that was connected is a candidate: if it works
+          it replaces the stored one; if it fails it is forgotten, and the mailbox keeps its
+          old password and status;
+        * a password the server refused is never kept (a mailbox never connected forgets it);
+        * stored credentials that fail move the mailbox to the diagnosis' status
+          (a mailbox never connected stays “Not connected”), with the cause and the fix;
+        * credentials that work again bring an “Access lost”/“Error” mailbox back.
+        """
+        self.ensure_one()
+        candidate = self.provider == "imap" and bool(self._get_secret(NEW_PASSWORD))
+        failed = self._record_checks(*self._run_checks())
+        if candidate:
+            self._set_secrets(
+                {NEW_PASSWORD: ""} if failed else {"password": self._get_secret(NEW_PASSWORD), NEW_PASSWORD: ""}
+            )
+        elif failed and self.state == "draft" and failed.diagnosis.kind == "password":
+            self._set_secrets({"password": ""})
+        if failed:
+            self._apply_diagnosis(failed.diagnosis, change_state=not candidate)
+            if candidate and self.state != "draft":
+                cause, fix = self._render_diagnosis(failed.diagnosis)
+                self.message_post(
+                    body=_(
+                        "A new password was refused; the mailbox keeps its previous one. %(cause)s %(fix)s",
+                        cause=cause,
+                        fix=fix,
+                    )
+                )
+            return failed
+        if self.state in ("auth_lost", "error", "throttled"):
+            self._mark_connected(None)
+        else:
+            self._clear_error()
+        return None
+
+    def _check_mailbox_access(self):
+        """:meth:`_check_credentials`; return the :class:`Diagnosis` of the failure, or None."""
+        failed = self._check_credentials()
+        return failed.diagnosis if failed else None
+
+    def _apply_diagnosis(self, diagnosis, change_state=True):
+        """Record a failure on the mailbox; move to its status unless it is transient, the
+        mailbox was never connected or is disabled, or ``change_state`` is False."""
+        cause, fix = self._render_diagnosis(diagnosis)
+        values = {"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix}
+        if change_state and diagnosis.state and self.state not in ("draft", "disabled"):
+            values["state"] = diagnosis.state
+        self.sudo().write(values)
+
+    def _clear_error(self):
+        self.sudo().write({"last_error_cause": False, "last_error_fix": False, "last_error_date": False})
+
+    def _mark_connected(self, oauth_token, verb=None):
+        was = self.state
+        self.sudo().write({"state": "connected", "last_check_date": fields.Datetime.now()})
+        self._clear_error()
+        self._refresh_folders(oauth_token)
+        verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
+        self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))
+
+    def _refresh_folders(self, oauth_token=None):
+        try:
+            if providers.PROVIDERS[self.provider].oauth and not oauth_token:
+                oauth_token = self._get_access_token()
+            with imap_lib.session(self._server("imap", oauth_token), self.email) as client:
+                listed = imap_lib.list_folders(client)
+        except Exception:  # the sign-in worked a moment ago; folders are listed again at the next sync
+            _logger.warning("Could not list the folders of mailbox %s", self.id, exc_info=True)
+            return
+        self.env["mail.mailbox.folder"].sudo()._sync_from_server(self, listed)
+
+    def _render_diagnosis(self, diagnosis):
+        """(cause, fix), translated, with the placeholders filled in; the fix names the
+        button the form shows (Connect until the mailbox was connected once)."""
+        button = self.env._("Connect") if self.state == "draft" else self.env._("Reconnect")
+        return diagnosis.render(self.env._, button)  # pylint: disable=translation-required

@@ -1,0 +1,182 @@
+"""Google and Microsoft sign-in of a mailbox: start, callback, tokens.
+
+The OAuth clients themselves live in ``mailbox_engine.oauth`` (plain Python); this
+file passes them the app's settings and stores what they return, encrypted.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..mailbox_engine import diagnosis as diag_lib
+from ..mailbox_engine import providers
+from ..mailbox_engine.addresses import normalize_address
+from ..mailbox_engine.connection_test import check_imap
+from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
+from .mail_mailbox import PARAM
+
+_logger = logging.getLogger(__name__)
+TOKEN_MARGIN = timedelta(seconds=120)
+
+
+class MailMailbox(models.Model):
+    _inherit = "mail.mailbox"
+
+    @api.model
+    def _get_oauth_app(self, provider):
+        """(client id, client secret) of the provider's OAuth app, as Odoo stores them."""
+        params = self.env["ir.config_parameter"].sudo()
+        prefix = {"google": "google_gmail", "microsoft": "microsoft_outlook"}[provider]
+        return params.get_param(f"{prefix}_client_id"), params.get_param(f"{prefix}_client_secret")
+
+    @api.model
+    def _check_oauth_app(self, provider):
+        client_id, client_secret = self._get_oauth_app(provider)
+        if not (client_id and client_secret):
+            raise UserError(
+                _(
+                    "%(provider)s mailboxes cannot be connected yet: the %(provider)s OAuth app is not "
+                    "configured. An administrator must fill in its client ID and client secret in "
+                    "Settings › Connected Mailboxes.",
+                    provider=providers.PROVIDERS[provider].label,
+                )
+            )
+
+    def _start_oauth(self):
+        self._check_oauth_app(self.provider)
+        try:
+            client = self._oauth_client()
+        except OAuthError as exc:
+            cause, fix = self._render_diagnosis(exc.diagnosis)
+            raise UserError(_("%(cause)s\n%(fix)s", cause=cause, fix=fix)) from None
+        url = self.env["mail.mailbox.connect.attempt"]._new(self, lambda state: client.start(state, self.email or ""))
+        return {"type": "ir.actions.act_url", "url": url, "target": "self"}
+
+    @api.model
+    def _oauth_callback(self, provider, params):
+        """Finish a sign-in coming back from the provider.
+
+        Returns ``(mailbox, None)`` when connected, or ``(mailbox or None, error)`` where
+        ``error`` is ``{"title", "cause", "fix", "kept"}``. A refused sign-in changes no
+        credentials and no status; it is recorded on the mailbox (what happened, and in
+        the chatter), and its one-time state is spent.
+        """
+        attempt, message = self.env["mail.mailbox.connect.attempt"]._consume(provider, params.get("state"))
+        if not attempt:
+            return None, {"title": _("Sign-in refused"), "cause": message, "fix": "", "kept": ""}
+        mailbox = attempt.mailbox_id.with_env(self.env)
+        try:
+            mailbox.check_access("write")
+            with self.env.cr.savepoint():
+                mailbox._finish_oauth(attempt, params)
+        except OAuthError as exc:
+            cause, fix = mailbox._render_diagnosis(exc.diagnosis)
+        except (UserError, ValidationError, AccessError) as exc:
+            cause, fix = exc.args[0], ""
+        except Exception:
+            _logger.exception("Unexpected failure while finishing the sign-in of mailbox %s", mailbox.id)
+            cause = _("Odoo could not finish the sign-in because of an unexpected error.")
+            fix = _("Try again; if it fails again, ask your administrator to look at the server log.")
+        else:
+            return mailbox, None
+        return mailbox, mailbox._sign_in_refused(cause, fix)
+
+    def _sign_in_refused(self, cause, fix):
+        """Record a refused sign-in on the mailbox; return what the result page shows."""
+        if not self.exists() or not self.has_access("write"):
+            return {"title": _("Sign-in refused"), "cause": cause, "fix": fix, "kept": ""}
+        box = self.sudo()
+        if box.state == "draft":
+            title = _("%(mailbox)s is not connected", mailbox=box.display_name)
+            kept = ""
+        else:
+            title = _("The new sign-in to %(mailbox)s was refused", mailbox=box.display_name)
+            kept = _(
+                "The mailbox keeps its previous access and its status (%(status)s).",
+                status=dict(self._fields["state"]._description_selection(self.env))[box.state],
+            )
+        box.write({"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix})
+        self.message_post(body=_("Sign-in refused: %(cause)s %(fix)s", cause=cause, fix=fix))
+        return {"title": title, "cause": cause, "fix": fix, "kept": kept}
+
+    def _finish_oauth(self, attempt, params):
+        label = providers.PROVIDERS[self.provider].label
+        if params.get("error"):
+            payload = {"error": params["error"], "error_description": params.get("error_description", "")}
+            raise OAuthError(diag_lib.from_oauth_error(label, 400, payload, address=self.email or label))
+        if not params.get("code"):
+            raise OAuthError(diag_lib.diagnose("no_code", "code", provider=label, address=self.email or label))
+        client = self._oauth_client()
+        if self.provider == "google":
+            grant = client.finish(params.get("code", ""), attempt._get_secret(), self.email or "")
+        else:
+            grant = client.finish(attempt._get_secret(), params, self.email or "")
+        if not grant.email:
+            raise OAuthError(
+                diag_lib.diagnose(
+                    "permissions", "email", provider=label, address=self.email or label, missing=_("your email address")
+                )
+            )
+        if self.email and grant.email != normalize_address(self.email):
+            raise OAuthError(
+                diag_lib.diagnose("wrong_account", "address", provider=label, address=self.email, signed_in=grant.email)
+            )
+        if not self.email:
+            values = {"email": grant.email, "login": grant.email}
+            if self.name == self._placeholder_name():
+                values["name"] = grant.email
+            self.write(values)
+        self._store_grant(grant)
+        steps = check_imap(self._server("imap", grant.access_token), self.email)
+        if not steps[-1].ok:
+            raise OAuthError(steps[-1].diagnosis)
+        self._record_checks(steps, [])
+        self._mark_connected(grant.access_token)
+
+    def _store_grant(self, grant):
+        secrets = {"access_token": grant.access_token}
+        if grant.refresh_token:
+            secrets["refresh_token"] = grant.refresh_token
+        if grant.token_cache:
+            secrets["token_cache"] = grant.token_cache
+        self._set_secrets(secrets)
+        self.sudo().token_expires_at = datetime.fromtimestamp(grant.expires_at, UTC).replace(tzinfo=None)
+
+    def _get_access_token(self, force=False):
+        """A valid OAuth access token, refreshed when it expires soon (raises OAuthError)."""
+        self.ensure_one()
+        expires = self.sudo().token_expires_at
+        if not force and expires and expires - TOKEN_MARGIN > fields.Datetime.now():
+            token = self._get_secret("access_token")
+            if token:
+                return token
+        if self.provider == "google":
+            grant = self._oauth_client().refresh(self._get_secret("refresh_token"), self.email)
+        else:
+            grant = self._oauth_client(self._get_secret("token_cache")).refresh(self.email, force=force)
+        self._store_grant(grant)
+        return grant.access_token
+
+    def _oauth_app(self):
+        params = self.env["ir.config_parameter"].sudo()
+        client_id, client_secret = self._get_oauth_app(self.provider)
+        app = OAuthApp(
+            client_id or "",
+            client_secret or "",
+            providers.redirect_uri(self.get_base_url(), self.provider),
+            ca_bundle=params.get_param(PARAM + "ca_bundle", ""),
+        )
+        if self.provider == "google":
+            app.endpoints = {
+                key: params.get_param(f"{PARAM}google_{key}", "") for key in ("auth_uri", "token_uri", "userinfo_uri")
+            }
+        else:
+            app.tenant = params.get_param(PARAM + "microsoft_tenant", "common") or "common"
+            app.authority_host = params.get_param(PARAM + "microsoft_authority_host", "") or app.authority_host
+        return app
+
+    def _oauth_client(self, token_cache=""):
+        app = self._oauth_app()
+        return GoogleClient(app) if self.provider == "google" else MicrosoftClient(app, token_cache)
