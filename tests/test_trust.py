@@ -131,3 +131,12 @@ class TestTrust(MailboxUsersMixin, HttpCase):
         self.assertEqual(faults[0].splitlines()[-1], faults[2].splitlines()[-1])
         created = self.call(self.user_ann, wizard, "create", {"mailbox_id": self.ann_box.id})
         self.assertTrue(created)
+
+    # ------------------------------------------------------------------ 5. not a port scanner
+    def test_test_connection_is_not_a_port_scanner(self):
+        for host in ("127.0.0.1", "10.20.30.40", "169.254.169.254"):
+            with self.subTest(host=host):
+                self.ann_box.sudo().write({"imap_host": host, "imap_port": 22, "smtp_host": host})
+                fault = self.assertDenied(self.user_ann, "mail.mailbox", "action_test_connection", [self.ann_box.id])
+                self.assertIn("private, loopback or link-local", fault)
+                self.assertFalse(self.ann_box.last_check_report)  # nothing was tried

@@ -6,12 +6,13 @@ refused sign-in shown on its page and on the form.
 The consent page is another site, where Odoo's tours cannot run: the test does there
 what a person does, through the browser's DevTools protocol, between two tours."""
 
+import contextlib
 import json
 import time
 from concurrent.futures import Future
 
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import ChromeBrowser
+from odoo.tests.common import ChromeBrowser, ChromeBrowserException
 
 from .common import MailboxUsersMixin, StackMixin, flip
 
@@ -48,12 +49,20 @@ class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
         )
         return answer["result"].get("value")
 
+    def click(self, browser, script):
+        """Run ``script``, which clicks something that leaves the page."""
+        with contextlib.suppress(ChromeBrowserException):  # the page left before answering
+            self.evaluate(browser, script)
+
     def wait_for(self, browser, expression, what, timeout=30):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             check = f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
-            if self.evaluate(browser, check):
-                return
+            try:
+                if self.evaluate(browser, check):
+                    return
+            except ChromeBrowserException:  # asked while the page was navigating: ask again
+                pass
             time.sleep(0.2)
         browser.take_screenshot(prefix="sc_mcm_wait_")
         self.fail(f"{what}: still not true after {timeout} s ({self.evaluate(browser, 'location.href')})")
@@ -77,7 +86,7 @@ class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
             document.querySelector('button[value=allow]').click();
             true
         """
-        self.evaluate(browser, script)
+        self.click(browser, script)
         self.wait_for(browser, f"location.href.startsWith({self.base_url()!r})", "back in Odoo")
 
     def start_demo(self, user, kind, address):
@@ -136,7 +145,7 @@ class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
             "getComputedStyle(document.querySelector('.o_mcm_result_page .btn-primary')).display === 'inline-block'",
         )
         self.assertTrue(styled, "the refusal page is not styled")
-        self.evaluate(browser, "document.querySelector('.o_mcm_result_page a.btn-primary').click(); true")
+        self.click(browser, "document.querySelector('.o_mcm_result_page a.btn-primary').click(); true")
         self.wait_for(browser, "location.pathname.includes('mail_mailbox_action')", "back on the mailbox")
         self.run_tour(browser, "mail_connected_mailbox_tour_refusal_on_the_form")
         mailbox = self.env["mail.mailbox"].search([("email", "=", address)])
