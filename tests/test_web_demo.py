@@ -58,11 +58,9 @@ class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             check = f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
-            try:
+            with contextlib.suppress(ChromeBrowserException):  # asked while the page navigates: ask again
                 if self.evaluate(browser, check):
                     return
-            except ChromeBrowserException:  # asked while the page was navigating: ask again
-                pass
             time.sleep(0.2)
         browser.take_screenshot(prefix="sc_mcm_wait_")
         self.fail(f"{what}: still not true after {timeout} s ({self.evaluate(browser, 'location.href')})")
