@@ -72,7 +72,8 @@ class MailMailbox(models.Model):
         if self.env["ir.config_parameter"].sudo().get_param(PARAM + "allow_private_hosts"):
             return
         for kind in ("imap", "smtp"):
-            address = servers.restricted_address(self[f"{kind}_host"], self[f"{kind}_port"])
+            host = self[f"{kind}_host"]
+            address = servers.restricted_address(host, self[f"{kind}_port"])
             if address:
                 raise UserError(
                     _(
@@ -80,7 +81,7 @@ class MailMailbox(models.Model):
                         "administrator can connect a mailbox there. Use the public name of your mail "
                         "server, or ask an administrator to allow servers on private networks in "
                         "Settings › Connected Mailboxes.",
-                        host=self[f"{kind}_host"],
+                        host=host,
                         address=address,
                     )
                 )
