@@ -5,7 +5,6 @@ STARTTLS), capabilities or EHLO, then the login. They stop at the first failing
 step, whose :class:`~mailbox_engine.diagnosis.Diagnosis` names the cause and the fix.
 """
 
-import base64
 import contextlib
 import ipaddress
 import smtplib
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from . import diagnosis, imap
+from . import diagnosis, imap, smtp
 from .diagnosis import Diagnosis
 from .providers import SECURITY_NONE, SECURITY_SSL, SECURITY_STARTTLS, default_port
 
@@ -64,11 +63,6 @@ def is_loopback(host):
         return False
 
 
-def xoauth2(user, token):
-    """The SASL XOAUTH2 initial response (base64), as Google and Microsoft document it."""
-    return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
-
-
 def _timed(start):
     return f"{(time.monotonic() - start) * 1000:.0f} ms"
 
@@ -90,7 +84,8 @@ def _reach(server, steps, params):
     steps.append(Step("TCP", True, f"port {server.port} answers ({_timed(start)})"))
 
 
-def _params(server, protocol, address):
+def diagnosis_params(server, protocol, address):
+    """The placeholders a diagnosis about ``server`` fills in."""
     return {
         "address": address,
         "provider": server.label or server.host,
@@ -123,7 +118,7 @@ def _protocol_failure(exc, params):
 def check_imap(server, address):
     """Check an IMAP server step by step; return the steps (the last one failed if any did)."""
     steps = []
-    params = _params(server, "IMAP", address)
+    params = diagnosis_params(server, "IMAP", address)
     client = None
     try:
         _reach(server, steps, params)
@@ -164,7 +159,7 @@ def check_imap(server, address):
 def check_smtp(server, address):
     """Check an SMTP (submission) server step by step, ending with AUTH."""
     steps = []
-    params = _params(server, "SMTP", address)
+    params = diagnosis_params(server, "SMTP", address)
     connection = None
     try:
         _reach(server, steps, params)
@@ -190,7 +185,7 @@ def check_smtp(server, address):
             steps.append(Step("TLS", True, f"{connection.sock.version()} ({_timed(start)})"))
         mechanisms = (connection.esmtp_features.get("auth") or "").upper().split()
         steps.append(Step("EHLO", True, f"{code}; AUTH {' '.join(mechanisms) or '(none)'}"))
-        code, answer = _smtp_auth(connection, server, address)
+        code, answer = smtp.authenticate(connection, server.login, server.password, server.oauth_token, address)
         if code != 235:
             raise _failed(
                 "AUTH", diagnosis.from_smtp_error(code, answer, with_password=not server.oauth_token, **params)
@@ -204,21 +199,3 @@ def check_smtp(server, address):
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 connection.quit()
     return steps
-
-
-def _smtp_auth(connection, server, address):
-    """AUTH XOAUTH2 (OAuth) or LOGIN/PLAIN (password); returns the final (code, answer)."""
-    if server.oauth_token:
-        code, answer = connection.docmd("AUTH", "XOAUTH2 " + xoauth2(address, server.oauth_token))
-        if code == 334:  # the error comes as a challenge; an empty line ends the exchange
-            code, answer = connection.docmd("")
-        return code, answer
-    try:
-        connection.login(server.login, server.password)
-    except smtplib.SMTPAuthenticationError as exc:
-        return exc.smtp_code, exc.smtp_error
-    except smtplib.SMTPNotSupportedError:
-        return 504, b"AUTH not offered"
-    except smtplib.SMTPException as exc:  # e.g. "No suitable authentication method found."
-        return 504, str(exc).encode()
-    return 235, b"Authenticated"

@@ -3,6 +3,8 @@ from . import mail_mailbox_secret
 from . import mail_mailbox
 from . import mail_mailbox_oauth
 from . import mail_mailbox_check
+from . import mail_mailbox_send
+from . import ir_mail_server
 from . import mail_mailbox_connect_attempt
 from . import mail_mailbox_check_log
 from . import mail_mailbox_folder

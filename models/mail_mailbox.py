@@ -489,6 +489,7 @@ class MailMailbox(models.Model):
 
     def _wipe_credentials(self):
         self.ensure_one()
+        self._retire_mail_server()
         self.env["mail.mailbox.secret"].sudo().search([("mailbox_id", "=", self.id)]).unlink()
         self.env["mail.mailbox.connect.attempt"].sudo().search([("mailbox_id", "=", self.id)]).unlink()
 

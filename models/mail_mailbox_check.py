@@ -23,13 +23,13 @@ _logger = logging.getLogger(__name__)
 class MailMailbox(models.Model):
     _inherit = "mail.mailbox"
 
-    def _server(self, kind, oauth_token=None):
+    def _server(self, kind, oauth_token=None, with_password=True):
         info = providers.PROVIDERS[self.provider]
         # Google and Microsoft: always their servers (as configured by an administrator),
         # never a host written on the record: a token goes nowhere else
         where = self._prepare_provider_servers(info) if info.oauth else self
         password = ""
-        if not oauth_token:
+        if with_password and not oauth_token:
             password = self._get_secret(NEW_PASSWORD) or self._get_secret("password")
         return Server(
             host=where[f"{kind}_host"] or "",
@@ -161,6 +161,7 @@ class MailMailbox(models.Model):
         was = self.state
         self.sudo().write({"state": "connected", "last_check_date": fields.Datetime.now()})
         self._clear_error()
+        self._sync_mail_server()
         self._refresh_folders(oauth_token)
         verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
         self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))

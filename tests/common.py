@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import unittest
+import urllib.parse
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -174,3 +175,40 @@ def captured_logs():
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+class OAuthSignInMixin:
+    """Google and Microsoft sign-in as a browser does it: Connect through the web
+    client's RPC, the emulator's consent page, then Odoo's callback (HttpCase only)."""
+
+    def start(self, user, provider, address):
+        """Create the mailbox and click Connect through the web client's RPC; returns (mailbox, URL)."""
+        mailbox = self.env["mail.mailbox"].with_user(user).create({"email": address, "provider": provider})
+        self.authenticate(user.login, self.password(user.login))
+        action = self.make_jsonrpc_request(
+            "/web/dataset/call_button",
+            {"model": "mail.mailbox", "method": "action_connect", "args": [[mailbox.id]], "kwargs": {}},
+        )
+        self.assertEqual(action["type"], "ir.actions.act_url")
+        return mailbox, action["url"]
+
+    def ca(self, provider):
+        return self.stack["microsoft"]["ca_bundle"] if provider == "microsoft" else None
+
+    def come_back(self, callback):
+        """Follow the provider's redirect to Odoo's callback, as the browser would."""
+        split = urllib.parse.urlsplit(callback)
+        self.assertEqual(f"{split.scheme}://{split.netloc}", self.base_url())
+        return self.url_open(f"{split.path}?{split.query}", allow_redirects=False)
+
+    def connect(self, user, provider, address, signed_in=None, **consent):
+        import requests
+
+        from ..devstack.oauth_emulator import answer_consent
+
+        mailbox, url = self.start(user, provider, address)
+        page = requests.get(url, timeout=10, verify=self.ca(provider) or True)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Allow", page.text)
+        callback = answer_consent(url, signed_in or address, ca_file=self.ca(provider), **consent)
+        return mailbox, self.come_back(callback)

@@ -3,17 +3,15 @@ provider emulators; then IMAP XOAUTH2 on the local Dovecot."""
 
 import urllib.parse
 
-import requests
-
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.oauth_emulator import answer_consent
-from .common import MailboxUsersMixin, StackMixin, captured_logs, flip
+from .common import MailboxUsersMixin, OAuthSignInMixin, StackMixin, captured_logs, flip
 
 
 @tagged("post_install", "-at_install")
-class TestConnectOAuth(StackMixin, MailboxUsersMixin, HttpCase):
+class TestConnectOAuth(OAuthSignInMixin, StackMixin, MailboxUsersMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -24,35 +22,6 @@ class TestConnectOAuth(StackMixin, MailboxUsersMixin, HttpCase):
     def setUp(self):
         super().setUp()
         self.addCleanup(flip, self.stack, "reset")
-
-    # ------------------------------------------------------------------ helpers
-    def start(self, user, provider, address):
-        """Create the mailbox and click Connect through the web client's RPC; returns (mailbox, URL)."""
-        mailbox = self.env["mail.mailbox"].with_user(user).create({"email": address, "provider": provider})
-        self.authenticate(user.login, self.password(user.login))
-        action = self.make_jsonrpc_request(
-            "/web/dataset/call_button",
-            {"model": "mail.mailbox", "method": "action_connect", "args": [[mailbox.id]], "kwargs": {}},
-        )
-        self.assertEqual(action["type"], "ir.actions.act_url")
-        return mailbox, action["url"]
-
-    def ca(self, provider):
-        return self.stack["microsoft"]["ca_bundle"] if provider == "microsoft" else None
-
-    def come_back(self, callback):
-        """Follow the provider's redirect to Odoo's callback, as the browser would."""
-        split = urllib.parse.urlsplit(callback)
-        self.assertEqual(f"{split.scheme}://{split.netloc}", self.base_url())
-        return self.url_open(f"{split.path}?{split.query}", allow_redirects=False)
-
-    def connect(self, user, provider, address, signed_in=None, **consent):
-        mailbox, url = self.start(user, provider, address)
-        page = requests.get(url, timeout=10, verify=self.ca(provider) or True)
-        self.assertEqual(page.status_code, 200)
-        self.assertIn("Allow", page.text)
-        callback = answer_consent(url, signed_in or address, ca_file=self.ca(provider), **consent)
-        return mailbox, self.come_back(callback)
 
     def assertConnected(self, mailbox, response):
         self.assertEqual(response.status_code, 303, response.text[:500])

@@ -1,0 +1,50 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import email_normalize
+
+
+class IrMailServer(models.Model):
+    """One outgoing server per connected mailbox, kept in step with it: its
+    ``from_filter`` is the mailbox's address, so Odoo's own routing
+    (``_find_mail_server``) sends what the user sends through their mailbox."""
+
+    _inherit = "ir.mail_server"
+
+    smtp_authentication = fields.Selection(
+        selection_add=[("mcm_mailbox", "Connected mailbox")], ondelete={"mcm_mailbox": "set default"}
+    )
+    mcm_mailbox_id = fields.Many2one(
+        "mail.mailbox", string="Connected mailbox", index="btree_not_null", ondelete="cascade", readonly=True
+    )
+
+    _sql_constraints = [
+        ("mcm_mailbox_uniq", "unique(mcm_mailbox_id)", "A connected mailbox has one outgoing server."),
+    ]
+
+    @api.constrains("smtp_authentication", "mcm_mailbox_id", "smtp_pass")
+    def _check_mcm_mailbox(self):
+        for server in self.filtered(lambda s: s.smtp_authentication == "mcm_mailbox"):
+            if not server.mcm_mailbox_id:
+                raise UserError(_("A “Connected mailbox” server is made by a connected mailbox, not by hand."))
+            if server.smtp_pass:
+                raise UserError(_("A connected mailbox's server keeps no password: the mailbox holds it, encrypted."))
+
+    def _smtp_login(self, connection, smtp_user, smtp_password):
+        if len(self) != 1 or self.smtp_authentication != "mcm_mailbox":
+            return super()._smtp_login(connection, smtp_user, smtp_password)
+        self.mcm_mailbox_id.sudo()._smtp_login(connection)
+        return None
+
+    def _find_mail_server(self, email_from, mail_servers=None):
+        """A mailbox's server sends only its own address's mail. Odoo's fallbacks (the
+        first server without a filter, then any server) never pick a user's mailbox:
+        a mail from another address goes through Odoo's usual servers, as it would
+        without this addon."""
+        if mail_servers is None:
+            mail_servers = self.sudo().search([], order="sequence")
+        mailboxes = mail_servers.filtered(lambda server: server.smtp_authentication == "mcm_mailbox")
+        address = email_normalize(email_from)
+        own = mailboxes.filtered(lambda server: server.active and address and server.from_filter == address)
+        if own:
+            return own[0], email_from
+        return super()._find_mail_server(email_from, mail_servers=mail_servers - mailboxes)

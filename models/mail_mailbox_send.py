@@ -1,0 +1,88 @@
+"""Sending through the user's own mailbox: its outgoing server, kept in step with it,
+and the SMTP sign-in (XOAUTH2 with a cached token, or the password)."""
+
+import smtplib
+
+from odoo import _, models
+
+from ..mailbox_engine import diagnosis as diag_lib
+from ..mailbox_engine import providers
+from ..mailbox_engine import smtp as smtp_lib
+from ..mailbox_engine.connection_test import diagnosis_params
+from ..mailbox_engine.oauth import OAuthError
+
+SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
+ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "starttls", providers.SECURITY_NONE: "none"}
+
+
+class MailMailbox(models.Model):
+    _inherit = "mail.mailbox"
+
+    def _get_mail_server(self):
+        self.ensure_one()
+        return (
+            self.env["ir.mail_server"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("mcm_mailbox_id", "=", self.id)], limit=1)
+        )
+
+    def _prepare_mail_server_values(self):
+        server = self._server("smtp", with_password=False)  # where and who; no secret is read
+        return {
+            "name": _("Mailbox %(address)s", address=self.email),
+            "sequence": SERVER_SEQUENCE,
+            "smtp_host": server.host,
+            "smtp_port": server.port,
+            "smtp_encryption": ENCRYPTION[server.security],
+            "smtp_authentication": "mcm_mailbox",
+            "smtp_user": server.login,
+            "smtp_pass": False,
+            "from_filter": self.email_normalized or self.email,
+            "mcm_mailbox_id": self.id,
+            "active": True,
+        }
+
+    def _sync_mail_server(self):
+        """Create or update the mailbox's outgoing server (at connect and reconnect)."""
+        for mailbox in self:
+            values = mailbox._prepare_mail_server_values()
+            server = mailbox._get_mail_server()
+            if server:
+                server.write(values)
+            else:
+                self.env["ir.mail_server"].sudo().create(values)
+
+    def _retire_mail_server(self):
+        """Remove the mailbox's outgoing server (at disconnect): its address goes through
+        Odoo's usual servers again."""
+        for mailbox in self:
+            mailbox._get_mail_server().unlink()
+
+    def _smtp_login(self, connection):
+        """Sign in on an open SMTP ``connection`` as this mailbox; raise
+        :class:`smtplib.SMTPAuthenticationError` unless the server answers 235.
+
+        A refusal is diagnosed (with the provider's own answer for OAuth mailboxes, after
+        one forced token refresh) and applied to the mailbox's status."""
+        self.ensure_one()
+        oauth = providers.PROVIDERS[self.provider].oauth
+        try:
+            token = self._get_access_token() if oauth else ""
+            code, answer = self._smtp_authenticate(connection, token)
+            if code != 235 and oauth:
+                token = self._get_access_token(force=True)
+                code, answer = self._smtp_authenticate(connection, token)
+        except OAuthError as exc:
+            self._apply_diagnosis(exc.diagnosis)
+            cause, _fix = self._render_diagnosis(exc.diagnosis)
+            raise smtplib.SMTPAuthenticationError(535, cause.encode()) from None
+        if code != 235:
+            params = diagnosis_params(self._server("smtp", with_password=False), "SMTP", self.email)
+            self._apply_diagnosis(diag_lib.from_smtp_error(code, answer, with_password=not oauth, **params))
+            raise smtplib.SMTPAuthenticationError(code, answer)
+
+    def _smtp_authenticate(self, connection, token):
+        server = self._server("smtp", oauth_token=token, with_password=False)
+        password = "" if token else self._get_secret("password")  # the proven one, never a candidate
+        return smtp_lib.authenticate(connection, server.login, password, token, self.email)
