@@ -27,8 +27,22 @@ def restricted_address(host, port=None):
             return ""
         candidates = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     for candidate in candidates:
-        address = candidate.ipv4_mapped if isinstance(candidate, ipaddress.IPv6Address) else None
-        address = address or candidate
-        if not address.is_global or address.is_multicast:
-            return str(address)
+        for address in _also_embedded(candidate):
+            if not address.is_global or address.is_multicast:
+                return str(address)
     return ""
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _also_embedded(address):
+    """``address`` and the IPv4 addresses an IPv6 one carries (mapped, NAT64, 6to4, Teredo)."""
+    found = []
+    if isinstance(address, ipaddress.IPv6Address):
+        found += [a for a in (address.ipv4_mapped, address.sixtofour) if a]
+        if address.teredo:
+            found += list(address.teredo)
+        if address in NAT64:
+            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [*found, address]

@@ -147,6 +147,30 @@ class MailMailbox(models.Model):
         kind = providers.PROVIDERS[provider or self.provider or "imap"].label
         return _("New %(kind)s mailbox", kind=kind)
 
+    @api.depends("name")
+    @api.depends_context("uid")
+    def _compute_display_name(self):
+        """A mailbox named where its reader may not read it (a many2one is read as
+        superuser, by Odoo's design) shows no name: the address stays private."""
+        unreadable = self.browse()
+        stored = self.filtered(lambda mailbox: isinstance(mailbox.id, int))
+        if self.env.su and stored:
+            unreadable = stored - stored.with_env(self.env(su=False))._filtered_access("read")
+        for mailbox in self:
+            mailbox.display_name = _("Restricted mailbox") if mailbox in unreadable else mailbox.name
+
+    @api.model
+    def _check_reference(self, mailbox_id, operation="write"):
+        """For models that point to a mailbox: refuse one the user may not use, with the
+        same words whether it exists or not."""
+        if isinstance(mailbox_id, dict):  # {"id": …} as the web client may send it
+            mailbox_id = mailbox_id.get("id")
+        if not mailbox_id or self.env.su:
+            return
+        mailbox = self.browse(mailbox_id)
+        if not (mailbox.exists() and mailbox.has_access(operation)):
+            raise AccessError(_("You can only use a mailbox you manage."))
+
     @api.depends("folder_ids")
     def _compute_folder_count(self):
         for mailbox in self:
@@ -337,7 +361,11 @@ class MailMailbox(models.Model):
         return result
 
     def _owner_changed(self, previous):
-        """The previous owner stops following the mailbox; both owners are told."""
+        """The previous owner stops following the mailbox, loses the sign-ins they had
+        started for it, and both owners are told."""
+        self.env["mail.mailbox.connect.attempt"].sudo().search(
+            [("mailbox_id", "=", self.id), ("user_id", "=", previous.id)]
+        ).unlink()
         self.message_unsubscribe(partner_ids=previous.partner_id.ids)
         self.message_subscribe(partner_ids=self.user_id.partner_id.ids)
         self.message_post(

@@ -68,21 +68,19 @@ class MailMailbox(models.Model):
         addresses (unless Settings allow it) and may start only a few tests a minute."""
         if self.env.su or self.env.user.has_group(ADMIN_GROUP):
             return
-        self.env["mail.mailbox.check.log"]._count_check(CHECKS_PER_MINUTE)
+        self.env["mail.mailbox.check.counter"]._count_check(CHECKS_PER_MINUTE)
         if self.env["ir.config_parameter"].sudo().get_param(PARAM + "allow_private_hosts"):
             return
         for kind in ("imap", "smtp"):
             host = self[f"{kind}_host"]
-            address = servers.restricted_address(host, self[f"{kind}_port"])
-            if address:
+            if servers.restricted_address(host, self[f"{kind}_port"]):
+                # the address the name stands for is not shown: that would answer DNS questions
                 raise UserError(
                     _(
-                        "%(host)s (%(address)s) is on a private, loopback or link-local network: only an "
-                        "administrator can connect a mailbox there. Use the public name of your mail "
-                        "server, or ask an administrator to allow servers on private networks in "
-                        "Settings › Connected Mailboxes.",
+                        "%(host)s is on a private, loopback or link-local network: only an administrator "
+                        "can connect a mailbox there. Use the public name of your mail server, or ask an "
+                        "administrator to allow servers on private networks in Settings › Connected Mailboxes.",
                         host=host,
-                        address=address,
                     )
                 )
 

@@ -30,6 +30,7 @@ class MailMailboxConnectAttempt(models.Model):
     provider = fields.Char(required=True)
     state_hash = fields.Char(required=True, index=True)
     secret = fields.Text()
+    key_id = fields.Many2one("mail.mailbox.key", ondelete="restrict", help="The database key that encrypted it.")
     expires_at = fields.Datetime(required=True)
     used = fields.Boolean()
 
@@ -40,14 +41,15 @@ class MailMailboxConnectAttempt(models.Model):
         """Start an attempt; ``secret_factory(state)`` returns (url, secret). Returns the URL."""
         state = secrets.token_urlsafe(32)
         url, secret = secret_factory(state)
-        box = self.env["mail.mailbox.key"]._get_box(for_writing=True)
+        value, key = self.env["mail.mailbox.key"]._encrypt(secret)
         self.sudo().create(
             {
                 "mailbox_id": mailbox.id,
                 "user_id": self.env.uid,
                 "provider": mailbox.provider,
                 "state_hash": state_hash(state),
-                "secret": box.encrypt(secret),
+                "secret": value,
+                "key_id": key.id,
                 "expires_at": fields.Datetime.now() + ATTEMPT_LIFETIME,
             }
         )

@@ -47,6 +47,10 @@ class MailMailboxFolder(models.Model):
         for folder in self:
             folder.role = labels.get(folder.special_use or "", "")
 
+    def onchange(self, values, field_names, fields_spec):
+        self.env["mail.mailbox"]._check_reference(values.get("mailbox_id"), "read")
+        return super().onchange(values, field_names, fields_spec)
+
     def write(self, vals):
         if not self.env.su and vals.keys() - USER_FIELDS:
             raise AccessError(_("Only the choice of folders to sync can be changed here; Odoo keeps the rest."))

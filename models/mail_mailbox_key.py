@@ -1,5 +1,7 @@
 import logging
 
+import psycopg2.errors
+
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -47,27 +49,33 @@ class MailMailboxKey(models.Model):
             self.sudo().create({"key": new_key()})
 
     @api.model
-    def _get_box(self, for_writing=False):
-        """The :class:`SecretBox` to encrypt (first key) and decrypt (all keys) with.
-
-        ``for_writing``: the caller is about to encrypt. The database key that encrypts is
-        then share-locked until the transaction ends, so that a concurrent rotation never
-        deletes it under a secret it cannot see yet (see :meth:`_rotate`).
-        """
+    def _get_box(self):
+        """The :class:`SecretBox` to encrypt (first key) and decrypt (all keys) with."""
         database_keys = self.sudo().search([])
         keys = self._config_keys() + database_keys.mapped("key")
         if not keys:
             self._ensure_database_key()
-            database_keys = self.sudo().search([])
-            keys = database_keys.mapped("key")
-        if for_writing and keys[0] == (database_keys[:1].key or None):
-            # Under REPEATABLE READ this also fails (and the request is retried) when a rotation
-            # deleted the key after this transaction began: nothing is written under a dead key.
+            keys = self.sudo().search([]).mapped("key")
+        return SecretBox(keys)
+
+    @api.model
+    def _encrypt(self, plaintext):
+        """``(ciphertext, key)``: ``key`` is the database key that encrypted it (empty when a
+        key of the configuration file did), to store beside the ciphertext.
+
+        That reference (``ondelete="restrict"``) is what keeps a rotation from deleting a
+        key that a secret committed meanwhile still needs: PostgreSQL checks it against
+        rows this transaction's snapshot cannot see. The share lock makes a write that
+        began before a rotation fail (and be retried) rather than use a deleted key.
+        """
+        box = self._get_box()
+        key = self.sudo().search([], limit=1) if not self._config_keys() else self.browse()
+        if key:
             self.env.cr.execute(
-                SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR SHARE", database_keys[0].id),
+                SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR SHARE", key.id),
                 log_exceptions=False,  # a serialization failure here is expected: the request is retried
             )
-        return SecretBox(keys)
+        return box.encrypt(plaintext), key
 
     @api.model
     def _rotate(self):
@@ -77,14 +85,14 @@ class MailMailboxKey(models.Model):
         use and the database keys are dropped; otherwise a new database key replaces the
         old ones. Everything happens in the current transaction: all or nothing.
 
-        A secret being written at the same moment by another transaction is invisible
-        here; its key is share-locked (:meth:`_get_box`), so that key is skipped and kept
-        until :meth:`_retire_old_keys` finds nothing left under it.
+        A secret written at the same moment by another transaction is invisible here; the
+        old key it refers to is then kept (see :meth:`_delete_unused`) until
+        :meth:`_retire_old_keys` has re-encrypted it.
         """
         old_keys = self.sudo().search([])
         config_keys = self._config_keys()
         if config_keys:
-            new_keys = config_keys
+            new_keys, fresh = config_keys, self.browse()
         else:
             fresh = self.sudo().create({"key": new_key()})
             new_keys = [fresh.key]
@@ -93,11 +101,11 @@ class MailMailboxKey(models.Model):
         count = 0
         for model, field in self._encrypted_fields():
             for record in self.env[model].sudo().search([(field, "!=", False)]):
-                record[field] = box.rotate(record[field])
+                record.write({field: box.rotate(record[field]), "key_id": fresh.id})
                 count += 1
-        deleted = self._delete_unlocked(old_keys)
+        deleted = self._delete_unused(old_keys)
         _logger.info(
-            "Mailbox secrets re-encrypted with a new key: %d secrets; %d old keys deleted, %d in use kept for later",
+            "Mailbox secrets re-encrypted with a new key: %d secrets; %d old keys deleted, %d still in use kept",
             count,
             len(deleted),
             len(old_keys - deleted),
@@ -105,32 +113,42 @@ class MailMailboxKey(models.Model):
         return count
 
     @api.model
-    def _delete_unlocked(self, keys):
-        """Delete the keys no other transaction is encrypting with right now; return them."""
-        if not keys:
-            return keys
-        self.flush_model()
-        self.env.cr.execute(
-            SQL("SELECT id FROM mail_mailbox_key WHERE id IN %s FOR UPDATE SKIP LOCKED", tuple(keys.ids))
-        )
-        free = self.browse([row[0] for row in self.env.cr.fetchall()])
-        free.sudo().unlink()
-        return free
+    def _delete_unused(self, keys):
+        """Delete the keys that no secret needs, committed or being written; return them.
+
+        A key another transaction is encrypting with is locked (skipped); a key that a
+        secret refers to, even one committed after this transaction began, makes the
+        delete fail (caught: the key is kept)."""
+        self.env.flush_all()
+        deleted = self.browse()
+        for key in keys:
+            try:
+                with self.env.cr.savepoint(flush=False):
+                    self.env.cr.execute(
+                        SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR UPDATE SKIP LOCKED", key.id)
+                    )
+                    if not self.env.cr.fetchone():
+                        continue
+                    self.env.cr.execute(SQL("DELETE FROM mail_mailbox_key WHERE id = %s", key.id), log_exceptions=False)
+            except (psycopg2.errors.ForeignKeyViolation, psycopg2.errors.SerializationFailure):
+                continue
+            deleted |= key
+        deleted.invalidate_recordset()
+        return deleted
 
     @api.autovacuum
     def _retire_old_keys(self):
         """After a rotation that met a concurrent write: re-encrypt what an old key still
-        protects, then delete the old keys (those not in use at this moment)."""
+        protects, then delete the old keys that nothing needs any more."""
         keys = self.sudo().search([])
-        if len(keys) < 2 and not (keys and self._config_keys()):
+        current = self.browse() if self._config_keys() else keys[:1]
+        if not keys - current:
             return
         box = self._get_box()
         for model, field in self._encrypted_fields():
-            for record in self.env[model].sudo().search([(field, "!=", False)]):
-                if not box.is_current(record[field]):
-                    record[field] = box.rotate(record[field])
-        current = keys[:0] if self._config_keys() else keys[:1]
-        self._delete_unlocked(keys - current)
+            for record in self.env[model].sudo().search([(field, "!=", False), ("key_id", "!=", current.id)]):
+                record.write({field: box.rotate(record[field]), "key_id": current.id})
+        self._delete_unused(keys - current)
 
     @api.model
     def _encrypted_fields(self):

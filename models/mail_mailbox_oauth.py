@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import PG_CONCURRENCY_EXCEPTIONS_TO_RETRY
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import providers
@@ -73,7 +74,16 @@ class MailMailbox(models.Model):
                 mailbox._finish_oauth(attempt, params)
         except OAuthError as exc:
             cause, fix = mailbox._render_diagnosis(exc.diagnosis)
-        except (UserError, ValidationError, AccessError) as exc:
+        except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+            # e.g. the encryption key was rotated at that very moment; the authorization code
+            # is spent, so a retry of this request could not succeed: ask for a new sign-in
+            _logger.warning("The sign-in of mailbox %s met a concurrent change; the user is asked to retry", mailbox.id)
+            cause = _("Odoo could not store the sign-in because the mailbox changed at that very moment.")
+            fix = _("Sign in again: open the mailbox and click Connect (or Reconnect).")
+        except AccessError:  # its own text may name the mailbox: say it in our words
+            cause = _("You can no longer change this mailbox: it may have been given to another user.")
+            fix = _("Ask the mailbox's owner or an administrator.")
+        except (UserError, ValidationError) as exc:
             cause, fix = exc.args[0], ""
         except Exception:
             _logger.exception("Unexpected failure while finishing the sign-in of mailbox %s", mailbox.id)

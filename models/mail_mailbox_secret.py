@@ -15,6 +15,7 @@ class MailMailboxSecret(models.Model):
     mailbox_id = fields.Many2one("mail.mailbox", required=True, ondelete="cascade", index=True)
     kind = fields.Char(required=True)
     value = fields.Text(copy=False)
+    key_id = fields.Many2one("mail.mailbox.key", ondelete="restrict", help="The database key that encrypted it.")
 
     _sql_constraints = [
         ("mailbox_kind_uniq", "unique(mailbox_id, kind)", "A mailbox keeps one secret of each kind."),
@@ -28,14 +29,16 @@ class MailMailboxSecret(models.Model):
     @api.model
     def _write_secrets(self, mailbox, values):
         """Store ``{kind: plaintext}``; an empty value removes that secret."""
-        box = self.env["mail.mailbox.key"]._get_box(for_writing=True)
+        Keys = self.env["mail.mailbox.key"]
         existing = {s.kind: s for s in self.sudo().search([("mailbox_id", "=", mailbox.id)])}
         for kind, plaintext in values.items():
             record = existing.get(kind)
             if not plaintext:
                 if record:
                     record.unlink()
-            elif record:
-                record.value = box.encrypt(plaintext)
+                continue
+            value, key = Keys._encrypt(plaintext)
+            if record:
+                record.write({"value": value, "key_id": key.id})
             else:
-                self.sudo().create({"mailbox_id": mailbox.id, "kind": kind, "value": box.encrypt(plaintext)})
+                self.sudo().create({"mailbox_id": mailbox.id, "kind": kind, "value": value, "key_id": key.id})

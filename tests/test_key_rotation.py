@@ -63,6 +63,24 @@ class TestRotationWithConcurrentWrites(MailboxCase):
             self.assertEqual(len(self._env(cr)["mail.mailbox.key"].search([])), 1)
         self.assertEqual(self._all_secrets_readable(), {"refresh_token": "rt-before", "access_token": "at-in-flight"})
 
+    def test_a_write_committed_while_a_rotation_runs_keeps_its_key(self):
+        rotation = self.registry.cursor()
+        try:
+            rotation.execute("SELECT 1")  # the rotation's snapshot: it will not see the write below
+            with self.registry.cursor() as writer:
+                self._env(writer)["mail.mailbox"].browse(self.mailbox_id)._set_secrets({"access_token": "at-committed"})
+            self._env(rotation)["mail.mailbox.key"]._rotate()
+            rotation.commit()
+        finally:
+            rotation.close()
+        # the old key was kept: the secret committed meanwhile still needs it
+        self.assertEqual(self._all_secrets_readable(), {"refresh_token": "rt-before", "access_token": "at-committed"})
+        with self.registry.cursor() as cr:
+            self._env(cr)["mail.mailbox.key"]._retire_old_keys()
+        with self.registry.cursor() as cr:
+            self.assertEqual(len(self._env(cr)["mail.mailbox.key"].search([])), 1)
+        self.assertEqual(self._all_secrets_readable(), {"refresh_token": "rt-before", "access_token": "at-committed"})
+
     def test_a_write_that_began_before_a_rotation_is_refused_and_retried(self):
         writer = self.registry.cursor()
         try:
@@ -127,3 +145,33 @@ class TestSignInAnswerUsedTwice(MailboxCase):
         finally:
             first.close()
             late.close()
+
+
+@tagged("post_install", "-at_install")
+class TestRateLimitUnderConcurrency(MailboxCase):
+    """Two requests of the same user at once cannot both see room for one more check."""
+
+    def _cleanup(self, uid):
+        with self.registry.cursor() as cr:
+            cr.execute("DELETE FROM mail_mailbox_check_counter WHERE user_id = %s", (uid,))
+
+    def test_a_concurrent_check_is_refused_and_retried(self):
+        uid = self.env.ref("base.user_admin").id
+        self.addCleanup(self._cleanup, uid)
+        with self.registry.cursor() as cr:
+            api.Environment(cr, uid, {})["mail.mailbox.check.counter"]._count_check(10)
+        late = self.registry.cursor()
+        try:
+            late.execute("SELECT 1")  # a request that began before the one below ends
+            with self.registry.cursor() as cr:
+                api.Environment(cr, uid, {})["mail.mailbox.check.counter"]._count_check(10)
+            with self.assertRaises(psycopg2.errors.SerializationFailure):
+                api.Environment(late, uid, {})["mail.mailbox.check.counter"]._count_check(10)
+            late.rollback()
+            api.Environment(late, uid, {})["mail.mailbox.check.counter"]._count_check(10)  # retried
+            late.commit()
+        finally:
+            late.close()
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT count FROM mail_mailbox_check_counter WHERE user_id = %s", (uid,))
+            self.assertEqual(cr.fetchone()[0], 3)

@@ -124,11 +124,17 @@ class TestTrust(MailboxUsersMixin, HttpCase):
                     context={"default_mailbox_id": mailbox_id},
                 )
             )
+            # the first onchange of a form sends the value itself (no default_get then)
+            faults.append(
+                self.assertDenied(
+                    self.user_ben, wizard, "onchange", [], {"mailbox_id": mailbox_id}, [], {"mailbox_id": {}}
+                )
+            )
         for fault in faults:
             self.assertNotIn("ann.trust@example.com", fault)
             self.assertIn("You can only disconnect a mailbox you manage", fault)
         # the same words whether the mailbox exists or not
-        self.assertEqual(faults[0].splitlines()[-1], faults[2].splitlines()[-1])
+        self.assertEqual(faults[0].splitlines()[-1], faults[3].splitlines()[-1])
         created = self.call(self.user_ann, wizard, "create", {"mailbox_id": self.ann_box.id})
         self.assertTrue(created)
 
@@ -140,3 +146,14 @@ class TestTrust(MailboxUsersMixin, HttpCase):
                 fault = self.assertDenied(self.user_ann, "mail.mailbox", "action_test_connection", [self.ann_box.id])
                 self.assertIn("private, loopback or link-local", fault)
                 self.assertFalse(self.ann_box.last_check_report)  # nothing was tried
+
+    def test_no_other_route_names_someone_else_s_mailbox(self):
+        spec = {"mailbox_id": {"fields": {"display_name": {}}}}
+        fault = self.assertDenied(
+            self.user_ben, "mail.mailbox.folder", "onchange", [], {"mailbox_id": self.ann_box.id}, [], spec
+        )
+        self.assertNotIn("ann.trust@example.com", fault)
+        # a many2one is read as superuser: the name shows only to those who may read it
+        self.assertEqual(self.ann_box.with_user(self.user_ben).sudo().display_name, "Restricted mailbox")
+        self.assertEqual(self.ann_box.with_user(self.user_ann).sudo().display_name, "ann.trust@example.com")
+        self.assertEqual(self.ann_box.with_user(self.user_ada).sudo().display_name, "ann.trust@example.com")

@@ -18,11 +18,14 @@ class MailMailboxDisconnectWizard(models.TransientModel):
     @api.model
     def _check_mailbox(self, mailbox_id):
         """Only a mailbox the user may change; the same answer whether it exists or not."""
-        if not mailbox_id:
-            return
-        mailbox = self.env["mail.mailbox"].browse(mailbox_id)
-        if not (mailbox.exists() and mailbox.has_access("write")):
-            raise AccessError(_("You can only disconnect a mailbox you manage."))
+        try:
+            self.env["mail.mailbox"]._check_reference(mailbox_id)
+        except AccessError:
+            raise AccessError(_("You can only disconnect a mailbox you manage.")) from None
+
+    def onchange(self, values, field_names, fields_spec):
+        self._check_mailbox(values.get("mailbox_id"))
+        return super().onchange(values, field_names, fields_spec)
 
     @api.model
     def default_get(self, fields):

@@ -18,8 +18,12 @@ def test_public_addresses_are_not(host):
     assert restricted_address(host, 993) == ""
 
 
-def test_ipv4_mapped_ipv6_is_seen_through():
-    assert restricted_address("::ffff:10.0.0.1") == "10.0.0.1"
+@pytest.mark.parametrize(
+    ("host", "inside"),
+    [("::ffff:10.0.0.1", "10.0.0.1"), ("64:ff9b::7f00:1", "127.0.0.1"), ("2002:7f00:1::1", "127.0.0.1")],
+)
+def test_ipv4_inside_ipv6_is_seen_through(host, inside):
+    assert restricted_address(host) == inside
 
 
 def test_a_name_that_does_not_resolve_is_left_to_the_dns_step():

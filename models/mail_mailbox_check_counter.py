@@ -1,0 +1,73 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+WINDOW_SECONDS = 60
+
+
+class MailMailboxCheckCounter(models.Model):
+    """How many connection checks of custom servers each user started in the current
+    minute: the per-user rate limit. One row per user, updated under a row lock, so
+    that parallel requests cannot each see room for one more (under REPEATABLE READ,
+    a request that meets a concurrent update fails and is retried by Odoo).
+
+    No access rights: only the server writes and reads it.
+    """
+
+    _name = "mail.mailbox.check.counter"
+    _description = "Connection checks per user and minute"
+    _log_access = False
+
+    user_id = fields.Many2one("res.users", required=True, ondelete="cascade")
+    window_start = fields.Datetime(required=True)
+    count = fields.Integer(required=True, default=0)
+
+    _sql_constraints = [("user_uniq", "unique(user_id)", "One counter per user.")]
+
+    @api.model
+    def _count_check(self, per_minute):
+        """Count a check by the current user; refuse it beyond ``per_minute`` a minute."""
+        cr = self.env.cr
+        self.flush_model()
+        cr.execute(
+            SQL(
+                "INSERT INTO mail_mailbox_check_counter (user_id, window_start, count) "
+                "VALUES (%s, (now() AT TIME ZONE 'UTC'), 0) ON CONFLICT (user_id) DO NOTHING",
+                self.env.uid,
+            ),
+            log_exceptions=False,  # see below
+        )
+        cr.execute(
+            SQL(
+                "SELECT count, EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - window_start) "
+                "FROM mail_mailbox_check_counter WHERE user_id = %s FOR UPDATE",
+                self.env.uid,
+            ),
+            log_exceptions=False,  # a serialization failure here is expected: the request is retried
+        )
+        count, age = cr.fetchone() or (0, WINDOW_SECONDS)
+        if age >= WINDOW_SECONDS:
+            cr.execute(
+                SQL(
+                    "UPDATE mail_mailbox_check_counter SET count = 1, window_start = (now() AT TIME ZONE 'UTC') "
+                    "WHERE user_id = %s",
+                    self.env.uid,
+                )
+            )
+            return
+        if count >= per_minute:
+            raise UserError(
+                _(
+                    "You started %(count)s connection tests in the last minute, the most Odoo allows. "
+                    "Wait %(seconds)s seconds, then try again.",
+                    count=count,
+                    seconds=max(1, int(WINDOW_SECONDS - age)),
+                )
+            )
+        cr.execute(SQL("UPDATE mail_mailbox_check_counter SET count = count + 1 WHERE user_id = %s", self.env.uid))
+
+    @api.autovacuum
+    def _gc_check_counters(self):
+        self.env.cr.execute(
+            "DELETE FROM mail_mailbox_check_counter WHERE window_start < (now() AT TIME ZONE 'UTC') - interval '1 day'"
+        )
