@@ -17,6 +17,7 @@
         "security/mail_mailbox_security.xml",
         "views/mail_mailbox_views.xml",
         "views/mail_mailbox_disconnect_wizard_views.xml",
+        "views/mail_mail_views.xml",
         "views/mail_connected_mailbox_templates.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",

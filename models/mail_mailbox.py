@@ -111,6 +111,8 @@ class MailMailbox(models.Model):
     has_password = fields.Boolean(compute="_compute_has_password")
     token_expires_at = fields.Datetime(readonly=True, copy=False, groups="base.group_system")
 
+    held_mail_count = fields.Integer("Messages waiting", compute="_compute_held_mail")
+    held_mail_since = fields.Datetime("Waiting since", compute="_compute_held_mail")
     folder_ids = fields.One2many("mail.mailbox.folder", "mailbox_id", string="Folders")
     folder_count = fields.Integer(compute="_compute_folder_count")
     last_check_report = fields.Text("Last check, step by step", readonly=True, copy=False)
@@ -472,6 +474,7 @@ class MailMailbox(models.Model):
         """Stop syncing; keep everything."""
         self._check_can_act()
         self.sudo().write({"state": "disabled"})
+        self._on_sending_stopped()
         self.message_post(body=_("Sync disabled by %(user)s. Nothing was deleted.", user=self.env.user.name))
         return True
 

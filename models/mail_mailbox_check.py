@@ -148,9 +148,12 @@ class MailMailbox(models.Model):
         mailbox was never connected or is disabled, or ``change_state`` is False."""
         cause, fix = self._render_diagnosis(diagnosis)
         values = {"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix}
-        if change_state and diagnosis.state and self.state not in ("draft", "disabled"):
+        stops = change_state and diagnosis.state and self.state not in ("draft", "disabled")
+        if stops:
             values["state"] = diagnosis.state
         self.sudo().write(values)
+        if stops:
+            self._on_sending_stopped()
 
     def _clear_error(self):
         self.sudo().write({"last_error_cause": False, "last_error_fix": False, "last_error_date": False})
@@ -160,6 +163,7 @@ class MailMailbox(models.Model):
         self.sudo().write({"state": "connected", "last_check_date": fields.Datetime.now()})
         self._clear_error()
         self._sync_mail_server()
+        self._on_sending_resumed()
         self._refresh_folders(oauth_token)
         verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
         self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))

@@ -86,3 +86,44 @@ class MailMailbox(models.Model):
         server = self._server("smtp", oauth_token=token, with_password=False)
         password = "" if token else self._get_secret("password")  # the proven one, never a candidate
         return smtp_lib.authenticate(connection, server.login, password, token, self.email)
+
+    # ------------------------------------------------------------------ held mail
+    def _hold_reason(self):
+        """Why mail of this mailbox waits, in a salesperson's words."""
+        self.ensure_one()
+        address = self.email
+        if not self.active:
+            return _("%(address)s is archived: it leaves once the mailbox is restored and connected", address=address)
+        if self.state == "auth_lost":
+            return _("access to %(address)s was lost: it leaves once the mailbox is reconnected", address=address)
+        if self.state == "throttled":
+            return _("%(address)s is limited by its provider: it leaves when the limit lifts", address=address)
+        if self.state == "error":
+            return _("%(address)s has a server or configuration problem: it leaves once fixed", address=address)
+        if self.state == "disabled":
+            return _("%(address)s is disabled: it leaves once the mailbox is enabled again", address=address)
+        return _("%(address)s is not connected: it leaves once it is connected", address=address)
+
+    def _compute_held_mail(self):
+        groups = (
+            self.env["mail.mail"]
+            .sudo()
+            ._read_group(
+                [("mcm_mailbox_id", "in", self.ids), ("mcm_hold_reason", "!=", False), ("state", "=", "outgoing")],
+                ["mcm_mailbox_id"],
+                ["__count", "create_date:min"],
+            )
+        )
+        found = {mailbox.id: (count, oldest) for mailbox, count, oldest in groups}
+        for mailbox in self:
+            mailbox.held_mail_count, mailbox.held_mail_since = found.get(mailbox.id, (0, False))
+
+    def _on_sending_stopped(self):
+        """The mailbox cannot send any more (access lost, throttled, error, disabled)."""
+        for mailbox in self:
+            self.env["mail.mail"]._mcm_hold_queued(mailbox)
+
+    def _on_sending_resumed(self):
+        """The mailbox is connected again: what it held leaves."""
+        for mailbox in self:
+            self.env["mail.mail"]._mcm_release(mailbox)

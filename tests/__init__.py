@@ -9,3 +9,4 @@ from . import test_status_truth
 from . import test_key_rotation
 from . import test_web_demo
 from . import test_send
+from . import test_held_mail

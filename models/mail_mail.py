@@ -1,0 +1,145 @@
+from odoo import api, fields, models
+from odoo.tools import email_normalize
+
+SENDING_STATES = ("connected",)
+
+
+class MailMail(models.Model):
+    """Held mail: a mail that would leave through a connected mailbox that cannot send
+    right now (access lost, throttled, error, disabled) stays queued (``outgoing``),
+    with the reason, and is never failed, nor sent through another server. The queue
+    skips it, so it never starves other mail; it is released when the mailbox is
+    connected again.
+
+    Every sending path is covered: the queue (``process_email_queue``), the direct
+    ``send()`` that Odoo uses for notifications and small mass mailings, and a sign-in
+    refused while sending (the batch is held instead of failed)."""
+
+    _inherit = "mail.mail"
+
+    mcm_mailbox_id = fields.Many2one(
+        "mail.mailbox", string="Held for mailbox", index="btree_not_null", ondelete="set null", readonly=True
+    )
+    mcm_hold_reason = fields.Char("Waiting because", readonly=True, copy=False)
+
+    # ------------------------------------------------------------------ which mailbox
+    def _mcm_mailbox_of(self):
+        """``{mail: mailbox}`` for the mails that leave through a connected mailbox's server
+        (the server set on the mail, or Odoo's routing by the From address)."""
+        Servers = self.env["ir.mail_server"].sudo()
+        by_server = {}
+        unrouted = self.filtered(lambda mail: not mail.mail_server_id)
+        addresses = {email_normalize(mail.email_from) for mail in unrouted} - {False}
+        by_address = {}
+        if addresses:
+            own = Servers.search([("mcm_mailbox_id", "!=", False), ("from_filter", "in", list(addresses))])
+            by_address = {server.from_filter: server.mcm_mailbox_id for server in own}
+        for mail in self:
+            server = mail.sudo().mail_server_id
+            if server:
+                if server.smtp_authentication == "mcm_mailbox" and server.mcm_mailbox_id:
+                    by_server[mail] = server.mcm_mailbox_id
+            elif email_normalize(mail.email_from) in by_address:
+                by_server[mail] = by_address[email_normalize(mail.email_from)]
+        return by_server
+
+    def _mcm_to_hold(self):
+        """``{mail: mailbox}`` for the outgoing mails whose mailbox cannot send now."""
+        outgoing = self.filtered(lambda mail: mail.state == "outgoing")
+        return {
+            mail: mailbox
+            for mail, mailbox in outgoing._mcm_mailbox_of().items()
+            if mailbox.state not in SENDING_STATES or not mailbox.active
+        }
+
+    def _mcm_hold(self, holds):
+        """Hold ``{mail: mailbox}``: queued, with the reason, skipped by the queue."""
+        by_mailbox = {}
+        for mail, mailbox in holds.items():
+            by_mailbox.setdefault(mailbox, self.browse())
+            by_mailbox[mailbox] |= mail
+        for mailbox, mails in by_mailbox.items():
+            mails.sudo().write(
+                {
+                    "state": "outgoing",
+                    "failure_reason": False,
+                    "failure_type": False,
+                    "mcm_mailbox_id": mailbox.id,
+                    "mcm_hold_reason": mailbox._hold_reason(),
+                }
+            )
+        return self.browse([mail.id for mail in holds])
+
+    # ------------------------------------------------------------------ CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        mails = super().create(vals_list)
+        holds = mails._mcm_to_hold()
+        if holds:
+            mails._mcm_hold(holds)
+        return mails
+
+    def write(self, vals):
+        # a sign-in refused while sending marks the mailbox (access lost, throttled…) and
+        # Odoo then fails the whole batch: hold it instead
+        if vals.get("state") == "exception" and not self.env.context.get("mcm_no_hold"):
+            holds = self._mcm_to_hold()
+            if holds:
+                held = self._mcm_hold(holds)
+                rest = self - held
+                return super(MailMail, rest).write(vals) if rest else True
+        return super().write(vals)
+
+    # ------------------------------------------------------------------ sending
+    @api.model
+    def process_email_queue(self, ids=None, batch_size=1000):
+        filters = [*(self.env.context.get("filters") or []), ("mcm_hold_reason", "=", False)]
+        return super(MailMail, self.with_context(filters=filters)).process_email_queue(ids=ids, batch_size=batch_size)
+
+    def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
+        holds = self._mcm_to_hold()
+        held = self._mcm_hold(holds) if holds else self.browse()
+        held |= self.filtered("mcm_hold_reason")
+        rest = self - held
+        if not rest:
+            return True
+        return super(MailMail, rest).send(
+            auto_commit=auto_commit, raise_exception=raise_exception, post_send_callback=post_send_callback
+        )
+
+    def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
+        # held mail has not failed: its notifications stay "ready"
+        held = self.filtered(lambda mail: mail.mcm_hold_reason and mail.state == "outgoing")
+        rest = self - held
+        if not rest:
+            return True
+        return super(MailMail, rest)._postprocess_sent_message(
+            success_pids, failure_reason=failure_reason, failure_type=failure_type
+        )
+
+    def action_retry(self):
+        self.filtered("mcm_hold_reason").sudo().write({"mcm_hold_reason": False})
+        return super().action_retry()
+
+    @api.model
+    def _mcm_release(self, mailbox):
+        """Release what was held for ``mailbox`` (connected again) and wake the queue."""
+        held = self.sudo().search([("mcm_mailbox_id", "=", mailbox.id), ("mcm_hold_reason", "!=", False)])
+        if held:
+            held.write({"mcm_hold_reason": False})
+            self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+        return held
+
+    @api.model
+    def _mcm_hold_queued(self, mailbox):
+        """Hold the queued mail of ``mailbox`` when it stops being able to send, so that
+        the queue never even picks it (the queue takes the newest mail first)."""
+        server = mailbox._get_mail_server()
+        domain = [("state", "=", "outgoing"), ("mcm_hold_reason", "=", False)]
+        if server:
+            domain += ["|", ("mail_server_id", "=", server.id), ("email_from", "ilike", mailbox.email_normalized)]
+        else:
+            domain += [("email_from", "ilike", mailbox.email_normalized)]
+        candidates = self.sudo().search(domain)
+        holds = {mail: mb for mail, mb in candidates._mcm_mailbox_of().items() if mb == mailbox}
+        return candidates._mcm_hold(holds) if holds else self.browse()
