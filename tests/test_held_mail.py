@@ -86,12 +86,12 @@ class TestHeldMail(StackMixin, MailboxCase):
         self.mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
         connection = smtplib.SMTP("127.0.0.1", self.stack["submission_port"], timeout=10)
         self.addCleanup(connection.close)
+        refused = None
         try:  # what ir.mail_server.connect() does when Odoo sends the batch
             self.mailbox._get_mail_server()._smtp_login(connection, ALICE, "")
-        except smtplib.SMTPAuthenticationError:
-            pass
-        else:
-            self.fail("the changed password was accepted")
+        except smtplib.SMTPAuthenticationError as exc:
+            refused = exc
+        self.assertEqual(getattr(refused, "smtp_code", None), 535, "the changed password was accepted")
         self.assertEqual(self.mailbox.state, "auth_lost")
         self.assertHeld(mail)
         # then Odoo writes the whole batch in exception: it stays held instead
