@@ -10,3 +10,4 @@ from . import test_key_rotation
 from . import test_web_demo
 from . import test_send
 from . import test_held_mail
+from . import test_send_for_real

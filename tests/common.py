@@ -96,8 +96,8 @@ class MailboxCase(MailboxUsersMixin, TransactionCase):
         )
 
 
-def configure_stack(env, stack):
-    """Point the addon at the local mail stack: OAuth apps, emulator endpoints, servers."""
+def stack_parameters(stack, allow_private_hosts=True):
+    """The system parameters that point the addon at the local mail stack."""
     g, m = stack["google"], stack["microsoft"]
     imap = f"127.0.0.1:{stack['imap_port']}:none"
     smtp = f"127.0.0.1:{stack['submission_port']}:none"
@@ -115,10 +115,16 @@ def configure_stack(env, stack):
         "mail_connected_mailbox.google_smtp": smtp,
         "mail_connected_mailbox.microsoft_imap": imap,
         "mail_connected_mailbox.microsoft_smtp": smtp,
-        "mail_connected_mailbox.allow_private_hosts": "True",  # the local servers are on 127.0.0.1
     }
+    if allow_private_hosts:
+        values["mail_connected_mailbox.allow_private_hosts"] = "True"  # the local servers are on 127.0.0.1
+    return values
+
+
+def configure_stack(env, stack, allow_private_hosts=True):
+    """Point the addon at the local mail stack: OAuth apps, emulator endpoints, servers."""
     params = env["ir.config_parameter"].sudo()
-    for key, value in values.items():
+    for key, value in stack_parameters(stack, allow_private_hosts).items():
         params.set_param(key, value)
 
 

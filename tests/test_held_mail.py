@@ -21,6 +21,10 @@ class TestHeldMail(StackMixin, MailboxCase):
         cls.mailbox = cls.env["mail.mailbox"].with_user(cls.user_ann).create(cls.custom_values(cls, ALICE))
         cls.mailbox.action_connect()
         cls.good_password = cls.mailbox._get_secret("password")
+        # the company's usual server (the local SMTP sink), for mail from other addresses
+        cls.env["ir.mail_server"].create(
+            {"name": "Company", "smtp_host": "127.0.0.1", "smtp_port": cls.stack["sink_port"], "sequence": 50}
+        )
 
     def new_mail(self, sender=ALICE, **values):
         return (
