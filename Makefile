@@ -1,7 +1,7 @@
 # Connected Mailboxes: the two commands (`make run`, `make test`) and the linters.
 PYTHON ?= python3
 
-.PHONY: deps run test lint format rotate-key
+.PHONY: deps run test bench lint format rotate-key
 
 deps:
 	@PYTHON=$(PYTHON) sh devstack/install-deps.sh
@@ -14,6 +14,10 @@ run: deps
 ## test: both tiers against real local services; ends with the total: line
 test: deps
 	$(PYTHON) -m devstack.runtests
+
+## bench: speed figures with their baselines, measured in the same run (bench: lines)
+bench: deps
+	$(PYTHON) -m devstack.bench
 
 lint: deps
 	$(PYTHON) -m ruff check .

@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.tools import email_normalize
 
 SENDING_STATES = ("connected",)
+STOPPED_MAILBOXES = "mail_connected_mailbox.stopped"  # cursor cache: mailboxes that stopped sending here
 
 
 class MailMail(models.Model):
@@ -82,7 +83,8 @@ class MailMail(models.Model):
     def write(self, vals):
         # a sign-in refused while sending marks the mailbox (access lost, throttled…) and
         # Odoo then fails the whole batch: hold it instead
-        if vals.get("state") == "exception" and not self.env.context.get("mcm_no_hold"):
+        # (only then: Odoo also writes "exception" on every mail just before sending it)
+        if vals.get("state") == "exception" and self.env.cr.cache.get(STOPPED_MAILBOXES):
             holds = self._mcm_to_hold()
             if holds:
                 held = self._mcm_hold(holds)

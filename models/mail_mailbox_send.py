@@ -10,6 +10,7 @@ from ..mailbox_engine import providers
 from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
+from .mail_mail import STOPPED_MAILBOXES
 
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
 ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "starttls", providers.SECURITY_NONE: "none"}
@@ -120,6 +121,7 @@ class MailMailbox(models.Model):
 
     def _on_sending_stopped(self):
         """The mailbox cannot send any more (access lost, throttled, error, disabled)."""
+        self.env.cr.cache.setdefault(STOPPED_MAILBOXES, set()).update(self.ids)
         for mailbox in self:
             self.env["mail.mail"]._mcm_hold_queued(mailbox)
 

@@ -20,7 +20,8 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..devstack.oauth_emulator import answer_consent
-from .common import configure_stack, flip, load_stack, stack_parameters
+from ..devstack.testkit import stack_parameters
+from .common import configure_stack, flip, load_stack
 
 ALICE = "alice@mail.test"
 

@@ -1,0 +1,62 @@
+"""``make bench``: speed figures measured in one run against the local servers, each
+with its baseline measured in the same run (the machines are noisy): ``bench:`` lines.
+
+* ``send_500_s``: Odoo's own ``mail.mail.send()`` of 500 messages through a connected
+  Google-like mailbox (XOAUTH2 with the cached token, routing and held-mail checks);
+* ``send_500_odoo_s``: the same 500 through a stock ``ir.mail_server`` with a password,
+  to the same SMTP server;
+* ``send_vs_odoo``: their ratio (goal: at most 1.2).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
+from .pg import PostgresCluster
+from .stack import MailStack
+from .util import free_port
+
+DATABASE = "mcm_bench"
+
+
+def main():
+    ok, reason = odoo_status()
+    if not ok:
+        sys.exit(f"{reason}: install Odoo 18 first (README.md, section Install).")
+    out = tempfile.mkdtemp(prefix="mcm-bench-")
+    os.chmod(out, 0o711)  # the services run as an unprivileged user
+    pg = stack = None
+    try:
+        pg = PostgresCluster(os.path.join(out, "pg")).start()
+        stack = MailStack(os.path.join(out, "stack")).start()
+        conf = write_config(out, pg.settings, free_port())
+        env = dict(os.environ, MCM_TEST_STACK=stack.info_path)
+        print(f"bench: creating a database with {ADDON} (about 30 s)…", flush=True)
+        subprocess.run(
+            odoo_cmd(conf, DATABASE, "-i", ADDON, "--stop-after-init", "--without-demo=all", "--log-level=warn"),
+            check=True,
+            env=env,
+        )
+        with open(os.path.join(ROOT, "devstack", "bench_send.py"), encoding="utf-8") as fh:
+            script = fh.read()
+        done = subprocess.run(
+            [sys.executable, "-m", "odoo", "shell", "-c", conf, "-d", DATABASE, "--no-http", "--log-level=warn"],
+            input=script,
+            text=True,
+            env=env,
+            check=False,
+        )
+        return done.returncode
+    finally:
+        if stack:
+            stack.stop()
+        if pg:
+            pg.stop()
+        shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
