@@ -6,6 +6,7 @@ from . import mail_mailbox_check
 from . import mail_mailbox_send
 from . import ir_mail_server
 from . import mail_mail
+from . import mail_mailbox_send_usage
 from . import mail_mailbox_connect_attempt
 from . import mail_mailbox_check_counter
 from . import mail_mailbox_folder

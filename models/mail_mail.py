@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.tools import email_normalize
+from odoo.tools import email_normalize, email_split
 
 SENDING_STATES = ("connected",)
 STOPPED_MAILBOXES = "mail_connected_mailbox.stopped"  # cursor cache: mailboxes that stopped sending here
@@ -22,6 +22,7 @@ class MailMail(models.Model):
         "mail.mailbox", string="Held for mailbox", index="btree_not_null", ondelete="set null", readonly=True
     )
     mcm_hold_reason = fields.Char("Waiting because", readonly=True, copy=False)
+    mcm_wait_reason = fields.Char("Sending limit", readonly=True, copy=False)
 
     # ------------------------------------------------------------------ which mailbox
     def _mcm_mailbox_of(self):
@@ -44,6 +45,13 @@ class MailMail(models.Model):
                 by_server[mail] = by_address[email_normalize(mail.email_from)]
         return by_server
 
+    def _mcm_by_mailbox(self, mailbox_of):
+        """``{mail: mailbox}`` turned into ``{mailbox: mails}``."""
+        groups = {}
+        for mail, mailbox in mailbox_of.items():
+            groups[mailbox] = groups.get(mailbox, self.browse()) | mail
+        return groups
+
     def _mcm_to_hold(self):
         """``{mail: mailbox}`` for the outgoing mails whose mailbox cannot send now."""
         outgoing = self.filtered(lambda mail: mail.state == "outgoing")
@@ -55,11 +63,7 @@ class MailMail(models.Model):
 
     def _mcm_hold(self, holds):
         """Hold ``{mail: mailbox}``: queued, with the reason, skipped by the queue."""
-        by_mailbox = {}
-        for mail, mailbox in holds.items():
-            by_mailbox.setdefault(mailbox, self.browse())
-            by_mailbox[mailbox] |= mail
-        for mailbox, mails in by_mailbox.items():
+        for mailbox, mails in self._mcm_by_mailbox(holds).items():
             mails.sudo().write(
                 {
                     "state": "outgoing",
@@ -102,12 +106,39 @@ class MailMail(models.Model):
         holds = self._mcm_to_hold()
         held = self._mcm_hold(holds) if holds else self.browse()
         held |= self.filtered("mcm_hold_reason")
-        rest = self - held
+        rest = (self - held)._mcm_within_limits()
         if not rest:
             return True
         return super(MailMail, rest).send(
             auto_commit=auto_commit, raise_exception=raise_exception, post_send_callback=post_send_callback
         )
+
+    def _mcm_recipient_count(self):
+        self.ensure_one()
+        addresses = {a for a in email_split(self.email_to or "") + email_split(self.email_cc or "")}
+        return max(1, len(addresses) + len(self.recipient_ids))
+
+    def _mcm_within_limits(self):
+        """The mails that the sending limits of their mailbox let leave now. The others
+        wait, scheduled for when they may, with the reason; the queue is woken then."""
+        by_mailbox = self._mcm_by_mailbox(self.filtered(lambda m: m.state == "outgoing")._mcm_mailbox_of())
+        waiting = self.browse()
+        Usage = self.env["mail.mailbox.send.usage"]
+        for mailbox, group in by_mailbox.items():
+            mails = group.sorted("id")
+            allowed, next_time = Usage._take(mailbox, [mail._mcm_recipient_count() for mail in mails])
+            mails[:allowed].filtered("mcm_wait_reason").sudo().write({"mcm_wait_reason": False})
+            later = mails[allowed:]
+            if later:
+                later.sudo().write(
+                    {
+                        "scheduled_date": fields.Datetime.to_string(next_time),
+                        "mcm_wait_reason": mailbox._limit_reason(next_time),
+                    }
+                )
+                self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger(at=next_time)
+                waiting |= later
+        return self - waiting
 
     def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
         # held mail has not failed: its notifications stay "ready"

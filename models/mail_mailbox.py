@@ -3,12 +3,14 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
+from ..mailbox_engine import limits as limits_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.addresses import InvalidAddressError, normalize_address
 
 PARAM = "mail_connected_mailbox."
 NEW_PASSWORD = "password_new"  # noqa: S105 (a secret kind, not a password): a typed password, not yet proven by a sign-in
 ADMIN_GROUP = "mail_connected_mailbox.mail_connected_mailbox_group_admin"
+LIMIT_FIELDS = {"send_limit_minute", "send_limit_day", "send_limit_recipients_day"}
 CHECKS_PER_MINUTE = 10  # connection tests a user may start per minute
 # Written by Odoo only (through the buttons and checks), never directly over RPC
 MANAGED_FIELDS = {
@@ -111,6 +113,15 @@ class MailMailbox(models.Model):
     has_password = fields.Boolean(compute="_compute_has_password")
     token_expires_at = fields.Datetime(readonly=True, copy=False, groups="base.group_system")
 
+    send_limit_minute = fields.Integer(
+        "Messages per minute", help="The most this mailbox sends in a minute (0: no limit). Beyond, mail waits."
+    )
+    send_limit_day = fields.Integer(
+        "Messages per day", help="The most this mailbox sends in 24 hours (0: no limit). Beyond, mail waits."
+    )
+    send_limit_recipients_day = fields.Integer(
+        "Recipients per day", help="The most recipients this mailbox reaches in 24 hours (0: no limit)."
+    )
     held_mail_count = fields.Integer("Messages waiting", compute="_compute_held_mail")
     held_mail_since = fields.Datetime("Waiting since", compute="_compute_held_mail")
     folder_ids = fields.One2many("mail.mailbox.folder", "mailbox_id", string="Folders")
@@ -323,6 +334,8 @@ class MailMailbox(models.Model):
                     "and connect the new address as a new mailbox."
                 )
             )
+        if LIMIT_FIELDS & vals.keys() and not creating and not self.env.user.has_group(ADMIN_GROUP):
+            raise AccessError(_("Only a mailbox administrator can change a mailbox's sending limits."))
         if "user_id" in vals and not self.env.user.has_group(
             "mail_connected_mailbox.mail_connected_mailbox_group_admin"
         ):
@@ -343,6 +356,13 @@ class MailMailbox(models.Model):
                     vals.setdefault(key, value)
             if vals.get("email"):
                 vals.setdefault("login", vals["email"])
+            if not (self.env.su or self.env.user.has_group(ADMIN_GROUP)):
+                for name in LIMIT_FIELDS:  # the provider's caps; administrators change them
+                    vals.pop(name, None)
+            defaults = limits_lib.default_limits(info.code, vals.get("email") or "")
+            vals.setdefault("send_limit_minute", defaults.per_minute)
+            vals.setdefault("send_limit_day", defaults.per_day)
+            vals.setdefault("send_limit_recipients_day", defaults.recipients_per_day)
         return super().create(vals_list)
 
     def write(self, vals):

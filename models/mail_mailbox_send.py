@@ -3,7 +3,7 @@ and the SMTP sign-in (XOAUTH2 with a cached token, or the password)."""
 
 import smtplib
 
-from odoo import _, models
+from odoo import _, fields, models
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import providers
@@ -104,6 +104,26 @@ class MailMailbox(models.Model):
         if self.state == "disabled":
             return _("%(address)s is disabled: it leaves once the mailbox is enabled again", address=address)
         return _("%(address)s is not connected: it leaves once it is connected", address=address)
+
+    def _limit_reason(self, next_time):
+        """Why mail of this mailbox waits for its sending limit, and until when (UTC)."""
+        self.ensure_one()
+        return _(
+            "the sending limits of %(address)s (%(limits)s) are reached: it leaves at %(time)s UTC",
+            address=self.email,
+            limits=self._limits_text(),
+            time=fields.Datetime.to_string(next_time),
+        )
+
+    def _limits_text(self):
+        parts = []
+        if self.send_limit_minute:
+            parts.append(_("%(count)s messages a minute", count=self.send_limit_minute))
+        if self.send_limit_day:
+            parts.append(_("%(count)s messages a day", count=self.send_limit_day))
+        if self.send_limit_recipients_day:
+            parts.append(_("%(count)s recipients a day", count=self.send_limit_recipients_day))
+        return ", ".join(parts)
 
     def _compute_held_mail(self):
         groups = (
