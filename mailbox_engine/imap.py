@@ -71,3 +71,13 @@ def list_folders(client):
         )
     order = {"\\Inbox": 0, "\\Sent": 1, "\\All": 2, "\\Archive": 3, "\\Drafts": 4}
     return sorted(folders, key=lambda f: (order.get(f["special_use"], 9), f["path"].lower()))
+
+
+def append_once(client, folder, raw, message_id):
+    """Append the message ``raw`` (bytes) to ``folder`` as read, unless a message with
+    the same ``Message-ID`` is already there (a retry). Returns True when appended."""
+    client.select_folder(folder)
+    if message_id and client.search(["HEADER", "Message-ID", message_id]):
+        return False
+    client.append(folder, raw, flags=(rb"\Seen",))
+    return True

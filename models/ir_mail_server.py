@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 
+SENT_COPIES = "mail_connected_mailbox.sent_copies"  # cursor cache: copies to file in Sent folders
+
 
 class IrMailServer(models.Model):
     """One outgoing server per connected mailbox, kept in step with it: its
@@ -48,3 +50,23 @@ class IrMailServer(models.Model):
         if own:
             return own[0], email_from
         return super()._find_mail_server(email_from, mail_servers=mail_servers - mailboxes)
+
+    def send_email(self, message, *args, **kwargs):
+        """Note the message for a copy in its mailbox's Sent folder (custom IMAP servers;
+        Google and Microsoft file it themselves). The copies are filed once the sending
+        call ends (``mail.mail.send``), in one IMAP session per mailbox."""
+        message_id = super().send_email(message, *args, **kwargs)
+        session = kwargs.get("smtp_session")
+        mailbox_id = getattr(session, "mcm_copy_mailbox_id", None)
+        if mailbox_id is None:  # once per SMTP session (a batch), not once per message
+            mail_server_id = kwargs.get("mail_server_id") or (args[0] if args else None)
+            server = (
+                self.sudo().browse(mail_server_id) if mail_server_id else self._find_mail_server(message["From"])[0]
+            )
+            mailbox = server.mcm_mailbox_id if server and server.smtp_authentication == "mcm_mailbox" else None
+            mailbox_id = mailbox.id if mailbox and mailbox.provider == "imap" else False
+            if session is not None:
+                session.mcm_copy_mailbox_id = mailbox_id
+        if mailbox_id:
+            self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
+        return message_id

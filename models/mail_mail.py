@@ -109,9 +109,12 @@ class MailMail(models.Model):
         rest = (self - held)._mcm_within_limits()
         if not rest:
             return True
-        return super(MailMail, rest).send(
-            auto_commit=auto_commit, raise_exception=raise_exception, post_send_callback=post_send_callback
-        )
+        try:
+            return super(MailMail, rest).send(
+                auto_commit=auto_commit, raise_exception=raise_exception, post_send_callback=post_send_callback
+            )
+        finally:
+            self.env["mail.mailbox"]._file_sent_copies()
 
     def _mcm_recipient_count(self):
         self.ensure_one()

@@ -1,17 +1,21 @@
 """Sending through the user's own mailbox: its outgoing server, kept in step with it,
 and the SMTP sign-in (XOAUTH2 with a cached token, or the password)."""
 
+import logging
 import smtplib
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
 from ..mailbox_engine import diagnosis as diag_lib
+from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
+from .ir_mail_server import SENT_COPIES
 from .mail_mail import STOPPED_MAILBOXES
 
+_logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
 ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "starttls", providers.SECURITY_NONE: "none"}
 
@@ -149,3 +153,26 @@ class MailMailbox(models.Model):
         """The mailbox is connected again: what it held leaves."""
         for mailbox in self:
             self.env["mail.mail"]._mcm_release(mailbox)
+
+    # ------------------------------------------------------------------ Sent copy
+    @api.model
+    def _file_sent_copies(self):
+        """File the copies noted while sending (:meth:`ir.mail_server.send_email`) in each
+        mailbox's Sent folder: once, even when a mail is sent again (by its Message-ID).
+        A copy that cannot be filed is logged; it never fails what was sent."""
+        pending = self.env.cr.cache.pop(SENT_COPIES, [])
+        by_mailbox = {}
+        for mailbox_id, raw, message_id in pending:
+            by_mailbox.setdefault(mailbox_id, []).append((raw, message_id))
+        for mailbox_id, copies in by_mailbox.items():
+            mailbox = self.sudo().browse(mailbox_id)
+            sent = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Sent" and f.present)[:1]
+            if not sent:
+                _logger.info("Mailbox %s has no Sent folder: %s sent copies not filed", mailbox_id, len(copies))
+                continue
+            try:
+                with imap_lib.session(mailbox._server("imap"), mailbox.email) as client:
+                    for raw, message_id in copies:
+                        imap_lib.append_once(client, sent.path, raw, message_id)
+            except Exception:  # the mail left; only its copy is missing
+                _logger.warning("Could not file %s sent copies for mailbox %s", len(copies), mailbox_id, exc_info=True)

@@ -136,3 +136,22 @@ class TestSendThroughMailbox(OAuthSignInMixin, StackMixin, MailboxUsersMixin, Ht
         self.assertEqual(self.refused_sign_in(server).smtp_code, 535)
         self.assertEqual(mailbox.state, "auth_lost")
         self.assertIn("refused the login or password", mailbox.last_error_cause)
+
+    # ------------------------------------------------------------------ the Sent copy
+    def test_custom_mailbox_files_one_sent_copy_even_on_retry(self):
+        from ..mailbox_engine import imap as imap_lib
+
+        mailbox = self.custom_mailbox()
+        subject = "sent copy " + str(mailbox.id)
+        mail = (
+            self.env["mail.mail"]
+            .sudo()
+            .create({"email_from": ALICE, "email_to": "lead@customer.test", "subject": subject, "auto_delete": False})
+        )
+        mail.send()
+        mail.mark_outgoing()
+        mail.send()  # sent again (a retry): still one copy
+        self.assertEqual(mail.state, "sent")
+        with imap_lib.session(mailbox._server("imap"), ALICE) as client:
+            client.select_folder("Sent")
+            self.assertEqual(len(client.search(["SUBJECT", subject])), 1)

@@ -21,6 +21,7 @@ from odoo.tools import config
 
 from ..devstack.oauth_emulator import answer_consent
 from ..devstack.testkit import stack_parameters
+from ..mailbox_engine import imap as imap_lib
 from .common import configure_stack, flip, load_stack
 
 ALICE = "alice@mail.test"
@@ -167,6 +168,12 @@ class TestSendForReal(TransactionCase):
             mail_id = self.queue_mail(env, ALICE, subject)
         self.assertEqual(self.send_in_another_odoo(mail_id), ("sent", False))
         self.assertDelivered(self.received(subject), ALICE)
+        # and one copy in the mailbox's Sent folder on the IMAP server
+        with self._committed() as env:
+            mailbox = env["mail.mailbox"].search([("email", "=", ALICE)])
+            with imap_lib.session(mailbox._server("imap"), ALICE) as client:
+                client.select_folder("Sent")
+                self.assertEqual(len(client.search(["SUBJECT", subject])), 1)
 
     def test_google_mailbox_sends_with_xoauth2(self):
         address = f"seller-{secrets.token_hex(3)}@gmail.test"

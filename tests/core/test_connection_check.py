@@ -193,3 +193,22 @@ def _google_token(stack, email):
         timeout=5,
     )
     return answer.json()["access_token"]
+
+
+def test_append_once_files_a_sent_copy_a_single_time(stack):
+    from email.message import EmailMessage
+    from email.utils import make_msgid
+
+    from mailbox_engine import imap
+
+    address = "bob@mail.test"
+    server = Server("127.0.0.1", stack["imap_port"], "none", address, password=stack["accounts"][address])
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = address, "lead@customer.test", "sent copy"
+    message["Message-ID"] = make_msgid(domain="mail.test")
+    message.set_content("hello")
+    with imap.session(server, address) as client:
+        assert imap.append_once(client, "Sent", message.as_bytes(), message["Message-ID"]) is True
+        assert imap.append_once(client, "Sent", message.as_bytes(), message["Message-ID"]) is False
+        client.select_folder("Sent")
+        assert len(client.search(["HEADER", "Message-ID", message["Message-ID"]])) == 1
