@@ -125,18 +125,40 @@ class StackMixin:
         configure_stack(env, cls.stack)
 
     def custom_values(self, address, **values):
-        return {
-            "email": address,
-            "provider": "imap",
-            "imap_host": "127.0.0.1",
-            "imap_port": self.stack["imap_port"],
-            "imap_security": "none",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": self.stack["submission_port"],
-            "smtp_security": "none",
-            "password": self.stack["accounts"].get(address, ""),
-            **values,
-        }
+        return custom_mailbox_values(self.stack, address, **values)
+
+
+def custom_mailbox_values(stack, address, **values):
+    """A custom IMAP/SMTP mailbox on the local Dovecot (no TLS on loopback)."""
+    return {
+        "email": address,
+        "provider": "imap",
+        "imap_host": "127.0.0.1",
+        "imap_port": stack["imap_port"],
+        "imap_security": "none",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": stack["submission_port"],
+        "smtp_security": "none",
+        "password": stack["accounts"].get(address, ""),
+        **values,
+    }
+
+
+def received(testcase, subject, timeout=15):
+    """The message with ``subject`` that reached the SMTP sink (waits for it)."""
+    import email
+    import glob
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in glob.glob(os.path.join(testcase.stack["sink_folder"], "*.eml")):
+            with open(path, "rb") as fh:
+                message = email.message_from_bytes(fh.read())
+            if message["Subject"] == subject:
+                return message
+        time.sleep(0.1)
+    testcase.fail(f"nothing with the subject {subject!r} reached the SMTP server")
 
 
 @contextlib.contextmanager
@@ -195,3 +217,19 @@ class OAuthSignInMixin:
         self.assertIn("Allow", page.text)
         callback = answer_consent(url, signed_in or address, ca_file=self.ca(provider), **consent)
         return mailbox, self.come_back(callback)
+
+
+class StackHttpMixin(StackMixin, MailboxUsersMixin):
+    """HttpCase with the users, the local mail stack, Odoo's own URL as the redirect
+    base, and the emulators reset after each test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_users(cls.env)
+        cls._setup_stack(cls.env)
+        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(flip, self.stack, "reset")

@@ -7,22 +7,11 @@ from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.oauth_emulator import answer_consent
-from .common import MailboxUsersMixin, OAuthSignInMixin, StackMixin, captured_logs, flip
+from .common import OAuthSignInMixin, StackHttpMixin, captured_logs, flip
 
 
 @tagged("post_install", "-at_install")
-class TestConnectOAuth(OAuthSignInMixin, StackMixin, MailboxUsersMixin, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_users(cls.env)
-        cls._setup_stack(cls.env)
-        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
-
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(flip, self.stack, "reset")
-
+class TestConnectOAuth(OAuthSignInMixin, StackHttpMixin, HttpCase):
     def assertConnected(self, mailbox, response):
         self.assertEqual(response.status_code, 303, response.text[:500])
         self.assertIn(

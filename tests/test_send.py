@@ -2,33 +2,18 @@
 Odoo's routing by address, and an SMTP sign-in that only a 235 answer passes, against
 the real Dovecot submission server and the OAuth emulators."""
 
-import email
-import glob
-import os
 import smtplib
-import time
 from email.message import EmailMessage
 
 from odoo.tests import HttpCase, tagged
 
-from .common import MailboxUsersMixin, OAuthSignInMixin, StackMixin, flip
+from .common import OAuthSignInMixin, StackHttpMixin, flip, received
 
 ALICE = "alice@mail.test"
 
 
 @tagged("post_install", "-at_install")
-class TestSendThroughMailbox(OAuthSignInMixin, StackMixin, MailboxUsersMixin, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_users(cls.env)
-        cls._setup_stack(cls.env)
-        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
-
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(flip, self.stack, "reset")
-
+class TestSendThroughMailbox(OAuthSignInMixin, StackHttpMixin, HttpCase):
     # ------------------------------------------------------------------ helpers
     def custom_mailbox(self):
         mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
@@ -55,7 +40,7 @@ class TestSendThroughMailbox(OAuthSignInMixin, StackMixin, MailboxUsersMixin, Ht
         message.set_content("Hello from Odoo")
         connection.send_message(message)
         connection.quit()
-        return self.received(subject)
+        return received(self, subject)
 
     def refused_sign_in(self, server):
         """The sign-in error; not through assertRaises, whose savepoint would also undo
@@ -65,17 +50,6 @@ class TestSendThroughMailbox(OAuthSignInMixin, StackMixin, MailboxUsersMixin, Ht
         except smtplib.SMTPAuthenticationError as exc:
             return exc
         self.fail("the sign-in was accepted")
-
-    def received(self, subject, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for path in glob.glob(os.path.join(self.stack["sink_folder"], "*.eml")):
-                with open(path, "rb") as fh:
-                    message = email.message_from_bytes(fh.read())
-                if message["Subject"] == subject:
-                    return message
-            time.sleep(0.1)
-        self.fail(f"nothing with the subject {subject!r} reached the SMTP server")
 
     # ------------------------------------------------------------------ the server
     def test_one_server_per_mailbox_follows_connect_and_disconnect(self):
@@ -106,8 +80,8 @@ class TestSendThroughMailbox(OAuthSignInMixin, StackMixin, MailboxUsersMixin, Ht
     # ------------------------------------------------------------------ the sign-in
     def test_custom_mailbox_signs_in_with_its_password(self):
         mailbox = self.custom_mailbox()
-        received = self.send_through(mailbox._get_mail_server(), ALICE, "custom password sign-in")
-        self.assertEqual(received["X-Envelope-From"], ALICE)
+        message = self.send_through(mailbox._get_mail_server(), ALICE, "custom password sign-in")
+        self.assertEqual(message["X-Envelope-From"], ALICE)
 
     def test_google_mailbox_signs_in_with_xoauth2_and_a_cached_token(self):
         address = "seller@gmail.test"
@@ -115,8 +89,8 @@ class TestSendThroughMailbox(OAuthSignInMixin, StackMixin, MailboxUsersMixin, Ht
         server = mailbox._get_mail_server()
         tokens_before = flip(self.stack, "state")["access_tokens"]
         for n in range(3):
-            received = self.send_through(server, address, f"xoauth2 sign-in {n}")
-            self.assertEqual(received["X-Envelope-From"], address)
+            message = self.send_through(server, address, f"xoauth2 sign-in {n}")
+            self.assertEqual(message["X-Envelope-From"], address)
         # the access token is reused while it is valid: no refresh per message
         self.assertEqual(flip(self.stack, "state")["access_tokens"], tokens_before)
 

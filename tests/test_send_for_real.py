@@ -6,13 +6,9 @@ CC and attachment, to the SMTP sink. These tests commit, then clean up."""
 
 import base64
 import contextlib
-import email
-import glob
-import os
 import secrets
 import subprocess
 import sys
-import time
 import urllib.parse
 
 from odoo import SUPERUSER_ID, api
@@ -22,7 +18,7 @@ from odoo.tools import config
 from ..devstack.oauth_emulator import answer_consent
 from ..devstack.testkit import stack_parameters
 from ..mailbox_engine import imap as imap_lib
-from .common import configure_stack, flip, load_stack
+from .common import configure_stack, custom_mailbox_values, flip, load_stack, received
 
 ALICE = "alice@mail.test"
 
@@ -65,18 +61,7 @@ class TestSendForReal(TransactionCase):
 
     # ------------------------------------------------------------------ helpers
     def custom_mailbox(self, env):
-        mailbox = env["mail.mailbox"].create(
-            {
-                "email": ALICE,
-                "imap_host": "127.0.0.1",
-                "imap_port": self.stack["imap_port"],
-                "imap_security": "none",
-                "smtp_host": "127.0.0.1",
-                "smtp_port": self.stack["submission_port"],
-                "smtp_security": "none",
-                "password": self.stack["accounts"][ALICE],
-            }
-        )
+        mailbox = env["mail.mailbox"].create(custom_mailbox_values(self.stack, ALICE))
         self.created.append(("mail.mailbox", mailbox.ids))
         mailbox.action_connect()
         self.assertEqual(mailbox.state, "connected")
@@ -140,17 +125,6 @@ class TestSendForReal(TransactionCase):
             mail = env["mail.mail"].browse(mail_id)
             return mail.state, mail.failure_reason
 
-    def received(self, subject, timeout=15):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for path in glob.glob(os.path.join(self.stack["sink_folder"], "*.eml")):
-                with open(path, "rb") as fh:
-                    message = email.message_from_bytes(fh.read())
-                if message["Subject"] == subject:
-                    return message
-            time.sleep(0.2)
-        self.fail(f"nothing with the subject {subject!r} reached the SMTP server")
-
     def assertDelivered(self, message, sender):
         self.assertEqual(message["X-Envelope-From"], sender)
         self.assertIn("lead@customer.test", message["X-Envelope-To"])
@@ -167,7 +141,7 @@ class TestSendForReal(TransactionCase):
             self.assertEqual(mailbox._get_mail_server().smtp_authentication, "mcm_mailbox")
             mail_id = self.queue_mail(env, ALICE, subject)
         self.assertEqual(self.send_in_another_odoo(mail_id), ("sent", False))
-        self.assertDelivered(self.received(subject), ALICE)
+        self.assertDelivered(received(self, subject), ALICE)
         # and one copy in the mailbox's Sent folder on the IMAP server
         with self._committed() as env:
             mailbox = env["mail.mailbox"].search([("email", "=", ALICE)])
@@ -182,7 +156,7 @@ class TestSendForReal(TransactionCase):
             self.google_mailbox(env, address)
             mail_id = self.queue_mail(env, address, subject)
         self.assertEqual(self.send_in_another_odoo(mail_id), ("sent", False))
-        self.assertDelivered(self.received(subject), address)
+        self.assertDelivered(received(self, subject), address)
 
     def test_a_token_revoked_while_mail_is_queued_holds_it_once(self):
         address = f"revoked-{secrets.token_hex(3)}@gmail.test"

@@ -14,22 +14,11 @@ from concurrent.futures import Future
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser, ChromeBrowserException
 
-from .common import MailboxUsersMixin, StackMixin, flip
+from .common import StackHttpMixin, flip
 
 
 @tagged("post_install", "-at_install")
-class TestWebDemo(StackMixin, MailboxUsersMixin, HttpCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_users(cls.env)
-        cls._setup_stack(cls.env)
-        cls.env["ir.config_parameter"].sudo().set_param("web.base.url", cls.base_url())
-
-    def setUp(self):
-        super().setUp()
-        self.addCleanup(flip, self.stack, "reset")
-
+class TestWebDemo(StackHttpMixin, HttpCase):
     # ------------------------------------------------------------------ browser helpers
     def open_browser(self, user, cookies):
         browser = ChromeBrowser(self, success_signal="tour succeeded")
