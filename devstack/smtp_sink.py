@@ -1,7 +1,8 @@
 """An SMTP sink on loopback (aiosmtpd): Dovecot's submission service relays to it.
 
 Every message it receives is kept in memory and written to ``folder/<n>.eml``
-so that tests can read what really left.
+so that tests can read what really left. Like a real server, it refuses recipients
+that do not exist (any ``nobody@…`` address) with ``550 5.1.1``.
 """
 
 import os
@@ -15,6 +16,13 @@ class _Keep:
         self.folder = folder
         self.count = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # a mailbox that does not exist, as real servers answer it (tests of refused recipients)
+        if address.lower().startswith("nobody@"):
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:

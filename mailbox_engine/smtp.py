@@ -44,3 +44,34 @@ def login_or_raise(connection, login, password="", oauth_token="", address=""):
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, answer)
     return code, answer
+
+
+def explain_send_error(exc, size_limit=None):
+    """A sentence that names what the server refused in a message, and what to do; or
+    ``""`` for an error that is not an SMTP refusal (the caller keeps its own words)."""
+
+    def answer(code, text):
+        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text or "")
+        return f"{code} {text}".strip()
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = "; ".join(f"{address} ({answer(*reply)})" for address, reply in exc.recipients.items())
+        return f"The server refused every recipient of this message: {refused}. Check the addresses."
+    if isinstance(exc, smtplib.SMTPResponseException) and (
+        exc.smtp_code == 552 or "5.3.4" in answer(exc.smtp_code, exc.smtp_error)
+    ):  # the size is refused at MAIL FROM (SIZE=) or after DATA
+        limit = f" The server accepts at most {int(size_limit):,} bytes." if size_limit else ""
+        reply = answer(exc.smtp_code, exc.smtp_error)
+        return f"This message is larger than the server accepts ({reply}).{limit} Send smaller attachments."
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        sender = exc.sender.decode() if isinstance(exc.sender, bytes) else exc.sender
+        return (
+            f"The server refused the sender {sender} ({answer(exc.smtp_code, exc.smtp_error)}). The From "
+            "address must be the mailbox's own address or one it may send as."
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = answer(exc.smtp_code, exc.smtp_error)
+        if 400 <= exc.smtp_code < 500:
+            return f"The server asked to try again later ({reply}). The message can be sent again."
+        return f"The server refused this message ({reply})."
+    return ""

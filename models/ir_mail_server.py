@@ -2,6 +2,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 
+from odoo.addons.base.models.ir_mail_server import MailDeliveryException
+
+from ..mailbox_engine import smtp as smtp_lib
+
 SENT_COPIES = "mail_connected_mailbox.sent_copies"  # cursor cache: copies to file in Sent folders
 
 
@@ -52,21 +56,37 @@ class IrMailServer(models.Model):
         return super()._find_mail_server(email_from, mail_servers=mail_servers - mailboxes)
 
     def send_email(self, message, *args, **kwargs):
-        """Note the message for a copy in its mailbox's Sent folder (custom IMAP servers;
-        Google and Microsoft file it themselves). The copies are filed once the sending
+        """Through a connected mailbox: a message the server refuses gets a sentence that
+        names what was refused and what to do (that message only; Odoo goes on with the
+        next); a message sent through a custom IMAP mailbox is noted for a copy in its
+        Sent folder (Google and Microsoft file it themselves), filed when the sending
         call ends (``mail.mail.send``), in one IMAP session per mailbox."""
-        message_id = super().send_email(message, *args, **kwargs)
         session = kwargs.get("smtp_session")
-        mailbox_id = getattr(session, "mcm_copy_mailbox_id", None)
-        if mailbox_id is None:  # once per SMTP session (a batch), not once per message
-            mail_server_id = kwargs.get("mail_server_id") or (args[0] if args else None)
-            server = (
-                self.sudo().browse(mail_server_id) if mail_server_id else self._find_mail_server(message["From"])[0]
-            )
-            mailbox = server.mcm_mailbox_id if server and server.smtp_authentication == "mcm_mailbox" else None
-            mailbox_id = mailbox.id if mailbox and mailbox.provider == "imap" else False
-            if session is not None:
-                session.mcm_copy_mailbox_id = mailbox_id
-        if mailbox_id:
+        mailbox_id, copy = self._mcm_sending_mailbox(message, session, *args, **kwargs)
+        try:
+            message_id = super().send_email(message, *args, **kwargs)
+        except MailDeliveryException as exc:
+            size_limit = getattr(session, "esmtp_features", {}).get("size") if session else None
+            text = mailbox_id and smtp_lib.explain_send_error(exc.__context__, size_limit)
+            if text:
+                raise MailDeliveryException(_("Mail Delivery Failed"), text) from exc.__context__
+            raise
+        if copy:
             self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
         return message_id
+
+    def _mcm_sending_mailbox(self, message, session, *args, **kwargs):
+        """``(mailbox id or False, whether to file a Sent copy)`` for this message; worked
+        out once per SMTP session (a batch), not once per message."""
+        found = getattr(session, "mcm_sending_mailbox", None)
+        if found is None:
+            mail_server_id = kwargs.get("mail_server_id") or (args[0] if args else None)
+            if mail_server_id:
+                server = self.sudo().browse(mail_server_id)
+            else:
+                server = self._find_mail_server(message["From"])[0]
+            mailbox = server.mcm_mailbox_id if server and server.smtp_authentication == "mcm_mailbox" else None
+            found = (mailbox.id, mailbox.provider == "imap") if mailbox else (False, False)
+            if session is not None:
+                session.mcm_sending_mailbox = found
+        return found

@@ -98,8 +98,15 @@ class TestSendForReal(TransactionCase):
         return mail.id
 
     def send_in_another_odoo(self, mail_id):
+        """``mail.mail.send()`` in a real Odoo process; the mail's (state, failure reason)."""
+        self.run_send_in_another_odoo([mail_id])
+        with self._committed() as env:
+            mail = env["mail.mail"].browse(mail_id)
+            return mail.state, mail.failure_reason
+
+    def run_send_in_another_odoo(self, mail_ids):
         """``mail.mail.send()`` in a real Odoo process, as the queue cron runs it."""
-        script = f"env['mail.mail'].browse({mail_id}).send(auto_commit=True)\nenv.cr.commit()\n"
+        script = f"env['mail.mail'].browse({list(mail_ids)}).send(auto_commit=True)\nenv.cr.commit()\n"
         done = subprocess.run(
             [
                 sys.executable,
@@ -121,9 +128,6 @@ class TestSendForReal(TransactionCase):
             check=False,
         )
         self.assertEqual(done.returncode, 0, done.stderr[-2000:])
-        with self._committed() as env:
-            mail = env["mail.mail"].browse(mail_id)
-            return mail.state, mail.failure_reason
 
     def assertDelivered(self, message, sender):
         self.assertEqual(message["X-Envelope-From"], sender)
@@ -148,6 +152,22 @@ class TestSendForReal(TransactionCase):
             with imap_lib.session(mailbox._server("imap"), ALICE) as client:
                 client.select_folder("Sent")
                 self.assertEqual(len(client.search(["SUBJECT", subject])), 1)
+
+    def test_a_refused_recipient_fails_that_message_only_with_a_clear_reason(self):
+        subject = "Offer " + secrets.token_hex(4)
+        with self._committed() as env:
+            self.custom_mailbox(env)
+            bad = self.queue_mail(env, ALICE, subject + " bad")
+            env["mail.mail"].browse(bad).write({"email_to": "nobody@customer.test", "email_cc": False})
+            good = self.queue_mail(env, ALICE, subject)
+        self.run_send_in_another_odoo([bad, good])
+        with self._committed() as env:
+            bad_mail, good_mail = env["mail.mail"].browse(bad), env["mail.mail"].browse(good)
+            self.assertEqual((bad_mail.state, good_mail.state), ("exception", "sent"))
+            self.assertIn("The server refused every recipient of this message", bad_mail.failure_reason)
+            self.assertIn("nobody@customer.test (550", bad_mail.failure_reason)  # Dovecot passes the relay's answer on
+            self.assertIn("User unknown", bad_mail.failure_reason)
+        self.assertDelivered(received(self, subject), ALICE)  # the rest went on
 
     def test_google_mailbox_sends_with_xoauth2(self):
         address = f"seller-{secrets.token_hex(3)}@gmail.test"
