@@ -41,8 +41,8 @@ class MailMail(models.Model):
             if server:
                 if server.smtp_authentication == "mcm_mailbox" and server.mcm_mailbox_id:
                     by_server[mail] = server.mcm_mailbox_id
-            elif email_normalize(mail.email_from) in by_address:
-                by_server[mail] = by_address[email_normalize(mail.email_from)]
+            elif mailbox := by_address.get(email_normalize(mail.email_from)):
+                by_server[mail] = mailbox
         return by_server
 
     def _mcm_by_mailbox(self, mailbox_of):
@@ -52,12 +52,17 @@ class MailMail(models.Model):
             groups[mailbox] = groups.get(mailbox, self.browse()) | mail
         return groups
 
-    def _mcm_to_hold(self):
+    def _mcm_outgoing_mailboxes(self):
+        """:meth:`_mcm_mailbox_of` for the outgoing mails."""
+        return self.filtered(lambda mail: mail.state == "outgoing")._mcm_mailbox_of()
+
+    def _mcm_to_hold(self, mailbox_of=None):
         """``{mail: mailbox}`` for the outgoing mails whose mailbox cannot send now."""
-        outgoing = self.filtered(lambda mail: mail.state == "outgoing")
+        if mailbox_of is None:
+            mailbox_of = self._mcm_outgoing_mailboxes()
         return {
             mail: mailbox
-            for mail, mailbox in outgoing._mcm_mailbox_of().items()
+            for mail, mailbox in mailbox_of.items()
             if mailbox.state not in SENDING_STATES or not mailbox.active
         }
 
@@ -103,10 +108,11 @@ class MailMail(models.Model):
         return super(MailMail, self.with_context(filters=filters)).process_email_queue(ids=ids, batch_size=batch_size)
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
-        holds = self._mcm_to_hold()
+        mailbox_of = self._mcm_outgoing_mailboxes()  # one lookup for holds and limits
+        holds = self._mcm_to_hold(mailbox_of)
         held = self._mcm_hold(holds) if holds else self.browse()
         held |= self.filtered("mcm_hold_reason")
-        rest = (self - held)._mcm_within_limits()
+        rest = (self - held)._mcm_within_limits({m: mb for m, mb in mailbox_of.items() if m not in held})
         if not rest:
             return True
         try:
@@ -121,10 +127,11 @@ class MailMail(models.Model):
         addresses = {a for a in email_split(self.email_to or "") + email_split(self.email_cc or "")}
         return max(1, len(addresses) + len(self.recipient_ids))
 
-    def _mcm_within_limits(self):
-        """The mails that the sending limits of their mailbox let leave now. The others
-        wait, scheduled for when they may, with the reason; the queue is woken then."""
-        by_mailbox = self._mcm_by_mailbox(self.filtered(lambda m: m.state == "outgoing")._mcm_mailbox_of())
+    def _mcm_within_limits(self, mailbox_of):
+        """The mails that the sending limits of their mailbox (``{mail: mailbox}``) let
+        leave now. The others wait, scheduled for when they may, with the reason; the
+        queue is woken then."""
+        by_mailbox = self._mcm_by_mailbox(mailbox_of)
         waiting = self.browse()
         Usage = self.env["mail.mailbox.send.usage"]
         for mailbox, group in by_mailbox.items():
@@ -152,10 +159,6 @@ class MailMail(models.Model):
         return super(MailMail, rest)._postprocess_sent_message(
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )
-
-    def action_retry(self):
-        self.filtered("mcm_hold_reason").sudo().write({"mcm_hold_reason": False})
-        return super().action_retry()
 
     @api.model
     def _mcm_release(self, mailbox):

@@ -378,7 +378,7 @@ class MailMailbox(models.Model):
         for mailbox, previous in owners.items():
             if mailbox.user_id != previous:
                 mailbox._owner_changed(previous)
-        if archived and not self.env.context.get("mcm_disconnecting"):
+        if archived:
             archived._archived()
         return result
 
@@ -407,6 +407,8 @@ class MailMailbox(models.Model):
         for mailbox in self:
             mailbox._wipe_credentials()
             mailbox.sudo().write({"state": "draft", "token_expires_at": False})
+            if self.env.context.get("mcm_disconnecting"):
+                continue  # Disconnect said it in its own words
             mailbox.message_post(
                 body=_(
                     "Archived by %(user)s: credentials removed, synced data kept. Restore it and click "
@@ -522,9 +524,8 @@ class MailMailbox(models.Model):
 
     # ------------------------------------------------------------------ connection
     def _disconnect(self, delete_synced_data):
-        """Wipe the credentials and archive; keep or delete what was synced."""
+        """Archive (which wipes the credentials); keep or delete what was synced."""
         for mailbox in self:
-            mailbox._wipe_credentials()
             if delete_synced_data:
                 mailbox._delete_synced_data()
             mailbox.message_post(
@@ -534,9 +535,7 @@ class MailMailbox(models.Model):
                     fate=_("deleted") if delete_synced_data else _("kept"),
                 )
             )
-            mailbox.sudo().with_context(mcm_disconnecting=True).write(
-                {"state": "draft", "token_expires_at": False, "active": False}
-            )
+            mailbox.sudo().with_context(mcm_disconnecting=True).write({"active": False})
 
     def _wipe_credentials(self):
         self.ensure_one()

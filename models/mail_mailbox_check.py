@@ -23,14 +23,15 @@ _logger = logging.getLogger(__name__)
 class MailMailbox(models.Model):
     _inherit = "mail.mailbox"
 
-    def _server(self, kind, oauth_token=None, with_password=True):
+    def _server(self, kind, oauth_token=None, password=None):
+        """Where and as whom to sign in. ``password``: the one to use (default: the stored
+        one, unless a token is given; ``""`` reads no secret)."""
         info = providers.PROVIDERS[self.provider]
         # Google and Microsoft: always their servers (as configured by an administrator),
         # never a host written on the record: a token goes nowhere else
         where = self._prepare_provider_servers(info) if info.oauth else self
-        password = ""
-        if with_password and not oauth_token:
-            password = self._get_secret(NEW_PASSWORD) or self._get_secret("password")
+        if password is None:
+            password = "" if oauth_token else self._get_secret("password")
         return Server(
             host=where[f"{kind}_host"] or "",
             port=where[f"{kind}_port"],
@@ -49,8 +50,11 @@ class MailMailbox(models.Model):
         self.ensure_one()
         if self.provider == "imap":
             self._check_servers_allowed()
-            imap_steps = check_imap(self._server("imap"), self.email)
-            return imap_steps, check_smtp(self._server("smtp"), self.email) if imap_steps[-1].ok else []
+            password = self._get_secret(NEW_PASSWORD) or None  # a password just typed is tried first
+            imap_steps = check_imap(self._server("imap", password=password), self.email)
+            if not imap_steps[-1].ok:
+                return imap_steps, []
+            return imap_steps, check_smtp(self._server("smtp", password=password), self.email)
         try:
             token = self._get_access_token()
             imap_steps = check_imap(self._server("imap", token), self.email)

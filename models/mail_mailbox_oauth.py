@@ -134,10 +134,7 @@ class MailMailbox(models.Model):
                 diag_lib.diagnose("wrong_account", "address", provider=label, address=self.email, signed_in=grant.email)
             )
         if not self.email:
-            values = {"email": grant.email, "login": grant.email}
-            if self.name == self._placeholder_name():
-                values["name"] = grant.email
-            self.write(values)
+            self.write({"email": grant.email, "login": grant.email})  # the name follows (_compute_name)
         self._store_grant(grant)
         steps = check_imap(self._server("imap", grant.access_token), self.email)
         if not steps[-1].ok:

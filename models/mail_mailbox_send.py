@@ -33,7 +33,7 @@ class MailMailbox(models.Model):
         )
 
     def _prepare_mail_server_values(self):
-        server = self._server("smtp", with_password=False)  # where and who; no secret is read
+        server = self._server("smtp", password="")  # where and who; no secret is read
         return {
             "name": _("Mailbox %(address)s", address=self.email),
             "sequence": SERVER_SEQUENCE,
@@ -83,14 +83,13 @@ class MailMailbox(models.Model):
             cause, _fix = self._render_diagnosis(exc.diagnosis)
             raise smtplib.SMTPAuthenticationError(535, cause.encode()) from None
         if code != 235:
-            params = diagnosis_params(self._server("smtp", with_password=False), "SMTP", self.email)
+            params = diagnosis_params(self._server("smtp", password=""), "SMTP", self.email)
             self._apply_diagnosis(diag_lib.from_smtp_error(code, answer, with_password=not oauth, **params))
             raise smtplib.SMTPAuthenticationError(code, answer)
 
     def _smtp_authenticate(self, connection, token):
-        server = self._server("smtp", oauth_token=token, with_password=False)
-        password = "" if token else self._get_secret("password")  # the proven one, never a candidate
-        return smtp_lib.authenticate(connection, server.login, password, token, self.email)
+        server = self._server("smtp", oauth_token=token)  # the stored password, never one just typed
+        return smtp_lib.authenticate(connection, server.login, server.password, token, self.email)
 
     # ------------------------------------------------------------------ held mail
     def _hold_reason(self):
