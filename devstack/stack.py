@@ -43,7 +43,7 @@ class MailStack:
         os.chmod(self.folder, 0o755)  # Dovecot runs as an unprivileged user
         try:
             self.emulator = OAuthEmulator(self.folder, dict(CLIENTS.values())).start()
-            self.sink = SmtpSink(os.path.join(self.folder, "sent")).start()
+            self.sink = SmtpSink(os.path.join(self.folder, "sent"), accounts=self.accounts).start()
             self.dovecot = Dovecot(
                 os.path.join(self.folder, "dovecot"),
                 introspection_url=f"{self.emulator.google_url}/introspect",

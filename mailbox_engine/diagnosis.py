@@ -95,6 +95,14 @@ CATALOG = {
         _("{provider} is limiting how often Odoo may connect to {address}."),
         _("Nothing to do: Odoo waits {retry_after} seconds and tries again by itself."),
     ),
+    "send_throttled": (
+        THROTTLED,
+        _("{provider} refuses more mail from {address} for now ({detail})."),
+        _(
+            "Nothing to do: the waiting mail leaves by itself once the limit lifts (Odoo checks again "
+            "in {retry_after} seconds). If it happens often, lower the mailbox's sending limits."
+        ),
+    ),
     "app_config": (
         ERROR,
         _("{provider} rejected Odoo's app credentials ({detail})."),
@@ -199,7 +207,7 @@ MICROSOFT_CODES = {
 
 def diagnose(kind, provider_code="", retry_after=None, **params):
     state, cause, fix = CATALOG[kind]
-    if kind == "throttled":
+    if kind in ("throttled", "send_throttled"):
         retry_after = int(retry_after or 60)
         params.setdefault("retry_after", retry_after)
     return Diagnosis(kind, state, cause, fix, params, str(provider_code or ""), retry_after)
@@ -262,6 +270,15 @@ def from_smtp_error(code, message, **params):
         return diagnose("password" if with_password else "revoked", str(code), **params)
     params.setdefault("protocol", "SMTP")
     return diagnose("protocol", str(code), detail=f"{code} {text[:160]}", **params)
+
+
+def from_send_throttled(code, message, **params):
+    """The mailbox's provider refused a message because the sender is over a rate or a
+    quota: a daily quota waits an hour before the next try, a rate five minutes."""
+    text = message.decode(errors="replace") if isinstance(message, bytes) else str(message or "")
+    daily = "5.4.5" in text or "quota" in text.lower()
+    detail = f"{code} {text}".strip()[:160]
+    return diagnose("send_throttled", str(code), 3600 if daily else 300, detail=detail, **params)
 
 
 def from_network_error(exc, timeout=None, tls=False, **params):

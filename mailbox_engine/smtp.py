@@ -7,6 +7,7 @@ answer is checked, so a lost access shows at sign-in, once.
 """
 
 import base64
+import re
 import smtplib
 
 
@@ -75,3 +76,42 @@ def explain_send_error(exc, size_limit=None):
             return f"The server asked to try again later ({reply}). The message can be sent again."
         return f"The server refused this message ({reply})."
     return ""
+
+
+THROTTLED = "throttled"  # the provider refuses more mail for now: the mailbox waits
+RETRY = "retry"  # a passing failure of this message: it is tried again later
+REFUSED = "refused"  # this message is refused for good: it fails, alone
+
+# what providers answer to a sender over its rate or quota: Gmail ``421 4.7.0 Try
+# again later`` and ``550 5.4.5 Daily user sending limit exceeded``; Microsoft
+# ``432 4.3.2 … sender thread limit exceeded`` and ``554 5.2.0 …
+# SubmissionQuotaExceededException``
+_THROTTLE_MARKS = re.compile(r"\b(4\.7\.0|4\.7\.28|4\.3\.2|5\.4\.5)\b|QuotaExceeded|rate limit|too many messages", re.I)
+
+
+def _reply_kind(code, text):
+    text = text.decode(errors="replace") if isinstance(text, bytes) else str(text or "")
+    if code in {421, 432} or _THROTTLE_MARKS.search(text):
+        return THROTTLED
+    if 400 <= code < 500:
+        return RETRY
+    return REFUSED
+
+
+def classify_send_error(exc):
+    """What an error while sending one message means: :data:`THROTTLED` (the mailbox
+    must wait), :data:`RETRY` (try this message again later: the server said so, or the
+    connection dropped before it confirmed the message, so it was not accepted),
+    :data:`REFUSED` (fail this message alone), or ``None`` (not an SMTP answer)."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return RETRY
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        kinds = {_reply_kind(code, text) for code, text in exc.recipients.values()}
+        if THROTTLED in kinds:
+            return THROTTLED
+        return RETRY if kinds == {RETRY} else REFUSED
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _reply_kind(exc.smtp_code, exc.smtp_error)
+    if isinstance(exc, OSError):  # the connection broke while sending
+        return RETRY
+    return None

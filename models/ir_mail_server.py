@@ -1,12 +1,22 @@
+import smtplib
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
+from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import smtp as smtp_lib
 
-SENT_COPIES = "mail_connected_mailbox.sent_copies"  # cursor cache: copies to file in Sent folders
+# cursor cache keys, for one sending call
+SENT_COPIES = "mail_connected_mailbox.sent_copies"  # copies to file in Sent folders
+STOPPED_MAILBOXES = "mail_connected_mailbox.stopped"  # mailboxes that stopped sending here
+DEFERRED = "mail_connected_mailbox.deferred"  # the mail being sent waits and is tried again
+LAST_SENT = "mail_connected_mailbox.last_sent"  # Message-Id of the last message that left
+DROPPED = "mail_connected_mailbox.dropped"  # a session dropped: Odoo's batch loop was cut short
+RETRY = "retry"  # tried: counts as an attempt
+RETRY_UNTRIED = "untried"  # not tried (no connection): no attempt counted
 
 
 class IrMailServer(models.Model):
@@ -55,25 +65,111 @@ class IrMailServer(models.Model):
             return own[0], email_from
         return super()._find_mail_server(email_from, mail_servers=mail_servers - mailboxes)
 
+    def connect(self, *args, **kwargs):
+        """A connected mailbox's server that cannot be reached, or a sign-in that fails
+        for a passing reason (the provider is down): the batch waits and is tried again,
+        it does not fail (a lost access is applied to the mailbox and holds it)."""
+        try:
+            return super().connect(*args, **kwargs)
+        except Exception as exc:
+            mailbox = self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
+            if mailbox and mailbox.state == "connected":
+                cause = mailbox.last_error_cause if isinstance(exc, smtplib.SMTPAuthenticationError) else None
+                text = cause or _(
+                    "Could not reach the server of %(address)s (%(error)s).",
+                    address=mailbox.email,
+                    error=str(exc)[:160] or type(exc).__name__,
+                )
+                self._mcm_defer(RETRY_UNTRIED, text)
+            raise
+
+    def _mcm_mailbox_of_connect(self, mail_server_id, smtp_from):
+        if mail_server_id:
+            server = self.sudo().browse(mail_server_id)
+        elif smtp_from:
+            server = self._find_mail_server(smtp_from)[0]
+        else:
+            return None
+        return server.mcm_mailbox_id if server and server.smtp_authentication == "mcm_mailbox" else None
+
     def send_email(self, message, *args, **kwargs):
-        """Through a connected mailbox: a message the server refuses gets a sentence that
-        names what was refused and what to do (that message only; Odoo goes on with the
-        next); a message sent through a custom IMAP mailbox is noted for a copy in its
-        Sent folder (Google and Microsoft file it themselves), filed when the sending
-        call ends (``mail.mail.send``), in one IMAP session per mailbox."""
+        """Through a connected mailbox, each failure is told in words and handled as what
+        it is, on that message only:
+
+        - refused for good (a recipient, the size, the sender): the message fails with a
+          sentence that names what was refused and what to do; Odoo goes on with the next;
+        - over the provider's rate or quota: the mailbox is throttled and its mail held;
+        - a passing failure, or the connection dropped before the server confirmed the
+          message (so it was not accepted): the message waits and is tried again later;
+          the messages after it in the batch wait for the next queue run.
+
+        A message sent through a custom IMAP mailbox is noted for a copy in its Sent
+        folder (Google and Microsoft file it themselves), filed when the sending call ends
+        (``mail.mail.send``), in one IMAP session per mailbox."""
         session = kwargs.get("smtp_session")
         mailbox_id, copy = self._mcm_sending_mailbox(message, session, *args, **kwargs)
+        if not mailbox_id:
+            return super().send_email(message, *args, **kwargs)
+        message_key = message["Message-Id"]
+        mailbox = self.env["mail.mailbox"].sudo().browse(mailbox_id)
+        if mailbox_id in self.env.cr.cache.get(STOPPED_MAILBOXES, ()) and mailbox.state != "connected":
+            raise MailDeliveryException(_("Mail Delivery Failed"), mailbox._hold_reason())  # held, not failed
+        if getattr(session, "mcm_dropped", False):
+            self._mcm_defer(RETRY_UNTRIED, _("Not tried yet: the connection dropped while sending an earlier message."))
+            raise MailDeliveryException(_("Mail Delivery Failed"), _("The connection to the server was lost."))
         try:
             message_id = super().send_email(message, *args, **kwargs)
+        except smtplib.SMTPServerDisconnected as exc:
+            if session is not None:
+                session.mcm_dropped = True
+                self.env.cr.cache[DROPPED] = True
+            text = _(
+                "The server closed the connection before confirming this message (%(error)s), so it was not accepted.",
+                error=str(exc) or type(exc).__name__,
+            )
+            self._mcm_defer(RETRY, text, message_key)
+            raise MailDeliveryException(_("Mail Delivery Failed"), text) from exc
         except MailDeliveryException as exc:
-            size_limit = getattr(session, "esmtp_features", {}).get("size") if session else None
-            text = mailbox_id and smtp_lib.explain_send_error(exc.__context__, size_limit)
+            error = exc.__context__
+            smtp = getattr(session, "__obj__", session)  # Odoo wraps smtplib's object
+            if session is not None and not getattr(smtp, "sock", None):  # smtplib closed it (421)
+                session.mcm_dropped = True
+                self.env.cr.cache[DROPPED] = True
+            kind = smtp_lib.classify_send_error(error)
+            if kind == smtp_lib.THROTTLED:
+                code, answer = self._mcm_reply(error)
+                mailbox._apply_diagnosis(diag_lib.from_send_throttled(code, answer, **mailbox._smtp_diagnosis_params()))
+            elif kind == smtp_lib.RETRY:
+                code, answer = self._mcm_reply(error)
+                text = _("The server asked to try again later (%(reply)s).", reply=f"{code} {answer}".strip())
+                self._mcm_defer(RETRY, text, message_key)
+            size_limit = getattr(smtp, "esmtp_features", {}).get("size") if session else None
+            text = smtp_lib.explain_send_error(error, size_limit)
             if text:
-                raise MailDeliveryException(_("Mail Delivery Failed"), text) from exc.__context__
+                raise MailDeliveryException(_("Mail Delivery Failed"), text) from error
             raise
+        self.env.cr.cache[LAST_SENT] = message_key
         if copy:
             self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
         return message_id
+
+    @staticmethod
+    def _mcm_reply(error):
+        """``(code, text)`` of an SMTP refusal (the first refused recipient's answer)."""
+        if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+            code, text = next(iter(error.recipients.values()))
+        else:
+            code, text = getattr(error, "smtp_code", ""), getattr(error, "smtp_error", "")
+        text = text.decode(errors="replace") if isinstance(text, bytes) else str(text or "")
+        return code, text
+
+    def _mcm_defer(self, kind, text, message_key=None):
+        """Note that the mail being sent must wait and be tried again rather than fail
+        (read by ``mail.mail.write`` when Odoo marks it failed). A mail of which one copy
+        already left (Odoo sends one copy per recipient partner) is never tried again:
+        that would send the copy twice."""
+        partial = bool(message_key) and self.env.cr.cache.get(LAST_SENT) == message_key
+        self.env.cr.cache[DEFERRED] = {"kind": kind, "text": text, "partial": partial}
 
     def _mcm_sending_mailbox(self, message, session, *args, **kwargs):
         """``(mailbox id or False, whether to file a Sent copy)`` for this message; worked

@@ -1,8 +1,15 @@
-from odoo import api, fields, models
+import smtplib
+from datetime import timedelta
+
+from odoo import _, api, fields, models
 from odoo.tools import email_normalize, email_split
 
+from .ir_mail_server import DEFERRED, DROPPED, RETRY_UNTRIED, STOPPED_MAILBOXES
+
 SENDING_STATES = ("connected",)
-STOPPED_MAILBOXES = "mail_connected_mailbox.stopped"  # cursor cache: mailboxes that stopped sending here
+RETRY_DELAYS = (1, 5, 15, 60)  # minutes before the next try of a mail that failed for a passing reason
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+MAX_PASSES = 3  # fresh SMTP sessions one sending call opens after connections dropped
 
 
 class MailMail(models.Model):
@@ -22,7 +29,8 @@ class MailMail(models.Model):
         "mail.mailbox", string="Held for mailbox", index="btree_not_null", ondelete="set null", readonly=True
     )
     mcm_hold_reason = fields.Char("Waiting because", readonly=True, copy=False)
-    mcm_wait_reason = fields.Char("Sending limit", readonly=True, copy=False)
+    mcm_wait_reason = fields.Char("Waiting for", readonly=True, copy=False)
+    mcm_send_attempts = fields.Integer("Tries that failed for a passing reason", readonly=True, copy=False)
 
     # ------------------------------------------------------------------ which mailbox
     def _mcm_mailbox_of(self):
@@ -90,16 +98,56 @@ class MailMail(models.Model):
         return mails
 
     def write(self, vals):
-        # a sign-in refused while sending marks the mailbox (access lost, throttled…) and
-        # Odoo then fails the whole batch: hold it instead
+        # Odoo marks a mail failed right after its sending failed: a mail that must wait
+        # (a passing failure) or be held (its mailbox stopped sending) stays queued instead
         # (only then: Odoo also writes "exception" on every mail just before sending it)
-        if vals.get("state") == "exception" and self.env.cr.cache.get(STOPPED_MAILBOXES):
-            holds = self._mcm_to_hold()
-            if holds:
-                held = self._mcm_hold(holds)
-                rest = self - held
-                return super(MailMail, rest).write(vals) if rest else True
+        if vals.get("state") == "exception":
+            cache = self.env.cr.cache
+            deferral = cache.pop(DEFERRED, None)
+            waiting = self.browse()
+            if deferral and not deferral["partial"]:
+                waiting = self._mcm_defer(deferral)
+            if cache.get(STOPPED_MAILBOXES) and (self - waiting):
+                holds = (self - waiting)._mcm_to_hold((self - waiting)._mcm_mailbox_of())  # sent a moment ago
+                if holds and not (deferral and deferral["partial"]):
+                    waiting |= self._mcm_hold(holds)
+            rest = self - waiting
+            return super(MailMail, rest).write(vals) if rest else True
+        if vals.get("state") == "sent":
+            vals = {**vals, "mcm_wait_reason": False}
         return super().write(vals)
+
+    def _mcm_defer(self, deferral):
+        """Queue these mails again for a later try after a passing failure (the server
+        asked to try later, the connection dropped…), with the reason and the time of the
+        next try; return those that wait (not those that used their last try)."""
+        now = fields.Datetime.now()
+        tried = deferral["kind"] != RETRY_UNTRIED
+        waiting = self.browse()
+        for mail in self.sudo():
+            attempts = mail.mcm_send_attempts + (1 if tried else 0)
+            if attempts >= MAX_ATTEMPTS:
+                continue
+            when = now + timedelta(minutes=RETRY_DELAYS[attempts - 1] if tried and attempts else 0)
+            mail.write(
+                {
+                    "state": "outgoing",
+                    "failure_reason": False,
+                    "failure_type": False,
+                    "scheduled_date": fields.Datetime.to_string(when),
+                    "mcm_send_attempts": attempts,
+                    "mcm_wait_reason": _(
+                        "%(cause)s It is tried again at %(time)s UTC (try %(attempt)s of %(max)s).",
+                        cause=deferral["text"],
+                        time=fields.Datetime.to_string(when),
+                        attempt=attempts + 1,
+                        max=MAX_ATTEMPTS,
+                    ),
+                }
+            )
+            self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger(at=when)
+            waiting |= mail
+        return waiting
 
     # ------------------------------------------------------------------ sending
     @api.model
@@ -113,14 +161,38 @@ class MailMail(models.Model):
         held = self._mcm_hold(holds) if holds else self.browse()
         held |= self.filtered("mcm_hold_reason")
         rest = (self - held)._mcm_within_limits({m: mb for m, mb in mailbox_of.items() if m not in held})
-        if not rest:
-            return True
+        self.env.cr.cache.pop(DEFERRED, None)  # nothing left over from a call that raised
         try:
-            return super(MailMail, rest).send(
-                auto_commit=auto_commit, raise_exception=raise_exception, post_send_callback=post_send_callback
-            )
+            for _pass in range(MAX_PASSES):
+                if not rest:
+                    return True
+                try:
+                    return super(MailMail, rest).send(
+                        auto_commit=auto_commit, raise_exception=raise_exception, post_send_callback=post_send_callback
+                    )
+                except smtplib.SMTPServerDisconnected:
+                    # a mailbox's server dropped the connection: the mail it was sending
+                    # waits for another try, and Odoo's loop stopped there (its final quit
+                    # fails): send what it did not reach, with fresh sessions
+                    if not self.env.cr.cache.pop(DROPPED, False):
+                        raise
+                    rest = rest._mcm_not_reached()
+            if rest:
+                self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
+            return True
         finally:
             self.env["mail.mailbox"]._file_sent_copies()
+
+    def _mcm_not_reached(self):
+        """The mails of a sending call still to send: queued, not held, not waiting."""
+        now = fields.Datetime.now()
+        return self.filtered(
+            lambda mail: (
+                mail.state == "outgoing"
+                and not mail.mcm_hold_reason
+                and not (mail.scheduled_date and mail.scheduled_date > now)
+            )
+        )
 
     def _mcm_recipient_count(self):
         self.ensure_one()
@@ -151,9 +223,8 @@ class MailMail(models.Model):
         return self - waiting
 
     def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
-        # held mail has not failed: its notifications stay "ready"
-        held = self.filtered(lambda mail: mail.mcm_hold_reason and mail.state == "outgoing")
-        rest = self - held
+        # held or waiting mail has not failed: its notifications stay "ready"
+        rest = self.filtered(lambda mail: mail.state != "outgoing")
         if not rest:
             return True
         return super(MailMail, rest)._postprocess_sent_message(

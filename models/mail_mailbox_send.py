@@ -12,8 +12,7 @@ from ..mailbox_engine import providers
 from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
-from .ir_mail_server import SENT_COPIES
-from .mail_mail import STOPPED_MAILBOXES
+from .ir_mail_server import SENT_COPIES, STOPPED_MAILBOXES
 
 _logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
@@ -83,9 +82,13 @@ class MailMailbox(models.Model):
             cause, _fix = self._render_diagnosis(exc.diagnosis)
             raise smtplib.SMTPAuthenticationError(535, cause.encode()) from None
         if code != 235:
-            params = diagnosis_params(self._server("smtp", password=""), "SMTP", self.email)
+            params = self._smtp_diagnosis_params()
             self._apply_diagnosis(diag_lib.from_smtp_error(code, answer, with_password=not oauth, **params))
             raise smtplib.SMTPAuthenticationError(code, answer)
+
+    def _smtp_diagnosis_params(self):
+        """The placeholders of a diagnosis about this mailbox's SMTP server."""
+        return diagnosis_params(self._server("smtp", password=""), "SMTP", self.email)
 
     def _smtp_authenticate(self, connection, token):
         server = self._server("smtp", oauth_token=token)  # the stored password, never one just typed

@@ -105,6 +105,21 @@ def configure_stack(env, stack, allow_private_hosts=True):
         params.set_param(key, value)
 
 
+@contextlib.contextmanager
+def really_sending():
+    """While a test runs, Odoo's ``send_email`` returns before the SMTP conversation
+    (``odoo.modules.module.current_test``): lift that for a block, so that Odoo really
+    connects, signs in and sends to the local servers, in the test's transaction."""
+    from odoo.modules import module
+
+    current = module.current_test
+    module.current_test = False
+    try:
+        yield
+    finally:
+        module.current_test = current
+
+
 def flip(stack, switch, **params):
     """Flip a test switch of the OAuth emulators (revoke, outage, throttle, expire, reset)."""
     import requests
