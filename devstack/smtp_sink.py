@@ -4,8 +4,8 @@ Every message it receives is kept in memory and written to ``folder/<n>.eml``
 so that tests can read what really left. Like a real server, it refuses recipients
 that do not exist (any ``nobody@…`` address) with ``550 5.1.1``.
 
-It also takes mail straight from a client, signed in with one of ``accounts`` (LOGIN
-or PLAIN; loopback only, so no TLS), and then behaves as real submission servers do
+It also takes mail straight from a client on a second port, signed in with one of
+``accounts`` (LOGIN or PLAIN; loopback only, so no TLS), and behaves as real submission servers do
 when they are unwell, by recipient (tests of sending failures):
 
 - ``busy@…``: ``421 4.7.0`` try again later, and the connection is closed (Gmail's
@@ -15,15 +15,15 @@ when they are unwell, by recipient (tests of sending failures):
   is not accepted (nothing is kept).
 """
 
+import logging
 import os
 import threading
-import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-# aiosmtpd's own AUTH hooks still fill a deprecated attribute (its warning, not ours)
-warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+# aiosmtpd's own AUTH code reads an attribute it deprecated, and logs that each time
+logging.getLogger("mail.log").addFilter(lambda record: "login_data is deprecated" not in record.getMessage())
 
 
 class _Keep:
@@ -55,6 +55,8 @@ class _Keep:
         with open(path, "wb") as fh:
             fh.write(b"X-Envelope-From: " + envelope.mail_from.encode() + b"\r\n")
             fh.write(b"X-Envelope-To: " + ", ".join(envelope.rcpt_tos).encode() + b"\r\n")
+            if session.authenticated:  # signed in here (not relayed by Dovecot)
+                fh.write(b"X-Authenticated-As: " + session.auth_data.login + b"\r\n")
             fh.write(envelope.original_content or envelope.content)
         return "250 Message accepted"
 
@@ -68,33 +70,44 @@ class _Accounts:
     def __call__(self, server, session, envelope, mechanism, auth_data):
         if isinstance(auth_data, LoginPassword):
             login, password = auth_data.login.decode(), auth_data.password.decode()
-            return AuthResult(success=self.accounts.get(login) == password, handled=False)
+            return AuthResult(success=self.accounts.get(login) == password, handled=False, auth_data=auth_data)
         return AuthResult(success=False, handled=False)
 
 
 class SmtpSink:
+    """Two doors to one store: ``port`` for Dovecot's relay (no AUTH offered: a relay
+    would then add an ``AUTH=`` parameter to MAIL FROM, which aiosmtpd refuses), and
+    ``submission_port`` for clients that sign in with one of ``accounts``."""
+
     def __init__(self, folder, port=0, accounts=None):
         self.folder = folder
         self.accounts = dict(accounts or {})
         os.makedirs(folder, exist_ok=True)
         self.port = port
-        self.controller = None
+        self.submission_port = None
+        self.controllers = []
 
     def start(self):
         from .util import free_port
 
         self.port = self.port or free_port()
-        self.controller = Controller(
-            _Keep(self.folder),
-            hostname="127.0.0.1",
-            port=self.port,
-            authenticator=_Accounts(self.accounts),
-            auth_require_tls=False,
-        )
-        self.controller.start()
+        self.submission_port = free_port()
+        keep = _Keep(self.folder)
+        self.controllers = [
+            Controller(keep, hostname="127.0.0.1", port=self.port),
+            Controller(
+                keep,
+                hostname="127.0.0.1",
+                port=self.submission_port,
+                authenticator=_Accounts(self.accounts),
+                auth_require_tls=False,
+            ),
+        ]
+        for controller in self.controllers:
+            controller.start()
         return self
 
     def stop(self):
-        if self.controller:
-            self.controller.stop()
-            self.controller = None
+        for controller in self.controllers:
+            controller.stop()
+        self.controllers = []

@@ -67,6 +67,7 @@ class MailStack:
             "imap_port": self.dovecot.imap_port,
             "submission_port": self.dovecot.submission_port,
             "sink_port": self.sink.port,
+            "sink_submission_port": self.sink.submission_port,  # signs the accounts in
             "sink_folder": self.sink.folder,
             "accounts": self.accounts,
             "google": {

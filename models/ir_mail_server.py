@@ -111,6 +111,7 @@ class IrMailServer(models.Model):
         if not mailbox_id:
             return super().send_email(message, *args, **kwargs)
         message_key = message["Message-Id"]
+        bcc = message["Bcc"]  # Odoo takes it off the message it sends; the Sent copy keeps it
         mailbox = self.env["mail.mailbox"].sudo().browse(mailbox_id)
         if mailbox_id in self.env.cr.cache.get(STOPPED_MAILBOXES, ()) and mailbox.state != "connected":
             raise MailDeliveryException(_("Mail Delivery Failed"), mailbox._hold_reason())  # held, not failed
@@ -150,7 +151,11 @@ class IrMailServer(models.Model):
             raise
         self.env.cr.cache[LAST_SENT] = message_key
         if copy:
+            if bcc:
+                message["Bcc"] = bcc
             self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
+            if session is None:  # one message on its own connection: file its copy now
+                self.env["mail.mailbox"]._file_sent_copies()
         return message_id
 
     @staticmethod

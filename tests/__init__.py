@@ -13,3 +13,4 @@ from . import test_held_mail
 from . import test_send_for_real
 from . import test_sending_limits
 from . import test_send_failures
+from . import test_send_chatter

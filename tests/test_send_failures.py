@@ -27,7 +27,7 @@ class TestSendFailures(StackMixin, MailboxCase):
         super().setUpClass()
         cls._setup_stack(cls.env)
         # the mailbox sends straight to the local SMTP server (which signs Carol in)
-        values = cls.custom_values(cls, CAROL, smtp_port=cls.stack["sink_port"])
+        values = cls.custom_values(cls, CAROL, smtp_port=cls.stack["sink_submission_port"])
         cls.mailbox = cls.env["mail.mailbox"].with_user(cls.user_ann).create(values)
         cls.mailbox.action_connect()
         assert cls.mailbox.state == "connected", cls.mailbox.last_error_cause

@@ -15,7 +15,7 @@ ACCOUNT = "alice@mail.test"
 
 def send_error(stack, *recipients):
     """Sign in on the sink and send one message to ``recipients``; the error raised."""
-    connection = smtplib.SMTP(stack["host"], stack["sink_port"], timeout=10)
+    connection = smtplib.SMTP(stack["host"], stack["sink_submission_port"], timeout=10)
     connection.login(ACCOUNT, stack["accounts"][ACCOUNT])
     try:
         connection.sendmail(ACCOUNT, list(recipients), b"Subject: offer\r\n\r\nOur offer\r\n")
