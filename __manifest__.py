@@ -2,7 +2,7 @@
     "name": "Connected Mailboxes",
     "summary": "Every user connects their own Gmail, Microsoft 365 or IMAP/SMTP mailbox; "
     "Odoo keeps it in sync and watches its access.",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Productivity/Discuss",
     "license": "LGPL-3",
     "author": "Connected Mailboxes",
@@ -15,6 +15,7 @@
         "security/mail_connected_mailbox_groups.xml",
         "security/ir.model.access.csv",
         "security/mail_mailbox_security.xml",
+        "data/ir_cron_data.xml",
         "views/mail_mailbox_views.xml",
         "views/mail_mailbox_disconnect_wizard_views.xml",
         "views/mail_mail_views.xml",

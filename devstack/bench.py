@@ -5,7 +5,10 @@ with its baseline measured in the same run (the machines are noisy): ``bench:`` 
   Google-like mailbox (XOAUTH2 with the cached token, routing and held-mail checks);
 * ``send_500_odoo_s``: the same 500 through a stock ``ir.mail_server`` with a password,
   to the same SMTP server;
-* ``send_vs_odoo``: their ratio (goal: at most 1.2).
+* ``send_vs_odoo``: their ratio (goal: at most 1.2);
+* ``health_40_one_by_one_s`` / ``health_40_8_at_once_s`` / ``health_speedup``: the
+  access check of 40 mailboxes (IMAP login + SMTP AUTH on Dovecot), sequential
+  baseline against the scheduled check's concurrent run.
 """
 
 import os
@@ -32,6 +35,9 @@ def main():
     try:
         pg = PostgresCluster(os.path.join(out, "pg")).start()
         stack = MailStack(os.path.join(out, "stack")).start()
+        from . import bench_health
+
+        bench_health.run(stack.info())
         conf = write_config(out, pg.settings, free_port())
         env = dict(os.environ, MCM_TEST_STACK=stack.info_path)
         print(f"bench: creating a database with {ADDON} (about 30 s)…", flush=True)

@@ -4,6 +4,9 @@ from . import mail_mailbox
 from . import mail_mailbox_oauth
 from . import mail_mailbox_check
 from . import mail_mailbox_send
+from . import mail_mailbox_health
+from . import mail_mailbox_health_log
+from . import mail_mailbox_incident
 from . import ir_mail_server
 from . import mail_mail
 from . import mail_mailbox_send_usage

@@ -23,6 +23,10 @@ MANAGED_FIELDS = {
     "last_check_report",
     "resync_since",
     "token_expires_at",
+    "next_check_at",
+    "failures_in_row",
+    "access_lost_since",
+    "reminded_at",
 }
 
 STATES = [
@@ -45,7 +49,7 @@ SECURITY = [
 class MailMailbox(models.Model):
     _name = "mail.mailbox"
     _description = "Connected mailbox"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "user_id, email"
     _rec_name = "name"
     _allow_sudo_commands = False
@@ -367,6 +371,9 @@ class MailMailbox(models.Model):
 
     def write(self, vals):
         self._check_managed_fields(vals)
+        if "state" in vals and not self.env.context.get("mcm_status_owner"):
+            # one owner of status changes: _set_state (mail_mailbox_health.py) and its hooks
+            raise UserError(_("A mailbox's status changes through its checks and buttons only."))
         if vals.get("email"):
             vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
         moved = self._moved_away(vals)
@@ -406,7 +413,8 @@ class MailMailbox(models.Model):
         credentials and no work runs for it."""
         for mailbox in self:
             mailbox._wipe_credentials()
-            mailbox.sudo().write({"state": "draft", "token_expires_at": False})
+            mailbox._set_state("draft")
+            mailbox.sudo().write({"token_expires_at": False, "next_check_at": False})
             if self.env.context.get("mcm_disconnecting"):
                 continue  # Disconnect said it in its own words
             mailbox.message_post(
@@ -495,8 +503,7 @@ class MailMailbox(models.Model):
     def action_disable(self):
         """Stop syncing; keep everything."""
         self._check_can_act()
-        self.sudo().write({"state": "disabled"})
-        self._on_sending_stopped()
+        self._set_state("disabled")
         self.message_post(body=_("Sync disabled by %(user)s. Nothing was deleted.", user=self.env.user.name))
         return True
 

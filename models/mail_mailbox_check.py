@@ -7,6 +7,7 @@ happened and how to fix it. The step-by-step checks themselves live in
 """
 
 import logging
+from datetime import timedelta
 
 from odoo import _, fields, models
 from odoo.exceptions import UserError
@@ -124,6 +125,9 @@ class MailMailbox(models.Model):
             )
         elif failed and self.state == "draft" and failed.diagnosis.kind == "password":
             self._set_secrets({"password": ""})
+        if self.state != "draft":
+            result = (failed.diagnosis.state or "transient") if failed else "ok"
+            self._log_check("manual", result, failed and failed.diagnosis, failed.name if failed else "")
         if failed:
             self._apply_diagnosis(failed.diagnosis, change_state=not candidate)
             if candidate and self.state != "draft":
@@ -150,24 +154,26 @@ class MailMailbox(models.Model):
     def _apply_diagnosis(self, diagnosis, change_state=True):
         """Record a failure on the mailbox; move to its status unless it is transient, the
         mailbox was never connected or is disabled, or ``change_state`` is False."""
+        if self.state not in ("draft", "disabled", "auth_lost"):
+            # a failure found while sending or syncing: the health check looks again soon
+            # (a throttled mailbox when the provider said it may try again)
+            self._schedule_check(diagnosis.retry_after if diagnosis.state == "throttled" else 60)
+        if change_state and diagnosis.state and self.state not in ("draft", "disabled"):
+            self._set_state(diagnosis.state, diagnosis)
+            return
         cause, fix = self._render_diagnosis(diagnosis)
-        values = {"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix}
-        stops = change_state and diagnosis.state and self.state not in ("draft", "disabled")
-        if stops:
-            values["state"] = diagnosis.state
-        self.sudo().write(values)
-        if stops:
-            self._on_sending_stopped()
+        self.sudo().write({"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix})
 
     def _clear_error(self):
         self.sudo().write({"last_error_cause": False, "last_error_fix": False, "last_error_date": False})
 
     def _mark_connected(self, oauth_token, verb=None):
         was = self.state
-        self.sudo().write({"state": "connected", "last_check_date": fields.Datetime.now()})
-        self._clear_error()
         self._sync_mail_server()
-        self._on_sending_resumed()
+        self._set_state("connected")
+        now = fields.Datetime.now()
+        self.sudo().write({"last_check_date": now, "next_check_at": now + timedelta(minutes=self._health_interval())})
+        self._clear_error()
         self._refresh_folders(oauth_token)
         verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
         self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))

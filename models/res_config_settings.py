@@ -32,6 +32,9 @@ class ResConfigSettings(models.TransientModel):
     mcm_health_check_minutes = fields.Integer(
         "Health check every (minutes)", config_parameter=PARAM_PREFIX + "health_check_minutes", default=15
     )
+    mcm_reminder_days = fields.Integer(
+        "Remind every (days)", config_parameter=PARAM_PREFIX + "reminder_days", default=2
+    )
     mcm_allow_private_hosts = fields.Boolean(
         "Allow servers on private networks",
         config_parameter=PARAM_PREFIX + "allow_private_hosts",
@@ -70,13 +73,15 @@ class ResConfigSettings(models.TransientModel):
             settings.mcm_google_redirect_uri = providers.redirect_uri(base_url, "google")
             settings.mcm_microsoft_redirect_uri = providers.redirect_uri(base_url, "microsoft")
 
-    @api.constrains("mcm_backfill_days", "mcm_health_check_minutes")
+    @api.constrains("mcm_backfill_days", "mcm_health_check_minutes", "mcm_reminder_days")
     def _check_mcm_numbers(self):
         for settings in self:
             if settings.mcm_backfill_days < 0:
                 raise ValidationError(_("Days of past mail to fetch cannot be negative."))
             if settings.mcm_health_check_minutes < 1:
                 raise ValidationError(_("The health check interval must be at least one minute."))
+            if settings.mcm_reminder_days < 0:
+                raise ValidationError(_("Days between reminders cannot be negative (0: no reminder)."))
 
     def action_mcm_rotate_key(self):
         self._check_settings_reader()

@@ -14,3 +14,5 @@ from . import test_send_for_real
 from . import test_sending_limits
 from . import test_send_failures
 from . import test_send_chatter
+from . import test_health
+from . import test_health_claims

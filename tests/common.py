@@ -248,3 +248,20 @@ class StackHttpMixin(StackMixin, MailboxUsersMixin):
     def setUp(self):
         super().setUp()
         self.addCleanup(flip, self.stack, "reset")
+
+
+def connect_google(env, address):
+    """A Google mailbox signed in through the emulator's consent page (the browser's
+    part done by HTTP), without Odoo's HTTP server (for a TransactionCase)."""
+    import secrets
+
+    from ..devstack.oauth_emulator import answer_consent
+
+    mailbox = env["mail.mailbox"].create({"email": address, "provider": "google"})
+    client = mailbox._oauth_client()
+    url, verifier = client.start("state-" + secrets.token_hex(4), address)
+    back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address)).query))
+    grant = client.finish(back["code"], verifier, address)
+    mailbox._store_grant(grant)
+    mailbox._mark_connected(grant.access_token)
+    return mailbox

@@ -155,7 +155,7 @@ class TestMailbox(MailboxCase):
             )
         mailbox.with_user(self.user_ada).write({"user_id": self.user_ben.id})
         self.assertEqual(mailbox.sudo().user_id, self.user_ben)
-        mailbox.sudo().state = "connected"
+        mailbox._set_state("connected")
         with self.assertRaisesRegex(AccessError, "cannot change"):
             mailbox.with_user(self.user_ben).write({"email": "other@example.com"})
 

@@ -88,8 +88,8 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_settings", 
             trigger: ".o_field_widget[name=mcm_allow_private_hosts] input:not(:checked)",
         },
         {
-            content: "No health check interval is offered before the health check exists",
-            trigger: ".app_settings_block[data-key='mail_connected_mailbox']:not(:has(.o_field_widget[name=mcm_health_check_minutes]))",
+            content: "How often access is checked, and how often a lost mailbox is reminded",
+            trigger: ".o_setting_box:has(.o_field_widget[name=mcm_health_check_minutes] input):has(.o_field_widget[name=mcm_reminder_days] input)",
         },
     ],
 });

@@ -1,0 +1,116 @@
+"""The health check of many mailboxes at once: plain values in, plain results out.
+
+The addon gathers, for each mailbox, what a check needs (a :class:`Probe`: the OAuth
+client and its refresh input, or the password, and the servers); :func:`probe_all`
+runs the network part of every probe concurrently (token refresh, IMAP login, SMTP
+AUTH for custom servers) in a bounded thread pool; the addon writes the results in
+one transaction. Nothing here touches a database.
+
+:func:`incidents` looks at a whole run: an OAuth app that is itself refused, or many
+mailboxes of one provider failing for a passing reason at once, is one incident of
+the app or the provider, not a loss of access of each mailbox.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from . import diagnosis as diag_lib
+from .connection_test import Server, Step, check_imap, check_smtp
+from .oauth import Grant, OAuthError
+
+APP_KINDS = ("app_config",)  # the OAuth app itself is refused: every mailbox of the provider fails
+OUTAGE_MIN_MAILBOXES = 3  # at least this many mailboxes of one provider failing for a passing reason…
+OUTAGE_MIN_SHARE = 0.5  # …and at least this share of those checked in the run: an outage
+
+
+@dataclass
+class Probe:
+    """What one mailbox's check needs. OAuth: ``client`` and ``refresh`` (a callable
+    ``client -> Grant``), or a still valid ``token``; custom: passwords in the servers."""
+
+    mailbox_id: int
+    provider: str
+    address: str
+    imap: Server
+    smtp: Server | None = None  # checked for custom servers only (OAuth: the token says it)
+    client: object = None
+    refresh: object = None
+    token: str = ""
+
+
+@dataclass
+class Outcome:
+    mailbox_id: int
+    provider: str
+    ok: bool
+    step: str = ""  # the failed step: Sign-in, TCP, TLS, Login…
+    diagnosis: diag_lib.Diagnosis | None = None
+    grant: Grant | None = None  # a refreshed token, to store
+    seconds: float = 0.0
+    detail: str = field(default="", repr=False)
+
+
+def probe(item):
+    """Check one mailbox: refresh its token (OAuth), sign in to IMAP, and to SMTP for a
+    custom server. Never raises: any failure is an :class:`Outcome` with a diagnosis."""
+    start = time.monotonic()
+    grant = None
+    try:
+        token = item.token
+        if item.refresh is not None and not token:
+            grant = item.refresh(item.client)
+            token = grant.access_token
+        steps = check_imap(replace(item.imap, oauth_token=token) if token else item.imap, item.address)
+        if steps[-1].ok and item.smtp is not None:
+            steps = steps + check_smtp(item.smtp, item.address)
+    except OAuthError as exc:
+        steps = [Step("Sign-in", False, "", exc.diagnosis)]
+    except Exception as exc:
+        params = {"host": item.imap.host, "port": item.imap.port, "address": item.address}
+        steps = [Step("Check", False, "", diag_lib.from_network_error(exc, **params))]
+    last = steps[-1]
+    return Outcome(
+        item.mailbox_id,
+        item.provider,
+        last.ok,
+        "" if last.ok else last.name,
+        None if last.ok else last.diagnosis,
+        grant,
+        time.monotonic() - start,
+        last.detail,
+    )
+
+
+def probe_all(items, workers=8):
+    """:func:`probe` every item, ``workers`` at a time; outcomes in the items' order."""
+    items = list(items)
+    if len(items) <= 1 or workers <= 1:
+        return [probe(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="mcm-health") as pool:
+        return list(pool.map(probe, items))
+
+
+@dataclass
+class Incident:
+    provider: str
+    kind: str  # "app" (the OAuth app is refused) or "outage" (the provider fails for many)
+    diagnosis: diag_lib.Diagnosis
+    mailbox_ids: list
+
+
+def incidents(outcomes):
+    """The incidents of apps or providers in one run's outcomes (see the module doc);
+    the mailboxes they name are not to be marked or alerted one by one."""
+    found = []
+    by_provider = {}
+    for outcome in outcomes:
+        by_provider.setdefault(outcome.provider, []).append(outcome)
+    for provider, group in by_provider.items():
+        app = [o for o in group if o.diagnosis and o.diagnosis.kind in APP_KINDS]
+        if app:
+            found.append(Incident(provider, "app", app[0].diagnosis, [o.mailbox_id for o in app]))
+        passing = [o for o in group if o.diagnosis and o.diagnosis.state is diag_lib.TRANSIENT]
+        if len(passing) >= OUTAGE_MIN_MAILBOXES and len(passing) >= OUTAGE_MIN_SHARE * len(group):
+            found.append(Incident(provider, "outage", passing[0].diagnosis, [o.mailbox_id for o in passing]))
+    return found

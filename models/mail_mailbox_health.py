@@ -1,0 +1,367 @@
+"""Health: the one owner of a mailbox's status, the scheduled check, and what entering
+and leaving "Access lost" does (alerts once per incident, held mail, reminders).
+
+Every status change goes through :meth:`_set_state`; the hooks
+:meth:`_on_access_lost` / :meth:`_on_access_restored` and
+:meth:`_on_sending_stopped` / :meth:`_on_sending_resumed` are where alerts, held mail
+(and later campaigns and sync) plug in.
+
+The scheduled check claims due mailboxes with row locks (``FOR UPDATE SKIP LOCKED``:
+a cron run, a button and another Odoo process never check the same mailbox at once),
+runs the network part of every check concurrently (``mailbox_engine.health``), then
+writes the results in the cron's transaction, in bounded batches with progress.
+"""
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..mailbox_engine import diagnosis as diag_lib
+from ..mailbox_engine import health as health_lib
+from ..mailbox_engine import providers
+from .mail_mailbox import ADMIN_GROUP, PARAM
+
+_logger = logging.getLogger(__name__)
+
+CHECKED_STATES = ("connected", "throttled", "error")  # auth_lost waits for a Reconnect
+SENDING_STOPS = ("auth_lost", "throttled", "error", "disabled")  # (draft: disconnect retires the server)
+TRANSIENT_TO_ERROR = 3  # passing failures in a row before the mailbox shows an error
+RETRY_MINUTES = (1, 5, 15, 60)  # after a passing failure or a throttle (backoff), at least Retry-After
+DEFAULT_INTERVAL = 15  # minutes between scheduled checks of a healthy mailbox
+DEFAULT_REMINDER_DAYS = 2
+BATCH = 50  # mailboxes per cron round
+WORKERS = 8  # checks in flight at once
+
+
+class MailMailbox(models.Model):
+    _inherit = "mail.mailbox"
+
+    next_check_at = fields.Datetime("Next check", readonly=True, copy=False, index=True)
+    failures_in_row = fields.Integer(readonly=True, copy=False)
+    access_lost_since = fields.Datetime("Access lost since", readonly=True, copy=False)
+    reminded_at = fields.Datetime(readonly=True, copy=False)
+    health_log_ids = fields.One2many("mail.mailbox.health.log", "mailbox_id", string="Check history")
+
+    # ------------------------------------------------------------------ the one status owner
+    def _set_state(self, state, diagnosis=None):
+        """Move to ``state`` (with the diagnosis' cause and fix, if any) and run the hooks
+        of the transition. The only code that writes a mailbox's status.
+
+        Two processes finding the same loss at once cannot both alert: the second one's
+        write of the row fails with a serialization error (Odoo retries it, and then sees
+        the state already changed)."""
+        for mailbox in self:
+            previous = mailbox.state
+            values = {"state": state}
+            if diagnosis is not None:
+                cause, fix = mailbox._render_diagnosis(diagnosis)
+                values.update(last_error_date=fields.Datetime.now(), last_error_cause=cause, last_error_fix=fix)
+            if state == "connected":
+                values.update(failures_in_row=0, access_lost_since=False, reminded_at=False)
+            if state == "auth_lost" and previous != "auth_lost":
+                values["access_lost_since"] = fields.Datetime.now()
+            mailbox.sudo().with_context(mcm_status_owner=True).write(values)
+            if previous == state:
+                continue
+            if state == "auth_lost":
+                mailbox._on_access_lost(diagnosis)
+            elif previous == "auth_lost":
+                mailbox._on_access_restored()
+            if state in SENDING_STOPS:
+                mailbox._on_sending_stopped()
+            elif state == "connected":
+                mailbox._on_sending_resumed()
+
+    def _on_access_lost(self, diagnosis=None):
+        """Entering "Access lost", once per incident: the owner, every mailbox administrator
+        and the mailbox address itself are told, in Odoo and by email (never through this
+        mailbox), and the owner gets an activity."""
+        self.ensure_one()
+        self._alert(reminder=False)
+
+    def _on_access_restored(self):
+        """Leaving "Access lost": the reconnect activity is done."""
+        self.ensure_one()
+        self.activity_ids.filtered(lambda a: a.summary and self.email in a.summary).action_feedback(
+            feedback=_("Reconnected.")
+        )
+
+    # ------------------------------------------------------------------ alerts
+    def _alert_partners(self):
+        """The owner and every mailbox administrator."""
+        admins = self.env.ref(ADMIN_GROUP).sudo().users.filtered("active")
+        return (self.user_id | admins).partner_id
+
+    def _alert(self, reminder=False):
+        self.ensure_one()
+        cause = self.last_error_cause or _("Odoo can no longer sign in to %(address)s.", address=self.email)
+        fix = self.last_error_fix or _("Click Reconnect and sign in again.")
+        subject = (
+            _("Reminder: %(address)s is still disconnected from Odoo", address=self.email)
+            if reminder
+            else _("%(address)s is disconnected from Odoo", address=self.email)
+        )
+        body = self._alert_body(cause, fix)
+        partners = self._alert_partners()
+        bot = self.env.ref("base.partner_root")
+        # in Odoo: a notification in each person's inbox, from OdooBot (never the owner's
+        # address, which would route it through this very mailbox)
+        # (those who get their notifications by email get the email below only)
+        inbox = partners.filtered(lambda p: any(u.notification_type == "inbox" for u in p.user_ids))
+        if inbox:
+            self.sudo().message_notify(
+                partner_ids=inbox.ids, subject=subject, body=body, author_id=bot.id, email_from=self._alert_sender()
+            )
+        if not reminder and self.user_id:
+            self.sudo().activity_schedule(
+                "mail.mail_activity_data_todo",
+                user_id=self.user_id.id,
+                summary=_("Reconnect %(address)s", address=self.email),
+                note=body,
+            )
+        # by email, to the people and to the mailbox itself, through a server that works
+        addresses = {p.email_normalized for p in partners if p.email_normalized} | {self.email_normalized}
+        self.env["mail.mail"].sudo().create(
+            {
+                "subject": subject,
+                "body_html": body,
+                "email_to": ", ".join(sorted(a for a in addresses if a)),
+                "email_from": self._alert_sender(),
+                "mail_server_id": self._alert_server().id,
+                "auto_delete": True,
+            }
+        )
+
+    def _alert_body(self, cause, fix):
+        url = f"{self.get_base_url()}/odoo/action-mail_connected_mailbox.mail_mailbox_action/{self.id}"
+        return _(
+            "<p>%(cause)s</p><p>%(fix)s</p><p>Until then, mail sent from Odoo through it waits (nothing is "
+            "lost) and nothing new is synced.</p><p><a href='%(url)s'>Open the mailbox</a></p>",
+            cause=cause,
+            fix=fix,
+            url=url,
+        )
+
+    def _alert_sender(self):
+        """The company's notification address (never a mailbox's own address): the
+        company's email, Odoo's default From, or notifications@ the catchall domain."""
+        found = self.env.company.email_formatted or self.env["ir.mail_server"]._get_default_from_address()
+        if found:
+            return found
+        domain = self.env.company.alias_domain_id.name or urlsplit(self.get_base_url()).hostname or "localhost"
+        return f"notifications@{domain}"
+
+    def _alert_server(self):
+        """A server that works for alerts: Odoo's own servers, never a mailbox's."""
+        Servers = self.env["ir.mail_server"].sudo()
+        own = Servers.search([("smtp_authentication", "!=", "mcm_mailbox")], order="sequence")
+        if not own:
+            return Servers
+        server, _from = Servers._find_mail_server(self._alert_sender(), mail_servers=own)
+        return server or own[:1]
+
+    # ------------------------------------------------------------------ the scheduled check
+    @api.model
+    def _health_interval(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(PARAM + "health_check_minutes")
+        return max(1, int(value or DEFAULT_INTERVAL))
+
+    @api.model
+    def _claim(self, ids=None, limit=BATCH):
+        """Lock and return mailboxes to check: due ones (or ``ids``), skipping those another
+        transaction is checking (``FOR UPDATE SKIP LOCKED``)."""
+        now = fields.Datetime.now()
+        where = SQL("active AND state IN %s", CHECKED_STATES)
+        if ids is not None:
+            where = SQL("%s AND id IN %s", where, tuple(ids) or (0,))
+        else:
+            where = SQL("%s AND (next_check_at IS NULL OR next_check_at <= %s)", where, now)
+        query = SQL(
+            "SELECT id FROM mail_mailbox WHERE %s ORDER BY next_check_at NULLS FIRST, id LIMIT %s "
+            "FOR UPDATE SKIP LOCKED",
+            where,
+            limit,
+        )
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(query)
+                return self.browse([row[0] for row in self.env.cr.fetchall()])
+        except psycopg2.errors.SerializationFailure:  # changed since this transaction began
+            return self.browse()
+
+    @api.model
+    def _count_due(self):
+        return self.search_count(
+            [
+                ("state", "in", CHECKED_STATES),
+                "|",
+                ("next_check_at", "=", False),
+                ("next_check_at", "<=", fields.Datetime.now()),
+            ]
+        )
+
+    @api.model
+    def _cron_check_health(self):
+        """Check due mailboxes in bounded batches, with progress; remind lost ones."""
+        mailboxes = self._claim()
+        if mailboxes:
+            mailboxes._check_health(trigger="scheduled")
+        self._remind_lost()
+        self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=self._count_due() if mailboxes else 0)
+
+    def _check_health(self, trigger="scheduled"):
+        """Check these (claimed) mailboxes: network in parallel, results written here."""
+        probes, failed = [], []
+        for mailbox in self:
+            try:
+                probes.append(mailbox._prepare_probe())
+            except Exception as exc:
+                _logger.warning("Mailbox %s: check not prepared", mailbox.id, exc_info=True)
+                params = {"provider": mailbox.provider, "address": mailbox.email, "detail": str(exc)[:120]}
+                failed.append(
+                    health_lib.Outcome(
+                        mailbox.id, mailbox.provider, False, "Setup", diag_lib.diagnose("request", "setup", **params)
+                    )
+                )
+        outcomes = health_lib.probe_all(probes, workers=WORKERS) + failed
+        incidents = health_lib.incidents(outcomes)
+        in_incident = {mailbox_id for incident in incidents for mailbox_id in incident.mailbox_ids}
+        for incident in incidents:
+            self.env["mail.mailbox.incident"]._open(incident)
+        by_id = {outcome.mailbox_id: outcome for outcome in outcomes}
+        for mailbox in self:
+            outcome = by_id[mailbox.id]
+            mailbox._apply_outcome(outcome, trigger, in_incident=mailbox.id in in_incident)
+        checked = {o.provider for o in outcomes if o.ok}
+        if checked:
+            self.env["mail.mailbox.incident"]._close(checked)
+        return outcomes
+
+    def _prepare_probe(self):
+        """What :func:`mailbox_engine.health.probe` needs, read here (secrets, app)."""
+        self.ensure_one()
+        if not providers.PROVIDERS[self.provider].oauth:
+            return health_lib.Probe(self.id, self.provider, self.email, self._server("imap"), self._server("smtp"))
+        if self.provider == "google":
+            client = self._oauth_client()
+            refresh_token = self._get_secret("refresh_token")
+
+            def refresh(client, address=self.email):
+                return client.refresh(refresh_token, address)
+
+        else:
+            client = self._oauth_client(self._get_secret("token_cache"))
+
+            def refresh(client, address=self.email):
+                return client.refresh(address, force=True)
+
+        return health_lib.Probe(
+            self.id, self.provider, self.email, self._server("imap", password=""), client=client, refresh=refresh
+        )
+
+    def _apply_outcome(self, outcome, trigger, in_incident=False):
+        """Write one check's result: the history, the status, the next check."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        diagnosis = outcome.diagnosis
+        if outcome.grant:
+            self._store_grant(outcome.grant)
+        if outcome.ok:
+            result = "ok"
+            if self.state != "connected":
+                self._set_state("connected")
+                self.message_post(body=_("Access works again (checked by Odoo)."))
+            else:
+                self.sudo().write({"failures_in_row": 0})
+                self._clear_error()
+            next_at = now + timedelta(minutes=self._health_interval())
+        elif in_incident:
+            result = "incident"  # the app or the provider: told to administrators once, not here
+            next_at = now + timedelta(minutes=self._health_interval())
+        else:
+            failures = self.failures_in_row + 1
+            self.sudo().write({"failures_in_row": failures})
+            delay = timedelta(minutes=RETRY_MINUTES[min(failures, len(RETRY_MINUTES)) - 1])
+            if diagnosis.state is diag_lib.TRANSIENT:
+                result = "transient"
+                if failures >= TRANSIENT_TO_ERROR:
+                    self._set_state("error", diagnosis)
+                else:
+                    self._apply_diagnosis(diagnosis)
+            else:
+                result = diagnosis.state
+                self._set_state(diagnosis.state, diagnosis)
+                if diagnosis.state == diag_lib.THROTTLED:
+                    delay = max(delay, timedelta(seconds=diagnosis.retry_after or 60))
+                elif diagnosis.state == diag_lib.ERROR:
+                    delay = timedelta(minutes=self._health_interval())
+            next_at = None if result == "auth_lost" else now + delay
+        self.sudo().write({"last_check_date": now, "next_check_at": next_at})
+        self._log_check(trigger, result, diagnosis, outcome.step, outcome.seconds)
+
+    @api.model
+    def _remind_lost(self):
+        """A reminder to the same people while a mailbox stays lost, every few days."""
+        days = int(self.env["ir.config_parameter"].sudo().get_param(PARAM + "reminder_days") or DEFAULT_REMINDER_DAYS)
+        if days <= 0:
+            return
+        edge = fields.Datetime.now() - timedelta(days=days)
+        lost = self.search(
+            [
+                ("state", "=", "auth_lost"),
+                ("access_lost_since", "<=", edge),
+                "|",
+                ("reminded_at", "=", False),
+                ("reminded_at", "<=", edge),
+            ],
+            limit=BATCH,
+        )
+        for mailbox in lost:
+            mailbox._alert(reminder=True)
+            mailbox.sudo().write({"reminded_at": fields.Datetime.now()})
+
+    def _schedule_check(self, seconds):
+        """Have the health check look at this mailbox in ``seconds`` (at the latest)."""
+        self.ensure_one()
+        when = fields.Datetime.now() + timedelta(seconds=seconds or 60)
+        if not self.next_check_at or self.next_check_at > when:
+            self.sudo().write({"next_check_at": when})
+            self.env.ref("mail_connected_mailbox.ir_cron_mailbox_health")._trigger(at=when)
+
+    def _log_check(self, trigger, result, diagnosis=None, step="", seconds=0.0):
+        cause, fix = self._render_diagnosis(diagnosis) if diagnosis else ("", "")
+        self.env["mail.mailbox.health.log"].sudo().create(
+            {
+                "mailbox_id": self.id,
+                "trigger": trigger,
+                "result": result,
+                "step": step,
+                "cause": cause,
+                "fix": fix,
+                "provider_code": diagnosis.provider_code if diagnosis else "",
+                "seconds": round(seconds, 2),
+            }
+        )
+
+    # ------------------------------------------------------------------ Check now
+    def action_check_now(self):
+        """Check this mailbox now, as the scheduled check does (and recorded the same way);
+        a check already running elsewhere for it is not doubled."""
+        self._check_can_act()
+        mailbox = self.sudo()._claim(ids=self.ids, limit=1)
+        if not mailbox:
+            if self.state not in CHECKED_STATES:
+                return self.action_test_connection()
+            return self._notify(
+                _("A check is already running"), _("Odoo is checking this mailbox right now."), "info", reload=True
+            )
+        (outcome,) = mailbox._check_health(trigger="manual")
+        if outcome.ok:
+            return self._notify(_("Access works"), _("Odoo signed in to the mailbox."), "success", reload=True)
+        cause, fix = self._render_diagnosis(outcome.diagnosis)
+        return self._notify(_("Check failed"), f"{cause}\n{fix}", "danger", reload=True)
