@@ -7,8 +7,10 @@ from . import mail_mailbox_send
 from . import mail_mailbox_health
 from . import mail_mailbox_health_log
 from . import mail_mailbox_incident
+from . import mail_mailbox_reconnect_link
 from . import ir_mail_server
 from . import mail_mail
+from . import mailing_mailing
 from . import mail_mailbox_send_usage
 from . import mail_mailbox_connect_attempt
 from . import mail_mailbox_check_counter

@@ -71,22 +71,34 @@ class MailMail(models.Model):
         return {
             mail: mailbox
             for mail, mailbox in mailbox_of.items()
-            if mailbox.state not in SENDING_STATES or not mailbox.active
+            if mailbox.state not in SENDING_STATES or not mailbox.active or mail.mailing_id.state == "paused"
         }
 
     def _mcm_hold(self, holds):
         """Hold ``{mail: mailbox}``: queued, with the reason, skipped by the queue."""
         for mailbox, mails in self._mcm_by_mailbox(holds).items():
-            mails.sudo().write(
-                {
-                    "state": "outgoing",
-                    "failure_reason": False,
-                    "failure_type": False,
-                    "mcm_mailbox_id": mailbox.id,
-                    "mcm_hold_reason": mailbox._hold_reason(),
-                }
-            )
+            by_reason = {}
+            for mail in mails:
+                reason = mail._mcm_hold_reason_for(mailbox)
+                by_reason[reason] = by_reason.get(reason, self.browse()) | mail
+            for reason, group in by_reason.items():
+                group.sudo().write(
+                    {
+                        "state": "outgoing",
+                        "failure_reason": False,
+                        "failure_type": False,
+                        "mcm_mailbox_id": mailbox.id,
+                        "mcm_hold_reason": reason,
+                    }
+                )
         return self.browse([mail.id for mail in holds])
+
+    def _mcm_hold_reason_for(self, mailbox):
+        if mailbox.state in SENDING_STATES and mailbox.active and self.mailing_id.state == "paused":
+            return _(
+                "the campaign %(name)s is paused: it leaves when the campaign resumes", name=self.mailing_id.subject
+            )
+        return mailbox._hold_reason()
 
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
@@ -234,7 +246,15 @@ class MailMail(models.Model):
     @api.model
     def _mcm_release(self, mailbox):
         """Release what was held for ``mailbox`` (connected again) and wake the queue."""
-        held = self.sudo().search([("mcm_mailbox_id", "=", mailbox.id), ("mcm_hold_reason", "!=", False)])
+        held = self.sudo().search(
+            [
+                ("mcm_mailbox_id", "=", mailbox.id),
+                ("mcm_hold_reason", "!=", False),
+                "|",
+                ("mailing_id", "=", False),
+                ("mailing_id.state", "!=", "paused"),  # until the campaign resumes
+            ]
+        )
         if held:
             held.write({"mcm_hold_reason": False})
             self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()

@@ -33,17 +33,23 @@ class MailMailboxConnectAttempt(models.Model):
     key_id = fields.Many2one("mail.mailbox.key", ondelete="restrict", help="The database key that encrypted it.")
     expires_at = fields.Datetime(required=True)
     used = fields.Boolean()
+    link_id = fields.Many2one("mail.mailbox.reconnect.link", ondelete="cascade", help="Started from a shareable link.")
+    browser_hash = fields.Char(help="For a link: the hash of a secret kept in the browser's session that started it.")
 
     _sql_constraints = [("state_hash_uniq", "unique(state_hash)", "A sign-in state is used once.")]
 
     @api.model
-    def _new(self, mailbox, secret_factory):
-        """Start an attempt; ``secret_factory(state)`` returns (url, secret). Returns the URL."""
+    def _new(self, mailbox, secret_factory, link=None, browser_secret=""):
+        """Start an attempt; ``secret_factory(state)`` returns (url, secret). Returns the URL.
+        From a shareable ``link``: bound to the browser holding ``browser_secret``
+        (its session), not to an Odoo user."""
         state = secrets.token_urlsafe(32)
         url, secret = secret_factory(state)
         value, key = self.env["mail.mailbox.key"]._encrypt(secret)
         self.sudo().create(
             {
+                "link_id": link.id if link else False,
+                "browser_hash": state_hash(browser_secret) if link else False,
                 "mailbox_id": mailbox.id,
                 "user_id": self.env.uid,
                 "provider": mailbox.provider,
@@ -56,7 +62,7 @@ class MailMailboxConnectAttempt(models.Model):
         return url
 
     @api.model
-    def _consume(self, provider, state):
+    def _consume(self, provider, state, browser_secret=""):
         """The attempt for ``state``, marked used; or an error message (never both).
 
         Checks: the state exists for this provider, was not used, has not expired and
@@ -73,7 +79,15 @@ class MailMailboxConnectAttempt(models.Model):
                 "This sign-in answer was already used. If the mailbox is not connected, open it and "
                 "click Connect again."
             )
-        if attempt.user_id != self.env.user:
+        if attempt.link_id:
+            if not browser_secret or state_hash(browser_secret) != attempt.browser_hash:
+                return self, _(
+                    "This sign-in was started in another browser. Open the shareable link again in this "
+                    "browser and sign in from there."
+                )
+            if not self.env["mail.mailbox.reconnect.link"]._find_by_id(attempt.link_id.id):
+                return self, _("This shareable link no longer works. Ask for a new one.")
+        elif attempt.user_id != self.env.user:
             return self, _(
                 "This sign-in was started by another Odoo user. Sign in to Odoo as that user, or "
                 "open your own mailbox and click Connect."

@@ -24,7 +24,7 @@ from odoo.tools import SQL
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import health as health_lib
 from ..mailbox_engine import providers
-from .mail_mailbox import ADMIN_GROUP, PARAM
+from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM
 
 _logger = logging.getLogger(__name__)
 
@@ -68,6 +68,13 @@ class MailMailbox(models.Model):
             mailbox.sudo().with_context(mcm_status_owner=True).write(values)
             if previous == state:
                 continue
+            if state == "connected":  # reconnected: links shared before are dead
+                links = (
+                    self.env["mail.mailbox.reconnect.link"]
+                    .sudo()
+                    .search([("mailbox_id", "=", mailbox.id), ("ended_at", "=", False)])
+                )
+                links.filtered(lambda link: link.id != self.env.context.get("mcm_link_id"))._end("reconnected")
             if state == "auth_lost":
                 mailbox._on_access_lost(diagnosis)
             elif previous == "auth_lost":
@@ -347,6 +354,43 @@ class MailMailbox(models.Model):
                 "seconds": round(seconds, 2),
             }
         )
+
+    # ------------------------------------------------------------------ shareable link
+    def action_get_reconnect_link(self):
+        """A link whoever holds the inbox can open without an Odoo login to reconnect it."""
+        self._check_can_act()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Shareable reconnect link"),
+            "res_model": "mail.mailbox.reconnect.link.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_mailbox_id": self.id},
+        }
+
+    def _start_oauth_from_link(self, link, browser_secret):
+        """The provider's sign-in URL for whoever opened ``link`` (bound to their browser)."""
+        self.ensure_one()
+        self._check_oauth_app(self.provider)
+        client = self._oauth_client()
+        return self.env["mail.mailbox.connect.attempt"]._new(
+            self, lambda state: client.start(state, self.email or ""), link=link, browser_secret=browser_secret
+        )
+
+    def _reconnect_with_password_from_link(self, link, password):
+        """Try ``password`` typed on the link's page; ``None`` when the mailbox works again,
+        else ``{"cause", "fix"}`` (a few refused passwords end the link)."""
+        self.ensure_one()
+        if not password:
+            return {"cause": _("Type the mailbox's password (or app password)."), "fix": ""}
+        self._set_secrets({NEW_PASSWORD: password})
+        failed = self._check_credentials()
+        if failed:
+            link._refused()
+            cause, fix = self._render_diagnosis(failed.diagnosis)
+            return {"cause": cause, "fix": fix}
+        link._used()
+        return None
 
     # ------------------------------------------------------------------ Check now
     def action_check_now(self):

@@ -56,7 +56,7 @@ class MailMailbox(models.Model):
         return {"type": "ir.actions.act_url", "url": url, "target": "self"}
 
     @api.model
-    def _oauth_callback(self, provider, params):
+    def _oauth_callback(self, provider, params, browser_secret=""):
         """Finish a sign-in coming back from the provider.
 
         Returns ``(mailbox, None)`` when connected, or ``(mailbox or None, error)`` where
@@ -64,12 +64,17 @@ class MailMailbox(models.Model):
         credentials and no status; it is recorded on the mailbox (what happened, and in
         the chatter), and its one-time state is spent.
         """
-        attempt, message = self.env["mail.mailbox.connect.attempt"]._consume(provider, params.get("state"))
+        Attempts = self.env["mail.mailbox.connect.attempt"]
+        attempt, message = Attempts._consume(provider, params.get("state"), browser_secret)
         if not attempt:
             return None, {"title": _("Sign-in refused"), "cause": message, "fix": "", "kept": ""}
+        link = attempt.link_id
         mailbox = attempt.mailbox_id.with_env(self.env)
+        if link:  # whoever holds the link, without an Odoo login
+            mailbox = mailbox.sudo().with_context(mcm_link_id=link.id)
         try:
-            mailbox.check_access("write")
+            if not link:
+                mailbox.check_access("write")
             with self.env.cr.savepoint():
                 mailbox._finish_oauth(attempt, params)
         except OAuthError as exc:
@@ -90,8 +95,18 @@ class MailMailbox(models.Model):
             cause = _("Odoo could not finish the sign-in because of an unexpected error.")
             fix = _("Try again; if it fails again, ask your administrator to look at the server log.")
         else:
+            if link:
+                link._used()
             return mailbox, None
         return mailbox, mailbox._sign_in_refused(cause, fix)
+
+    @api.model
+    def _is_link_state(self, state):
+        """Whether ``state`` belongs to a sign-in started from a shareable link."""
+        from .mail_mailbox_connect_attempt import state_hash
+
+        attempt = self.env["mail.mailbox.connect.attempt"].sudo().search([("state_hash", "=", state_hash(state))])
+        return bool(state and attempt.link_id)
 
     def _sign_in_refused(self, cause, fix):
         """Record a refused sign-in on the mailbox; return what the result page shows."""

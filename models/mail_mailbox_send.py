@@ -13,6 +13,7 @@ from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
 from .ir_mail_server import SENT_COPIES, STOPPED_MAILBOXES
+from .mail_mailbox import PARAM
 
 _logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
@@ -146,15 +147,57 @@ class MailMailbox(models.Model):
             mailbox.held_mail_count, mailbox.held_mail_since = found.get(mailbox.id, (0, False))
 
     def _on_sending_stopped(self):
-        """The mailbox cannot send any more (access lost, throttled, error, disabled)."""
+        """The mailbox cannot send any more (access lost, throttled, error, disabled): its
+        queued mail is held, and its campaigns pause (not for throttling, which passes)."""
         self.env.cr.cache.setdefault(STOPPED_MAILBOXES, set()).update(self.ids)
+        Mailing = self.env["mailing.mailing"]
         for mailbox in self:
             self.env["mail.mail"]._mcm_hold_queued(mailbox)
+            if mailbox.state != "throttled":
+                Mailing._mcm_of_mailbox(mailbox, ("in_queue", "sending"))._mcm_pause(mailbox)
 
     def _on_sending_resumed(self):
-        """The mailbox is connected again: what it held leaves."""
+        """The mailbox is connected again: what it held leaves, paced by its sending
+        limits, oldest first; its paused campaigns resume by themselves or wait for a
+        click, as Settings say. The mailbox says what is waiting and what resumes."""
+        auto = self.env["ir.config_parameter"].sudo().get_param(PARAM + "resume_campaigns") == "auto"
         for mailbox in self:
-            self.env["mail.mail"]._mcm_release(mailbox)
+            released = self.env["mail.mail"]._mcm_release(mailbox)
+            paused = self.env["mailing.mailing"]._mcm_of_mailbox(mailbox, ("paused",))
+            remaining = sum(len(mailing._get_remaining_recipients()) for mailing in paused)
+            if paused and auto:
+                paused._mcm_resume()
+            if released or paused:
+                mailbox.message_post(body=mailbox._resume_summary(len(released), paused, remaining, auto))
+
+    def _resume_summary(self, released, paused, remaining, auto):
+        parts = []
+        if released:
+            pace = self._limits_text()
+            parts.append(
+                _("%(count)s waiting messages leave now, oldest first", count=released)
+                + (_(" (at most %(limits)s)", limits=pace) if pace else "")
+                + "."
+            )
+        if paused:
+            names = ", ".join(paused.mapped("subject"))
+            if auto:
+                text = _(
+                    "Campaigns resumed where they stopped (%(count)s, %(remaining)s recipients to go): %(names)s.",
+                    count=len(paused),
+                    remaining=remaining,
+                    names=names,
+                )
+            else:
+                text = _(
+                    "Paused campaigns waiting for a click on Resume (%(count)s, %(remaining)s recipients to go): "
+                    "%(names)s.",
+                    count=len(paused),
+                    remaining=remaining,
+                    names=names,
+                )
+            parts.append(text)
+        return " ".join(parts)
 
     # ------------------------------------------------------------------ Sent copy
     @api.model

@@ -35,6 +35,12 @@ class ResConfigSettings(models.TransientModel):
     mcm_reminder_days = fields.Integer(
         "Remind every (days)", config_parameter=PARAM_PREFIX + "reminder_days", default=2
     )
+    mcm_resume_campaigns = fields.Selection(
+        [("click", "On a click on Resume"), ("auto", "By themselves")],
+        "Paused campaigns resume",
+        config_parameter=PARAM_PREFIX + "resume_campaigns",
+        default="click",
+    )
     mcm_allow_private_hosts = fields.Boolean(
         "Allow servers on private networks",
         config_parameter=PARAM_PREFIX + "allow_private_hosts",

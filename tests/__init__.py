@@ -16,3 +16,5 @@ from . import test_send_failures
 from . import test_send_chatter
 from . import test_health
 from . import test_health_claims
+from . import test_campaigns
+from . import test_reconnect_link

@@ -81,6 +81,8 @@ class TestHeldMail(StackMixin, MailboxCase):
         self.reconnect()
         self.assertFalse((queued | fresh).filtered("mcm_hold_reason"))
         self.assertEqual(self.mailbox.held_mail_count, 0)
+        notes = self.mailbox.message_ids.mapped("body")
+        self.assertTrue(any("2 waiting messages leave now, oldest first" in note for note in notes), notes)
         self.env["mail.mail"].process_email_queue()
         self.assertEqual((queued | fresh).mapped("state"), ["sent", "sent"])
 

@@ -1,1 +1,2 @@
 from . import mail_mailbox_disconnect_wizard
+from . import mail_mailbox_reconnect_link_wizard

@@ -293,3 +293,62 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_refusal_on_
         },
     ],
 });
+
+// Shareable reconnect link: the owner of a mailbox whose access was lost gets a link,
+// opens it as whoever holds the inbox would, types a wrong then the right password.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_shareable_link", {
+    steps: () => [
+        {
+            content: "The mailbox lost its access",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Access lost')",
+        },
+        {
+            content: "Get shareable link",
+            trigger: ".o_form_view button[name=action_get_reconnect_link]",
+            run: "click",
+        },
+        {
+            content: "The link is shown once, to copy, with its end date",
+            trigger: ".modal .o_field_widget[name=url]:contains('/mailbox/reconnect/')",
+        },
+        {
+            content: "Open the link, as whoever holds the inbox would",
+            trigger: ".modal .o_field_widget[name=expires_at]",
+            run() {
+                window.location.href = document.querySelector(".modal .o_field_widget[name=url] span").textContent;
+            },
+        },
+        {
+            content: "The page names the mailbox and who asked",
+            trigger: ".o_mcm_link_page h1:contains('Reconnect'):contains('@mail.test')",
+        },
+        {
+            content: "Type a wrong password",
+            trigger: ".o_mcm_link_page input[name=password]",
+            run: "edit not-the-password",
+        },
+        {
+            content: "Reconnect",
+            trigger: ".o_mcm_link_page button[type=submit]",
+            run: "click",
+        },
+        {
+            content: "The page says what happened and how to fix it",
+            trigger: ".o_mcm_link_page .alert-danger:contains('refused the login or password')",
+        },
+        {
+            content: "Type the right password",
+            trigger: ".o_mcm_link_page input[name=password]",
+            run: `edit ${cookie("mcm_password")}`,
+        },
+        {
+            content: "Reconnect again",
+            trigger: ".o_mcm_link_page button[type=submit]",
+            run: "click",
+        },
+        {
+            content: "Done",
+            trigger: ".o_mcm_link_page h1:contains('is connected to Odoo again')",
+        },
+    ],
+});

@@ -1,0 +1,119 @@
+"""Campaigns (mass mailings) that send through a connected mailbox pause when it
+loses access, stop generating recipients, hold what was generated, and resume where
+they stopped after a reconnect, nobody mailed twice: for real (Odoo really sends,
+to the local Dovecot and SMTP server)."""
+
+import glob
+import os
+import secrets
+
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import MailboxCase, StackMixin, really_sending
+
+ALICE = "alice@mail.test"
+QUIET = ("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server")
+
+
+@tagged("post_install", "-at_install")
+class TestCampaigns(StackMixin, MailboxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
+        cls.mailbox = cls.env["mail.mailbox"].with_user(cls.user_ann).create(cls.custom_values(cls, ALICE))
+        cls.mailbox.action_connect()
+        cls.good_password = cls.mailbox._get_secret("password")
+        cls.env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.campaign_chunk", 5)
+
+    def campaign(self, count):
+        tag = secrets.token_hex(4)
+        contacts = self.env["mailing.contact"].create(
+            [{"name": f"Lead {n}", "email": f"lead{n}-{tag}@customer.test"} for n in range(count)]
+        )
+        mailing_list = self.env["mailing.list"].create({"name": f"Leads {tag}", "contact_ids": contacts.ids})
+        return self.env["mailing.mailing"].create(
+            {
+                "subject": f"Spring offer {tag}",
+                "body_html": "<p>Our spring offer</p>",
+                "email_from": ALICE,
+                "mailing_model_id": self.env.ref("mass_mailing.model_mailing_list").id,
+                "contact_list_ids": [(4, mailing_list.id)],
+                "state": "in_queue",
+            }
+        )
+
+    def received(self, subject):
+        """Recipients of each copy of ``subject`` the SMTP server accepted."""
+        found = []
+        for path in glob.glob(os.path.join(self.stack["sink_folder"], "*.eml")):
+            with open(path, "rb") as fh:
+                head = fh.read(4000)
+            if f"Subject: {subject}".encode() in head:
+                found.append(head.split(b"X-Envelope-To: ", 1)[1].split(b"\r\n", 1)[0].decode())
+        return found
+
+    def run_queue(self):
+        with really_sending(), mute_logger(*QUIET):
+            self.env["mailing.mailing"]._process_mass_mailing_queue()
+            self.env["mail.mail"].process_email_queue()
+
+    def lose_access(self):
+        self.mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
+
+    def reconnect(self):
+        self.mailbox.with_user(self.user_ann).write({"password": self.good_password})
+        self.mailbox.with_user(self.user_ann).action_reconnect()
+        self.assertEqual(self.mailbox.state, "connected")
+
+    # ------------------------------------------------------------------ tests
+    def test_lost_while_sending_pauses_and_resumes_where_it_stopped(self):
+        mailing = self.campaign(12)
+        self.lose_access()  # the password changed at the server; nobody knows yet
+        self.run_queue()
+        # the first chunk found the loss: generation stopped, its mail is held
+        self.assertEqual(self.mailbox.state, "auth_lost")
+        self.assertEqual(mailing.state, "paused")
+        self.assertIn("access to alice@mail.test was lost", mailing.mcm_pause_reason)
+        self.assertEqual(len(mailing.mailing_trace_ids), 5)
+        held = self.env["mail.mail"].sudo().search([("mailing_id", "=", mailing.id)])
+        self.assertEqual((len(held), set(held.mapped("state"))), (5, {"outgoing"}))
+        self.assertEqual(self.received(mailing.subject), [])
+        # the queue leaves a paused campaign alone
+        self.run_queue()
+        self.assertEqual(len(mailing.mailing_trace_ids), 5)
+        # reconnect: it waits for a click (the default), and says so on the mailbox
+        self.reconnect()
+        self.assertEqual(mailing.state, "paused")
+        notes = self.mailbox.message_ids.mapped("body")
+        self.assertTrue(
+            any("Paused campaigns waiting for a click on Resume (1, 7 recipients to go)" in note for note in notes),
+            notes,
+        )
+        self.assertTrue(all(mail.mcm_hold_reason for mail in held))
+        self.run_queue()
+        self.assertEqual(self.received(mailing.subject), [])
+        # Resume: everyone, once
+        mailing.action_mcm_resume()
+        self.run_queue()
+        self.assertEqual(mailing.state, "done")
+        recipients = self.received(mailing.subject)
+        self.assertEqual(len(recipients), 12)
+        self.assertEqual(len(set(recipients)), 12)
+
+    def test_resumes_by_itself_when_settings_say_so(self):
+        self.env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.resume_campaigns", "auto")
+        mailing = self.campaign(3)
+        self.lose_access()
+        self.mailbox.with_user(self.user_ann).action_test_connection()  # found before it starts
+        self.assertEqual(mailing.state, "paused")
+        self.run_queue()
+        self.assertFalse(mailing.mailing_trace_ids)
+        self.reconnect()
+        self.assertEqual(mailing.state, "in_queue")
+        self.run_queue()
+        self.assertEqual(
+            sorted(set(self.received(mailing.subject))), sorted(mailing.contact_list_ids.contact_ids.mapped("email"))
+        )
+        self.assertEqual(len(self.received(mailing.subject)), 3)

@@ -1,0 +1,134 @@
+"""The shareable reconnect link, over HTTP as a browser uses it: a link made by the
+owner, opened without an Odoo login, a wrong then a right password (custom mailbox)
+or the provider's sign-in (Google, through the emulator) in the same browser; used
+once, dead after another reconnect, a few refused passwords, or its date; a
+tampered link reveals nothing. And the whole flow in Chromium, as the README says."""
+
+import re
+import urllib.parse
+from datetime import timedelta
+
+import requests
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.tests import HttpCase, tagged
+
+from ..devstack.oauth_emulator import answer_consent
+from .common import StackHttpMixin, connect_google, flip
+
+ALICE = "alice@mail.test"
+INVALID = "This link does not work"
+
+
+@tagged("post_install", "-at_install")
+class TestReconnectLink(StackHttpMixin, HttpCase):
+    def lost_custom_mailbox(self):
+        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
+        mailbox.with_user(self.user_ann).action_connect()
+        self.good_password = mailbox._get_secret("password")
+        mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
+        mailbox.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(mailbox.state, "auth_lost")
+        return mailbox
+
+    def make_link(self, mailbox, user=None):
+        """What the dialog of "Get shareable link" shows: the URL with its token."""
+        Wizard = self.env["mail.mailbox.reconnect.link.wizard"].with_user(user or self.user_ann)
+        values = Wizard.with_context(default_mailbox_id=mailbox.id).default_get(["mailbox_id", "url", "expires_at"])
+        self.assertTrue(values["url"].startswith(self.base_url() + "/mailbox/reconnect/"))
+        return values["url"][len(self.base_url()) :]
+
+    def post(self, path, **data):
+        page = self.url_open(path)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        return self.url_open(path, data={"csrf_token": token, **data}, allow_redirects=False)
+
+    # ------------------------------------------------------------------ tests
+    def test_custom_mailbox_reconnected_through_the_link(self):
+        mailbox = self.lost_custom_mailbox()
+        path = self.make_link(mailbox)
+        self.assertEqual(mailbox.sudo().message_ids[0].author_id, self.user_ann.partner_id)
+        # no Odoo login: the page names the mailbox and who asked
+        page = self.url_open(path)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn(f"Reconnect {ALICE} to Odoo", " ".join(re.sub(r"<[^>]+>", " ", page.text).split()))
+        self.assertIn(self.user_ann.name, page.text)
+        # a wrong password: the cause and the fix, nothing changes
+        wrong = self.post(path, password="still-wrong")
+        self.assertEqual(wrong.status_code, 400)
+        self.assertIn("refused the login or password", wrong.text)
+        self.assertEqual(mailbox.state, "auth_lost")
+        # the right one: connected, and whoever made the link is told
+        done = self.post(path, password=self.good_password)
+        self.assertIn("is connected to Odoo again", done.text)
+        self.assertEqual(mailbox.state, "connected")
+        told = mailbox.sudo().message_ids.filtered(lambda m: "shareable link made by" in (m.body or ""))
+        self.assertIn(self.user_ann.partner_id, told.partner_ids)
+        link = self.env["mail.mailbox.reconnect.link"].sudo().search([("mailbox_id", "=", mailbox.id)])
+        self.assertEqual(link.ended_how, "used")
+        self.assertNotIn(path.rsplit("/", 1)[1], link.token_hash)  # only the hash is kept
+        # works once
+        again = self.url_open(path)
+        self.assertEqual(again.status_code, 404)
+        self.assertIn(INVALID, again.text)
+
+    def test_dead_links_all_look_the_same(self):
+        mailbox = self.lost_custom_mailbox()
+        expired, reconnected, guessed = self.make_link(mailbox), self.make_link(mailbox), self.make_link(mailbox)
+        self.assertIn(ALICE, self.url_open(expired).text)
+        with freeze_time(fields.Datetime.now() + timedelta(days=8)):
+            self.assertIn(INVALID, self.url_open(expired).text)
+        # too many refused passwords end it
+        for _n in range(5):
+            self.post(guessed, password="guess")
+        self.assertIn(INVALID, self.url_open(guessed).text)
+        # reconnecting another way ends the others
+        mailbox.with_user(self.user_ann).write({"password": self.good_password})
+        mailbox.with_user(self.user_ann).action_reconnect()
+        for path in (reconnected, expired[:-4] + "abcd", "/mailbox/reconnect/" + "x" * 300, "/mailbox/reconnect/%00"):
+            page = self.url_open(path)
+            self.assertEqual(page.status_code, 404, path)
+            self.assertIn(INVALID, page.text)
+            self.assertNotIn(ALICE, page.text)
+        # a post to a dead link changes nothing
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.url_open("/web/login").text).group(1)
+        self.assertEqual(self.url_open(reconnected, data={"password": "x", "csrf_token": csrf}).status_code, 404)
+
+    def test_only_whoever_may_change_the_mailbox_makes_a_link(self):
+        mailbox = self.lost_custom_mailbox()
+        self.make_link(mailbox, self.user_ada)  # an administrator
+        with self.assertRaisesRegex(Exception, "only share a link for a mailbox you manage"):
+            self.make_link(mailbox, self.user_ben)
+
+    def test_google_mailbox_reconnected_through_the_link(self):
+        address = "linked@gmail.test"
+        mailbox = connect_google(self.env(user=self.user_ann), address)
+        flip(self.stack, "revoke", email=address)
+        mailbox.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(mailbox.state, "auth_lost")
+        flip(self.stack, "unrevoke", email=address)
+        path = self.make_link(mailbox)
+        self.assertIn("Sign in to Google", self.url_open(path).text)
+        start = self.post(path)
+        self.assertEqual(start.status_code, 303)
+        consent = start.headers["Location"]
+        callback = answer_consent(consent, address)
+        # another browser (without this one's session) cannot finish it, and spends nothing
+        stranger = requests.get(callback, timeout=10)
+        self.assertEqual(stranger.status_code, 400)
+        self.assertIn("started in another browser", stranger.text)
+        split = urllib.parse.urlsplit(callback)
+        done = self.url_open(f"{split.path}?{split.query}")
+        self.assertIn("is connected to Odoo again", done.text)
+        self.assertEqual(mailbox.state, "connected")
+
+    def test_the_link_in_the_browser(self):
+        mailbox = self.lost_custom_mailbox()
+        self.start_tour(
+            f"/odoo/action-mail_connected_mailbox.mail_mailbox_action/{mailbox.id}",
+            "mail_connected_mailbox_tour_shareable_link",
+            login=self.user_ann.login,
+            cookies={"mcm_password": self.good_password},
+        )
+        self.assertEqual(mailbox.state, "connected")
