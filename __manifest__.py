@@ -21,6 +21,7 @@
         "views/mail_mailbox_reconnect_link_wizard_views.xml",
         "views/mail_mail_views.xml",
         "views/mailing_mailing_views.xml",
+        "views/mail_mailbox_incident_views.xml",
         "views/mail_connected_mailbox_templates.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",

@@ -68,6 +68,7 @@ class MailStack:
             "submission_port": self.dovecot.submission_port,
             "sink_port": self.sink.port,
             "sink_submission_port": self.sink.submission_port,  # signs the accounts in
+            "dovecot_users": os.path.join(self.dovecot.folder, "users"),  # passwords (testkit changes them)
             "sink_folder": self.sink.folder,
             "accounts": self.accounts,
             "google": {

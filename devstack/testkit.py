@@ -25,3 +25,31 @@ def stack_parameters(stack, allow_private_hosts=True):
     if allow_private_hosts:
         values["mail_connected_mailbox.allow_private_hosts"] = "True"  # the local servers are on 127.0.0.1
     return values
+
+
+def set_account_password(stack, address, password):
+    """Change the password of ``address`` on the local Dovecot, as its owner would at
+    their provider (Dovecot reads its password file again when it changes). Returns
+    the previous password."""
+    import os
+    import time
+
+    path = stack["dovecot_users"]
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    previous = None
+    for n, line in enumerate(lines):
+        user, _sep, rest = line.partition(":")
+        if user == address.lower():
+            previous = rest.split("::", 1)[0].removeprefix("{PLAIN}")
+            lines[n] = f"{user}:{{PLAIN}}{password}::::::"
+    if previous is None:
+        raise KeyError(address)
+    temporary = path + ".new"
+    with open(temporary, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.chmod(temporary, os.stat(path).st_mode)
+    os.replace(temporary, path)  # never half a file
+    # Dovecot looks at the file at most once a second: let that second pass
+    time.sleep(1.05 - time.time() % 1)
+    return previous

@@ -27,6 +27,7 @@ MANAGED_FIELDS = {
     "failures_in_row",
     "access_lost_since",
     "reminded_at",
+    "state_changed_at",
 }
 
 STATES = [

@@ -17,8 +17,10 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import psycopg2
+from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
 from ..mailbox_engine import diagnosis as diag_lib
@@ -45,6 +47,7 @@ class MailMailbox(models.Model):
     failures_in_row = fields.Integer(readonly=True, copy=False)
     access_lost_since = fields.Datetime("Access lost since", readonly=True, copy=False)
     reminded_at = fields.Datetime(readonly=True, copy=False)
+    state_changed_at = fields.Datetime("In this status since", readonly=True, copy=False)
     health_log_ids = fields.One2many("mail.mailbox.health.log", "mailbox_id", string="Check history")
 
     # ------------------------------------------------------------------ the one status owner
@@ -58,6 +61,8 @@ class MailMailbox(models.Model):
         for mailbox in self:
             previous = mailbox.state
             values = {"state": state}
+            if previous != state:
+                values["state_changed_at"] = fields.Datetime.now()
             if diagnosis is not None:
                 cause, fix = mailbox._render_diagnosis(diagnosis)
                 values.update(last_error_date=fields.Datetime.now(), last_error_cause=cause, last_error_fix=fix)
@@ -391,6 +396,76 @@ class MailMailbox(models.Model):
             return {"cause": cause, "fix": fix}
         link._used()
         return None
+
+    # ------------------------------------------------------------------ health board (bulk)
+    def action_bulk_check(self):
+        """Check now, for the selected mailboxes (those another check holds are skipped)."""
+        for mailbox in self:
+            mailbox._check_can_act()
+        claimed = self.sudo()._claim(ids=self.ids, limit=len(self.ids))
+        outcomes = claimed._check_health(trigger="manual") if claimed else []
+        works = sum(1 for outcome in outcomes if outcome.ok)
+        parts = [
+            _(
+                "%(count)s checked: %(works)s work, %(failed)s failed.",
+                count=len(outcomes),
+                works=works,
+                failed=len(outcomes) - works,
+            )
+        ]
+        skipped = len(self) - len(claimed)
+        if skipped:
+            parts.append(_("%(count)s skipped (being checked right now, or not connected).", count=skipped))
+        return self._notify(_("Check now"), " ".join(parts), "info" if works == len(outcomes) else "warning")
+
+    def action_bulk_disable(self):
+        for mailbox in self:
+            mailbox.action_disable()
+        return True
+
+    def action_bulk_send_links(self):
+        """Email each owner one message with a shareable reconnect link for each of their
+        selected mailboxes (administrators only)."""
+        if not self.env.user.has_group(ADMIN_GROUP):
+            raise AccessError(_("Only a mailbox administrator sends reconnect links to owners."))
+        for mailbox in self:
+            mailbox._check_can_act()
+        Links = self.env["mail.mailbox.reconnect.link"]
+        for owner in self.mapped("user_id"):
+            rows = []
+            for mailbox in self.filtered(lambda m, owner=owner: m.user_id == owner):
+                url = Links._make(mailbox)[1]
+                rows.append(Markup("<li>%s: <a href='%s'>%s</a></li>") % (mailbox.email, url, url))
+                mailbox.message_post(
+                    body=_(
+                        "%(user)s sent a shareable reconnect link to %(owner)s.",
+                        user=self.env.user.name,
+                        owner=owner.name,
+                    )
+                )
+            body = Markup("<p>%s</p><ul>%s</ul><p>%s</p>") % (
+                _(
+                    "%(user)s asks you to reconnect your mailboxes to Odoo. Open each link and sign in again:",
+                    user=self.env.user.name,
+                ),
+                Markup("").join(rows),
+                _("Each link works once, for 7 days."),
+            )
+            self.env["mail.mail"].sudo().create(
+                {
+                    "subject": _("Please reconnect your mailboxes to Odoo"),
+                    "body_html": body,
+                    "email_to": owner.email_formatted,
+                    "email_from": self._alert_sender(),
+                    "mail_server_id": self._alert_server().id,
+                    "auto_delete": True,
+                }
+            )
+        return self._notify(
+            _("Reconnect links sent"),
+            _("%(count)s owners got one message each.", count=len(self.mapped("user_id"))),
+            "success",
+        )
 
     # ------------------------------------------------------------------ Check now
     def action_check_now(self):

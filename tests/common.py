@@ -159,6 +159,20 @@ def custom_mailbox_values(stack, address, **values):
     }
 
 
+def received_all(testcase, subject):
+    """Every message with ``subject`` that reached the SMTP sink so far."""
+    import email
+    import glob
+
+    found = []
+    for path in sorted(glob.glob(os.path.join(testcase.stack["sink_folder"], "*.eml"))):
+        with open(path, "rb") as fh:
+            message = email.message_from_bytes(fh.read())
+        if message["Subject"] == subject:
+            found.append(message)
+    return found
+
+
 def received(testcase, subject, timeout=15):
     """The message with ``subject`` that reached the SMTP sink (waits for it)."""
     import email

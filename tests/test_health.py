@@ -9,10 +9,11 @@ from datetime import timedelta
 from freezegun import freeze_time
 
 from odoo import fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .common import MailboxCase, StackMixin, connect_google, flip
+from ..devstack.testkit import set_account_password
+from .common import MailboxCase, StackMixin, connect_google, flip, really_sending, received_all
 
 ALICE = "alice@mail.test"
 
@@ -48,6 +49,52 @@ class TestHealth(StackMixin, MailboxCase):
         return self.env["mail.mail"].sudo().search([("subject", "ilike", mailbox.email), ("email_to", "!=", False)])
 
     # ------------------------------------------------------------------ tests
+    def test_one_run_finds_exactly_the_lost_mailboxes_and_tells_once(self):
+        custom = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
+        custom.action_connect()
+        fine_custom = self.env["mail.mailbox"].with_user(self.user_ben).create(self.custom_values("bob@mail.test"))
+        fine_custom.action_connect()
+        revoked, fine_google = self.google("lost-run@gmail.test"), self.google("fine-run@gmail.test")
+        queued = (
+            self.env["mail.mail"]
+            .sudo()
+            .create({"email_from": ALICE, "email_to": "lead@customer.test", "subject": "Offer", "auto_delete": False})
+        )
+        contacts = self.env["mailing.contact"].create({"name": "Lead", "email": "lead@customer.test"})
+        campaign = self.env["mailing.mailing"].create(
+            {
+                "subject": "Spring offer",
+                "body_html": "<p>Offer</p>",
+                "email_from": revoked.email,
+                "mailing_model_id": self.env.ref("mass_mailing.model_mailing_list").id,
+                "contact_list_ids": [(0, 0, {"name": "Leads", "contact_ids": contacts.ids})],
+                "state": "in_queue",
+            }
+        )
+        # the password changes at the server, a token is revoked at the provider
+        old = set_account_password(self.stack, ALICE, "a-new-password-nobody-told-odoo")
+        self.addCleanup(set_account_password, self.stack, ALICE, old)
+        flip(self.stack, "revoke", email=revoked.email)
+        with freeze_time(self.t0):
+            self.run_cron()
+        states = {box: box.state for box in (custom, revoked, fine_custom, fine_google)}
+        self.assertEqual(
+            states, {custom: "auth_lost", revoked: "auth_lost", fine_custom: "connected", fine_google: "connected"}
+        )
+        self.assertTrue(queued.mcm_hold_reason)
+        self.assertEqual(campaign.state, "paused")
+        # one set of notifications per lost mailbox, through the company's SMTP server, once
+        for moment in (self.t0, self.t0 + timedelta(hours=1)):
+            with freeze_time(moment), really_sending():
+                self.run_cron()
+                self.env["mail.mail"].process_email_queue()
+        for box in (custom, revoked):
+            (alert,) = received_all(self, f"{box.email} is disconnected from Odoo")
+            for address in (box.email, "ada@company.test", box.user_id.email):
+                self.assertIn(address, alert["X-Envelope-To"])
+        for box in (fine_custom, fine_google):
+            self.assertEqual(received_all(self, f"{box.email} is disconnected from Odoo"), [])
+
     def test_revoked_token_found_by_the_scheduled_check_alerts_once(self):
         mailbox = self.google("revoked-health@gmail.test")
         self.user_ann.email = mailbox.email
@@ -153,6 +200,33 @@ class TestHealth(StackMixin, MailboxCase):
         with freeze_time(self.t0 + timedelta(hours=1)):
             self.run_cron()
         self.assertTrue(incident.closed_at)
+
+    def test_health_board_bulk_actions(self):
+        ann_box = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
+        ann_box.action_connect()
+        ben_box = self.env["mail.mailbox"].with_user(self.user_ben).create(self.custom_values("bob@mail.test"))
+        ben_box.action_connect()
+        self.user_ben.email = "ben@company.test"
+        old = set_account_password(self.stack, ALICE, "changed-by-its-owner")
+        self.addCleanup(set_account_password, self.stack, ALICE, old)
+        board = (ann_box | ben_box).with_user(self.user_ada)
+        answer = board.action_bulk_check()
+        self.assertEqual(answer["params"]["message"], "2 checked: 1 work, 1 failed.")
+        self.assertEqual((ann_box.state, ben_box.state), ("auth_lost", "connected"))
+        self.assertTrue(ann_box.state_changed_at)
+        # one message per owner, with a link for each of their mailboxes
+        board.action_bulk_send_links()
+        sent = self.env["mail.mail"].sudo().search([("subject", "=", "Please reconnect your mailboxes to Odoo")])
+        self.assertEqual(
+            sorted(sent.mapped("email_to")), sorted([self.user_ann.email_formatted, self.user_ben.email_formatted])
+        )
+        for mail in sent:
+            self.assertEqual(mail.body_html.count("/mailbox/reconnect/"), 2)  # the link's text and target
+            self.assertEqual(mail.mail_server_id, self.company_server)
+        with self.assertRaisesRegex(AccessError, "Only a mailbox administrator"):
+            ben_box.with_user(self.user_ben).action_bulk_send_links()
+        board.action_bulk_disable()
+        self.assertEqual((ann_box.state, ben_box.state), ("disabled", "disabled"))
 
     def test_nothing_else_writes_the_status(self):
         mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))

@@ -6,14 +6,12 @@ message with a Bcc keeps it out of the headers and in the Sent copy."""
 
 import base64
 import email
-import glob
-import os
 import secrets
 
 from odoo.tests import HttpCase, tagged
 
 from ..mailbox_engine import imap as imap_lib
-from .common import OAuthSignInMixin, StackHttpMixin, really_sending
+from .common import OAuthSignInMixin, StackHttpMixin, really_sending, received_all
 
 CAROL = "carol@mail.test"
 
@@ -62,16 +60,6 @@ class TestSendFromChatter(OAuthSignInMixin, StackHttpMixin, HttpCase):
         self.assertEqual(len(notified), 2)
         self.assertEqual(set(notified.mapped("notification_status")), {"sent"}, notified.mapped("failure_reason"))
 
-    def received_all(self, subject):
-        """Every message with ``subject`` the SMTP server accepted."""
-        found = []
-        for path in sorted(glob.glob(os.path.join(self.stack["sink_folder"], "*.eml"))):
-            with open(path, "rb") as fh:
-                message = email.message_from_bytes(fh.read())
-            if message["Subject"] == subject:
-                found.append(message)
-        return found
-
     def assertOffer(self, messages, sender, recipients):
         self.assertEqual(sorted(m["X-Envelope-To"] for m in messages), sorted(recipients))
         for message in messages:
@@ -84,7 +72,7 @@ class TestSendFromChatter(OAuthSignInMixin, StackHttpMixin, HttpCase):
         mailbox = self.custom_mailbox()
         subject = "Offer " + secrets.token_hex(4)
         self.post_and_send(subject)
-        messages = self.received_all(subject)
+        messages = received_all(self, subject)
         self.assertOffer(messages, CAROL, ["boss@customer.test", "lead@customer.test"])
         self.assertEqual({m["X-Authenticated-As"] for m in messages}, {CAROL})  # signed in as the user
         with imap_lib.session(mailbox._server("imap"), CAROL) as client:
@@ -98,7 +86,7 @@ class TestSendFromChatter(OAuthSignInMixin, StackHttpMixin, HttpCase):
         self.assertEqual((response.status_code, mailbox.state), (303, "connected"))
         subject = "Offer " + secrets.token_hex(4)
         self.post_and_send(subject)  # Dovecot's submission accepts only a live XOAUTH2 token
-        self.assertOffer(self.received_all(subject), address, ["boss@customer.test", "lead@customer.test"])
+        self.assertOffer(received_all(self, subject), address, ["boss@customer.test", "lead@customer.test"])
 
     def test_bcc_stays_out_of_the_headers_and_in_the_sent_copy(self):
         mailbox = self.custom_mailbox()
@@ -115,7 +103,7 @@ class TestSendFromChatter(OAuthSignInMixin, StackHttpMixin, HttpCase):
         )
         with really_sending():
             Servers.send_email(message)
-        (delivered,) = self.received_all(subject)
+        (delivered,) = received_all(self, subject)
         self.assertEqual(delivered["X-Envelope-To"], "lead@customer.test, hidden@customer.test")
         self.assertIsNone(delivered["Bcc"])
         with imap_lib.session(mailbox._server("imap"), CAROL) as client:
