@@ -18,3 +18,4 @@ from . import test_health
 from . import test_health_claims
 from . import test_campaigns
 from . import test_reconnect_link
+from . import test_health_two_processes

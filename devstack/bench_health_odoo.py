@@ -1,0 +1,99 @@
+"""Run inside ``odoo shell`` by ``devstack.bench`` (``env`` is given): the scheduled
+access check of 100, then 1,000 mailboxes (a third each Google-like, Microsoft-like
+and password mailboxes) against the local stack, as the cron runs it (claims of 50,
+8 checks at once, a commit per round). Prints the wall time and the SQL queries per
+mailbox for each size."""
+
+import json
+import os
+import time
+import urllib.parse
+
+from odoo.addons.mail_connected_mailbox.devstack.oauth_emulator import answer_consent
+from odoo.addons.mail_connected_mailbox.devstack.testkit import stack_parameters
+
+SIZES = [int(n) for n in os.environ.get("MCM_BENCH_HEALTH_SIZES", "100,1000").split(",")]
+ALICE = "alice@mail.test"
+
+
+def connect(env, stack, provider, address):
+    mailbox = env["mail.mailbox"].create({"email": address, "provider": provider})
+    client = mailbox._oauth_client()
+    if provider == "google":
+        url, verifier = client.start(f"state-{address}", address)
+        back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address)).query))
+        grant = client.finish(back["code"], verifier, address)
+    else:
+        url, flow = client.start(f"state-{address}", address)
+        callback = answer_consent(url, address, ca_file=stack["microsoft"]["ca_bundle"])
+        grant = client.finish(flow, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query)), address)
+    mailbox._store_grant(grant)
+    mailbox._set_state("connected")
+    return mailbox
+
+
+def setup(env, stack, count, start):
+    """``count`` more mailboxes, numbered from ``start``, all connected."""
+    for n in range(start, start + count):
+        kind = n % 3
+        if kind == 0:
+            mailbox = env["mail.mailbox"].create(
+                {
+                    "email": f"box{n}@custom.test",
+                    "provider": "imap",
+                    "login": ALICE,  # every password mailbox signs in as the same Dovecot account
+                    "imap_host": "127.0.0.1",
+                    "imap_port": stack["imap_port"],
+                    "imap_security": "none",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": stack["submission_port"],
+                    "smtp_security": "none",
+                    "password": stack["accounts"][ALICE],
+                }
+            )
+            mailbox._set_state("connected")
+        elif kind == 1:
+            connect(env, stack, "google", f"box{n}@gmail.test")
+        else:
+            connect(env, stack, "microsoft", f"box{n}@contoso.test")
+        if n % 50 == 49:
+            env.cr.commit()
+    env.cr.commit()
+
+
+def run_checks(env):
+    """Make every mailbox due, then run the health cron's body until none is due."""
+    Mailbox = env["mail.mailbox"]
+    env.cr.execute("UPDATE mail_mailbox SET next_check_at = NULL WHERE state = 'connected'")
+    env.cr.commit()
+    count = Mailbox.search_count([("state", "=", "connected")])
+    queries = env.cr.sql_log_count
+    start = time.perf_counter()
+    while Mailbox._count_due():
+        Mailbox._cron_check_health()
+        env.cr.commit()  # as the cron does between rounds
+    wall = time.perf_counter() - start
+    queries = env.cr.sql_log_count - queries
+    failed = Mailbox.search([("state", "!=", "connected")])
+    assert not failed, f"{len(failed)} mailboxes failed their check: {failed[:3].mapped('last_error_cause')}"
+    return count, wall, queries / count
+
+
+def main(env):
+    with open(os.environ["MCM_TEST_STACK"], encoding="utf-8") as fh:
+        stack = json.load(fh)
+    params = env["ir.config_parameter"].sudo()
+    for key, value in stack_parameters(stack).items():
+        params.set_param(key, value)
+    env.cr.commit()
+    made = 0
+    for size in SIZES:
+        print(f"bench: connecting {size - made} more mailboxes (setup, not timed)…", flush=True)
+        setup(env, stack, size - made, made)
+        made = size
+        count, wall, per_mailbox = run_checks(env)
+        print(f"bench: health_{count}_wall = {wall:.2f} s", flush=True)
+        print(f"bench: health_{count}_queries_per_mailbox = {per_mailbox:.1f}", flush=True)
+
+
+main(env)  # noqa: F821 (given by odoo shell)

@@ -1,0 +1,131 @@
+"""The health cron in one Odoo process and "Check now" on every mailbox in another,
+at the same time, against one database: each mailbox is checked once, and each lost
+mailbox is alerted once. Real processes (``odoo shell``), real committed data (cleaned
+up), the local Dovecot; both start together behind a PostgreSQL advisory lock."""
+
+import contextlib
+import secrets
+import subprocess
+import sys
+import time
+
+from odoo import SUPERUSER_ID, api
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import config
+
+from ..devstack.testkit import set_account_password, stack_parameters
+from .common import configure_stack, custom_mailbox_values, load_stack
+
+GATE = 715_001  # advisory lock id: both processes wait on it, then start together
+COUNT = 12
+ALICE = "alice@mail.test"
+
+SCRIPT = """
+env.cr.execute("SELECT pg_advisory_lock_shared(%s)", [{gate}])
+env.cr.execute("SELECT pg_advisory_unlock_shared(%s)", [{gate}])
+env.cr.commit()
+boxes = env["mail.mailbox"].browse({ids})
+{call}
+env.cr.commit()
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestHealthTwoProcesses(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.stack = load_stack()
+        if not cls.stack:
+            cls.skipTest(cls, "the local mail stack is not running: use `make test`")
+
+    @contextlib.contextmanager
+    def committed(self):
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, {"mail_create_nolog": True, "mail_notrack": True})
+
+    def setUp(self):
+        super().setUp()
+        tag = secrets.token_hex(3)
+        with self.committed() as env:
+            params = env["ir.config_parameter"]
+            before = {key: params.get_param(key) for key in stack_parameters(self.stack)}
+            configure_stack(env, self.stack)
+            boxes = env["mail.mailbox"]
+            for n in range(COUNT):
+                # half sign in as Alice (whose password is about to change), half as Bob
+                login = ALICE if n % 2 == 0 else "bob@mail.test"
+                values = custom_mailbox_values(self.stack, f"two-{tag}-{n}@custom.test", login=login)
+                values["password"] = self.stack["accounts"][login]
+                box = env["mail.mailbox"].create(values)
+                box._set_state("connected")
+                boxes |= box
+            boxes.write({"next_check_at": False})
+            self.ids = boxes.ids
+        self.addCleanup(self.cleanup, before)
+        old = set_account_password(self.stack, ALICE, "changed-" + tag)
+        self.addCleanup(set_account_password, self.stack, ALICE, old)
+
+    def cleanup(self, before):
+        with self.committed() as env:
+            env["mail.mail"].search([("subject", "like", "is disconnected from Odoo")]).unlink()
+            env["mail.mailbox"].browse(self.ids).unlink()
+            for key, value in before.items():
+                env["ir.config_parameter"].set_param(key, value or False)
+
+    def odoo_shell(self, call):
+        script = SCRIPT.format(gate=GATE, ids=self.ids, call=call)
+        command = [
+            sys.executable,
+            "-m",
+            "odoo",
+            "shell",
+            f"--addons-path={config['addons_path']}",
+            "-c",
+            config.rcfile,
+            "-d",
+            self.env.cr.dbname,
+            "--no-http",
+            "--log-level=warn",
+        ]
+        return subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ), script
+
+    def test_cron_and_check_now_at_once_check_each_mailbox_once(self):
+        with self.registry.cursor() as gate:
+            gate.execute("SELECT pg_advisory_lock(%s)", [GATE])
+            cron, cron_script = self.odoo_shell("env['mail.mailbox']._cron_check_health()")
+            button, button_script = self.odoo_shell("boxes.sudo().action_bulk_check()")
+            cron.stdin.write(cron_script)
+            cron.stdin.close()
+            button.stdin.write(button_script)
+            button.stdin.close()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:  # until both processes wait at the gate
+                gate.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted",
+                    [GATE],
+                )
+                if gate.fetchone()[0] == 2:
+                    break
+                time.sleep(0.2)
+            else:
+                self.fail("the two Odoo processes never reached the gate")
+            gate.execute("SELECT pg_advisory_unlock(%s)", [GATE])
+            gate.commit()
+        for process in (cron, button):
+            process.wait(timeout=300)
+            self.assertEqual(process.returncode, 0, process.stderr.read()[-2000:])
+        with self.committed() as env:
+            logs = env["mail.mailbox.health.log"].search([("mailbox_id", "in", self.ids)])
+            per_box = {box_id: 0 for box_id in self.ids}
+            for log in logs:
+                per_box[log.mailbox_id.id] += 1
+            self.assertEqual(set(per_box.values()), {1}, per_box)  # each checked once
+            boxes = env["mail.mailbox"].browse(self.ids)
+            lost = boxes.filtered(lambda b: b.state == "auth_lost")
+            self.assertEqual(len(lost), COUNT // 2)
+            for box in lost:
+                alerts = env["mail.mail"].search([("subject", "=", f"{box.email} is disconnected from Odoo")])
+                self.assertEqual(len(alerts), 1, box.email)
