@@ -77,6 +77,8 @@ userdb {{
 
 service imap-login {{
   chroot =
+  service_count = 0
+  process_min_avail = 2
   inet_listener imap {{
     address = 127.0.0.1
     port = {imap_port}
@@ -87,10 +89,20 @@ service imap-login {{
 }}
 service submission-login {{
   chroot =
+  service_count = 0
+  process_min_avail = 2
   inet_listener submission {{
     address = 127.0.0.1
     port = {submission_port}
   }}
+}}
+service imap {{
+  service_count = 0
+  process_min_avail = 4
+}}
+service submission {{
+  service_count = 0
+  process_min_avail = 2
 }}
 service pop3-login {{
   chroot =

@@ -248,8 +248,8 @@ def from_imap_error(message, **params):
     text = str(message)
     if "[THROTTLED]" in text or "[LIMIT]" in text:
         return diagnose("throttled", "THROTTLED", None, **params)
-    if "[UNAVAILABLE]" in text:
-        return diagnose("unavailable", "UNAVAILABLE", **params)
+    if "[UNAVAILABLE]" in text:  # the provider asks to come back later: back off, as for [THROTTLED]
+        return diagnose("throttled", "UNAVAILABLE", None, **params)
     if "[AUTHENTICATIONFAILED]" in text or "AUTHENTICATE failed" in text or "LOGIN failed" in text:
         kind = "password" if params.pop("with_password", False) else "revoked"
         return diagnose(kind, "AUTHENTICATIONFAILED", **params)

@@ -7,8 +7,8 @@ AUTH for custom servers) in a bounded thread pool; the addon writes the results 
 one transaction. Nothing here touches a database.
 
 :func:`incidents` looks at a whole run: an OAuth app that is itself refused, or many
-mailboxes of one provider failing for a passing reason at once, is one incident of
-the app or the provider, not a loss of access of each mailbox.
+mailboxes of one provider failing for a passing reason (or throttled) at once, is one
+incident of the app or the provider, not a loss of access of each mailbox.
 """
 
 import time
@@ -61,9 +61,10 @@ def probe(item):
         if item.refresh is not None and not token:
             grant = item.refresh(item.client)
             token = grant.access_token
-        steps = check_imap(replace(item.imap, oauth_token=token) if token else item.imap, item.address)
+        imap_server = replace(item.imap, oauth_token=token) if token else item.imap
+        steps = check_imap(imap_server, item.address, probe_tcp=False)
         if steps[-1].ok and item.smtp is not None:
-            steps = steps + check_smtp(item.smtp, item.address)
+            steps = steps + check_smtp(item.smtp, item.address, probe_tcp=False)
     except OAuthError as exc:
         steps = [Step("Sign-in", False, "", exc.diagnosis)]
     except Exception as exc:
@@ -110,7 +111,7 @@ def incidents(outcomes):
         app = [o for o in group if o.diagnosis and o.diagnosis.kind in APP_KINDS]
         if app:
             found.append(Incident(provider, "app", app[0].diagnosis, [o.mailbox_id for o in app]))
-        passing = [o for o in group if o.diagnosis and o.diagnosis.state is diag_lib.TRANSIENT]
+        passing = [o for o in group if o.diagnosis and o.diagnosis.state in (diag_lib.TRANSIENT, diag_lib.THROTTLED)]
         if len(passing) >= OUTAGE_MIN_MAILBOXES and len(passing) >= OUTAGE_MIN_SHARE * len(group):
             found.append(Incident(provider, "outage", passing[0].diagnosis, [o.mailbox_id for o in passing]))
     return found

@@ -73,6 +73,41 @@ class TestReconnectLink(StackHttpMixin, HttpCase):
         self.assertEqual(again.status_code, 404)
         self.assertIn(INVALID, again.text)
 
+    def test_held_mail_leaves_paced_after_the_link_is_used(self):
+        mailbox = self.lost_custom_mailbox()
+        mailbox.with_user(self.user_ada).send_limit_minute = 10
+        held = (
+            self.env["mail.mail"]
+            .sudo()
+            .create(
+                [
+                    {
+                        "email_from": ALICE,
+                        "email_to": f"lead{n}@customer.test",
+                        "subject": f"Offer {n}",
+                        "auto_delete": False,
+                    }
+                    for n in range(50)
+                ]
+            )
+        )
+        self.assertEqual(mailbox.held_mail_count, 50)
+        start = fields.Datetime.now().replace(microsecond=0) + timedelta(hours=1)
+        with freeze_time(start):
+            self.post(self.make_link(mailbox), password=self.good_password)
+        self.assertEqual((mailbox.state, mailbox.held_mail_count), ("connected", 0))
+        sent_per_run = []
+        for minute in range(5):
+            with freeze_time(start + timedelta(minutes=minute, seconds=1)):
+                before = held.filtered(lambda m: m.state == "sent")
+                self.env["mail.mail"].process_email_queue()
+                now_sent = held.filtered(lambda m: m.state == "sent") - before
+                sent_per_run.append(len(now_sent))
+                # oldest first: each run sends the oldest still waiting
+                self.assertEqual(now_sent, held.sorted("id")[minute * 10 : minute * 10 + 10])
+        self.assertEqual(sent_per_run, [10, 10, 10, 10, 10])
+        self.assertEqual(set(held.mapped("state")), {"sent"})
+
     def test_dead_links_all_look_the_same(self):
         mailbox = self.lost_custom_mailbox()
         expired, reconnected, guessed = self.make_link(mailbox), self.make_link(mailbox), self.make_link(mailbox)

@@ -12,7 +12,7 @@ import requests
 
 from devstack.oauth_emulator import answer_consent
 from mailbox_engine.connection_test import Server, check_imap, check_smtp, is_loopback
-from mailbox_engine.diagnosis import AUTH_LOST, ERROR
+from mailbox_engine.diagnosis import AUTH_LOST, ERROR, THROTTLED
 
 ALICE = "alice@mail.test"
 
@@ -156,11 +156,15 @@ def test_xoauth2_imap_and_smtp_with_emulator_token(stack, switch):
     assert (step.name, step.diagnosis.kind) == ("AUTH", "revoked")
 
 
-def test_provider_outage_during_login_is_transient(stack, switch):
+def test_provider_unavailable_at_login_backs_off_and_is_no_access_loss(stack, switch):
     token = _google_token(stack, "oy@gmail.test")
     switch("outage", on=1)
     step = check_imap(imap_server(stack, login="oy@gmail.test", password="", oauth_token=token), "oy@gmail.test")[-1]
-    assert (step.diagnosis.kind, step.diagnosis.state) == ("unavailable", None)
+    assert (step.diagnosis.kind, step.diagnosis.state, step.diagnosis.provider_code) == (
+        "throttled",
+        THROTTLED,
+        "UNAVAILABLE",
+    )
 
 
 def _google_token(stack, email):
