@@ -142,7 +142,8 @@ class IrMailServer(models.Model):
                 mailbox._apply_diagnosis(diag_lib.from_send_throttled(code, answer, **mailbox._smtp_diagnosis_params()))
             elif kind == smtp_lib.RETRY:
                 code, answer = self._mcm_reply(error)
-                text = _("The server asked to try again later (%(reply)s).", reply=f"{code} {answer}".strip())
+                reply = f"{code} {answer}".strip()
+                text = _("The server asked to try again later (%(reply)s).", reply=reply)
                 self._mcm_defer(RETRY, text, message_key)
             size_limit = getattr(smtp, "esmtp_features", {}).get("size") if session else None
             text = smtp_lib.explain_send_error(error, size_limit)
