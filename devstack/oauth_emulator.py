@@ -636,7 +636,7 @@ class MicrosoftHandler(_Handler):
             if not info or not info["alive"]:
                 return self._error(50173)
             if revoked:
-                return self._error(revoked if isinstance(revoked, int) else 50173)
+                return self._error(50173 if revoked is True else revoked)  # True: revoked, no code given
             with state.lock:  # Microsoft rotates refresh tokens
                 info["alive"] = False
             access, refresh = state.issue_tokens(info["email"], "microsoft", client_id, info["scope"])

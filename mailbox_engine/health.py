@@ -12,7 +12,7 @@ incident of the app or the provider, not a loss of access of each mailbox.
 """
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 
 from . import diagnosis as diag_lib
@@ -90,6 +90,29 @@ def probe_all(items, workers=8):
         return [probe(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="mcm-health") as pool:
         return list(pool.map(probe, items))
+
+
+class Prober:
+    """Probes running ``workers`` at a time while the caller goes on: :meth:`submit` as
+    soon as a probe is ready, then :meth:`outcomes` yields each outcome as it completes
+    (so the caller writes results while the other checks are still on the network)."""
+
+    def __init__(self, workers=8):
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mcm-health")
+        self.futures = []
+
+    def submit(self, item):
+        self.futures.append(self.pool.submit(probe, item))
+
+    def outcomes(self):
+        for future in as_completed(self.futures):
+            yield future.result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 @dataclass

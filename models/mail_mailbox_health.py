@@ -227,31 +227,37 @@ class MailMailbox(models.Model):
         self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=self._count_due() if mailboxes else 0)
 
     def _check_health(self, trigger="scheduled"):
-        """Check these (claimed) mailboxes: network in parallel, results written here."""
-        probes, failed = [], []
-        for mailbox in self:
-            try:
-                probes.append(mailbox._prepare_probe())
-            except Exception as exc:
-                _logger.warning("Mailbox %s: check not prepared", mailbox.id, exc_info=True)
-                params = {"provider": mailbox.provider, "address": mailbox.email, "detail": str(exc)[:120]}
-                failed.append(
-                    health_lib.Outcome(
-                        mailbox.id, mailbox.provider, False, "Setup", diag_lib.diagnose("request", "setup", **params)
-                    )
-                )
-        outcomes = health_lib.probe_all(probes, workers=WORKERS) + failed
+        """Check these (claimed) mailboxes: the network part of up to ``WORKERS`` checks
+        at once; each result that works is written as it comes, while the others are
+        still on the network; failures wait for the whole batch, which says whether they
+        are one incident of an app or a provider rather than each mailbox's own."""
+        outcomes, not_prepared = [], []
+        by_id = {mailbox.id: mailbox for mailbox in self}
+        with health_lib.Prober(WORKERS) as prober:
+            for mailbox in self:
+                try:
+                    prober.submit(mailbox._prepare_probe())
+                except Exception as exc:  # e.g. no OAuth app configured: one mailbox, not the run
+                    _logger.warning("Mailbox %s: check not prepared", mailbox.id, exc_info=True)
+                    params = {"provider": mailbox.provider, "address": mailbox.email, "detail": str(exc)[:120]}
+                    diagnosis = diag_lib.diagnose("request", "setup", **params)
+                    not_prepared.append(health_lib.Outcome(mailbox.id, mailbox.provider, False, "Setup", diagnosis))
+            for outcome in prober.outcomes():
+                outcomes.append(outcome)
+                if outcome.ok:
+                    by_id[outcome.mailbox_id]._apply_outcome(outcome, trigger)
+        outcomes += not_prepared
         incidents = health_lib.incidents(outcomes)
         in_incident = {mailbox_id for incident in incidents for mailbox_id in incident.mailbox_ids}
         for incident in incidents:
             self.env["mail.mailbox.incident"]._open(incident)
-        by_id = {outcome.mailbox_id: outcome for outcome in outcomes}
-        for mailbox in self:
-            outcome = by_id[mailbox.id]
-            mailbox._apply_outcome(outcome, trigger, in_incident=mailbox.id in in_incident)
-        checked = {o.provider for o in outcomes if o.ok}
-        if checked:
-            self.env["mail.mailbox.incident"]._close(checked)
+        for outcome in outcomes:
+            if not outcome.ok:
+                mailbox = by_id[outcome.mailbox_id]
+                mailbox._apply_outcome(outcome, trigger, in_incident=outcome.mailbox_id in in_incident)
+        working = {o.provider for o in outcomes if o.ok}
+        if working:
+            self.env["mail.mailbox.incident"]._close(working)
         return outcomes
 
     def _prepare_probe(self):

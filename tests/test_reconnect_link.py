@@ -15,14 +15,14 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.oauth_emulator import answer_consent
-from .common import StackHttpMixin, connect_google, flip
+from .common import OAuthSignInMixin, StackHttpMixin, connect_google, flip
 
 ALICE = "alice@mail.test"
 INVALID = "This link does not work"
 
 
 @tagged("post_install", "-at_install")
-class TestReconnectLink(StackHttpMixin, HttpCase):
+class TestReconnectLink(OAuthSignInMixin, StackHttpMixin, HttpCase):
     def lost_custom_mailbox(self):
         mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
         mailbox.with_user(self.user_ann).action_connect()
@@ -136,19 +136,13 @@ class TestReconnectLink(StackHttpMixin, HttpCase):
         with self.assertRaisesRegex(Exception, "only share a link for a mailbox you manage"):
             self.make_link(mailbox, self.user_ben)
 
-    def test_google_mailbox_reconnected_through_the_link(self):
-        address = "linked@gmail.test"
-        mailbox = connect_google(self.env(user=self.user_ann), address)
-        flip(self.stack, "revoke", email=address)
-        mailbox.with_user(self.user_ann).action_test_connection()
-        self.assertEqual(mailbox.state, "auth_lost")
-        flip(self.stack, "unrevoke", email=address)
+    def reconnect_oauth_through_link(self, mailbox, provider, address):
         path = self.make_link(mailbox)
-        self.assertIn("Sign in to Google", self.url_open(path).text)
+        label = "Google" if provider == "google" else "Microsoft"
+        self.assertIn(f"Sign in to {label}", self.url_open(path).text)
         start = self.post(path)
         self.assertEqual(start.status_code, 303)
-        consent = start.headers["Location"]
-        callback = answer_consent(consent, address)
+        callback = answer_consent(start.headers["Location"], address, ca_file=self.ca(provider))
         # another browser (without this one's session) cannot finish it, and spends nothing
         stranger = requests.get(callback, timeout=10)
         self.assertEqual(stranger.status_code, 400)
@@ -157,6 +151,28 @@ class TestReconnectLink(StackHttpMixin, HttpCase):
         done = self.url_open(f"{split.path}?{split.query}")
         self.assertIn("is connected to Odoo again", done.text)
         self.assertEqual(mailbox.state, "connected")
+        link = self.env["mail.mailbox.reconnect.link"].sudo().search([("mailbox_id", "=", mailbox.id)])
+        self.assertEqual(link.ended_how, "used")
+
+    def test_google_mailbox_reconnected_through_the_link(self):
+        address = "linked@gmail.test"
+        mailbox = connect_google(self.env(user=self.user_ann), address)
+        flip(self.stack, "revoke", email=address)
+        mailbox.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(mailbox.state, "auth_lost")
+        flip(self.stack, "unrevoke", email=address)
+        self.reconnect_oauth_through_link(mailbox, "google", address)
+
+    def test_microsoft_mailbox_reconnected_through_the_link(self):
+        address = "linked@contoso.test"
+        mailbox, response = self.connect(self.user_ann, "microsoft", address)
+        self.assertEqual((response.status_code, mailbox.state), (303, "connected"))
+        flip(self.stack, "revoke", email=address)
+        mailbox.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(mailbox.state, "auth_lost")
+        flip(self.stack, "unrevoke", email=address)
+        self.logout()  # whoever holds the link has no Odoo login
+        self.reconnect_oauth_through_link(mailbox, "microsoft", address)
 
     def test_the_link_in_the_browser(self):
         mailbox = self.lost_custom_mailbox()
