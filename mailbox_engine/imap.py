@@ -20,7 +20,7 @@ def open_client(server):
         server.host,
         port=server.port,
         ssl=server.security == SECURITY_SSL,
-        ssl_context=server.context(),
+        ssl_context=server.context() if server.security == SECURITY_SSL else None,
         timeout=server.timeout,
     )
     if server.security == SECURITY_STARTTLS:
