@@ -185,14 +185,15 @@ class MailMailbox(models.Model):
 
     @api.model
     def _claim(self, ids=None, limit=BATCH):
-        """Lock and return mailboxes to check: due ones (or ``ids``), skipping those another
-        transaction is checking (``FOR UPDATE SKIP LOCKED``)."""
+        """Lock and return mailboxes to check: due ones (or ``ids``, lost ones included),
+        skipping those another transaction is checking (``FOR UPDATE SKIP LOCKED``)."""
         now = fields.Datetime.now()
-        where = SQL("active AND state IN %s", CHECKED_STATES)
-        if ids is not None:
-            where = SQL("%s AND id IN %s", where, tuple(ids) or (0,))
+        if ids is not None:  # Check now: a lost mailbox too (its password may be back)
+            where = SQL("active AND state IN %s AND id IN %s", (*CHECKED_STATES, "auth_lost"), tuple(ids) or (0,))
         else:
-            where = SQL("%s AND (next_check_at IS NULL OR next_check_at <= %s)", where, now)
+            where = SQL(
+                "active AND state IN %s AND (next_check_at IS NULL OR next_check_at <= %s)", CHECKED_STATES, now
+            )
         query = SQL(
             "SELECT id FROM mail_mailbox WHERE %s ORDER BY next_check_at NULLS FIRST, id LIMIT %s "
             "FOR UPDATE SKIP LOCKED",
@@ -480,7 +481,7 @@ class MailMailbox(models.Model):
         self._check_can_act()
         mailbox = self.sudo()._claim(ids=self.ids, limit=1)
         if not mailbox:
-            if self.state not in CHECKED_STATES:
+            if self.state not in (*CHECKED_STATES, "auth_lost"):
                 return self.action_test_connection()
             return self._notify(
                 _("A check is already running"), _("Odoo is checking this mailbox right now."), "info", reload=True

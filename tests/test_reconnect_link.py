@@ -183,3 +183,51 @@ class TestReconnectLink(OAuthSignInMixin, StackHttpMixin, HttpCase):
             cookies={"mcm_password": self.good_password},
         )
         self.assertEqual(mailbox.state, "connected")
+
+
+@tagged("post_install", "-at_install")
+class TestHealthInTheBrowser(StackHttpMixin, HttpCase):
+    def lost_mailbox(self):
+        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
+        mailbox.with_user(self.user_ann).action_connect()
+        self.good_password = mailbox._get_secret("password")
+        mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
+        mailbox.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(mailbox.state, "auth_lost")
+        return mailbox
+
+    def test_health_board(self):
+        mailbox = self.lost_mailbox()
+        self.user_ann.email = "ann@company.test"
+        self.start_tour("/odoo", "mail_connected_mailbox_tour_health_board", login=self.user_ada.login)
+        self.assertEqual(mailbox.health_log_ids[:1].mapped("result"), ["auth_lost"])
+        sent = self.env["mail.mail"].sudo().search([("subject", "=", "Please reconnect your mailboxes to Odoo")])
+        self.assertEqual(sent.email_to, self.user_ann.email_formatted)
+
+    def test_campaign_resume(self):
+        self.user_ada.groups_id += self.env.ref("mass_mailing.group_mass_mailing_user")
+        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
+        mailbox.with_user(self.user_ann).action_connect()
+        good_password = mailbox._get_secret("password")
+        contacts = self.env["mailing.contact"].create({"name": "Lead", "email": "lead@customer.test"})
+        campaign = self.env["mailing.mailing"].create(
+            {
+                "subject": "Spring offer",
+                "body_html": "<p>Offer</p>",
+                "email_from": ALICE,
+                "mailing_model_id": self.env.ref("mass_mailing.model_mailing_list").id,
+                "contact_list_ids": [(0, 0, {"name": "Leads", "contact_ids": contacts.ids})],
+                "state": "in_queue",
+            }
+        )
+        mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
+        mailbox.with_user(self.user_ann).action_test_connection()  # the loss pauses the campaign
+        mailbox.with_user(self.user_ann).write({"password": good_password})
+        mailbox.with_user(self.user_ann).action_reconnect()
+        self.assertEqual((mailbox.state, campaign.state), ("connected", "paused"))  # waits for a click
+        self.start_tour(
+            f"/odoo/action-mass_mailing.mailing_mailing_action_mail/{campaign.id}",
+            "mail_connected_mailbox_tour_campaign_resume",
+            login=self.user_ada.login,
+        )
+        self.assertEqual(campaign.state, "in_queue")

@@ -352,3 +352,73 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_shareable_l
         },
     ],
 });
+
+// Health board (mailbox administrators): the lost mailbox with its cause; Check now
+// and reconnect links to the owners, on the selection.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_health_board", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open the Health board",
+            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_health']",
+            run: "click",
+        },
+        {
+            content: "The lost mailbox shows with its cause",
+            trigger: ".o_list_view .o_data_row:contains('Access lost'):contains('refused the login or password')",
+        },
+        {
+            content: "Select it",
+            trigger: ".o_list_view .o_data_row:contains('Access lost') .o_list_record_selector input",
+            run: "click",
+        },
+        {
+            content: "Check now",
+            trigger: "button[name=action_bulk_check]",
+            run: "click",
+        },
+        {
+            content: "The check says what it found",
+            trigger: ".o_notification:contains('1 checked: 0 work, 1 failed.')",
+        },
+        {
+            content: "Send reconnect links to owners",
+            trigger: "button[name=action_bulk_send_links]",
+            run: "click",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal button:contains('Ok')",
+            run: "click",
+        },
+        {
+            content: "Each owner got one message",
+            trigger: ".o_notification:contains('1 owners got one message each.')",
+        },
+    ],
+});
+
+// A campaign paused with its mailbox: the reason on the mailing, then Resume.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_campaign_resume", {
+    steps: () => [
+        {
+            content: "The campaign says why it is paused",
+            trigger: ".o_form_view .alert-warning:contains('Paused'):contains('was lost')",
+        },
+        {
+            content: "Resume",
+            trigger: ".o_form_view button[name=action_mcm_resume]",
+            run: "click",
+        },
+        {
+            content: "The campaign is queued again",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('In Queue')",
+        },
+    ],
+});
