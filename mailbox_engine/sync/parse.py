@@ -1,0 +1,88 @@
+"""A fetched message turned into plain values, whatever it contains: headers decoded
+(an unknown or lying charset falls back, never raises), the text and HTML bodies, the
+attachments; a message without a Message-ID gets a stable one derived from its bytes
+(so a retry or a renumbered folder finds it again)."""
+
+import email
+import email.policy
+import hashlib
+from dataclasses import dataclass, field
+from email.utils import getaddresses, parsedate_to_datetime
+
+
+@dataclass
+class Attachment:
+    name: str
+    mimetype: str
+    data: bytes
+
+
+@dataclass
+class ParsedMessage:
+    message_id: str
+    subject: str = ""
+    sender: str = ""
+    to: list = field(default_factory=list)
+    cc: list = field(default_factory=list)
+    date: object = None  # naive UTC datetime, or None
+    text: str = ""
+    html: str = ""
+    attachments: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # what could not be read, in words
+
+
+def _header(message, name, problems):
+    try:
+        value = message.get(name)
+        return str(value) if value is not None else ""
+    except Exception:  # a header no decoder accepts
+        problems.append(f"the {name} header could not be decoded")
+        raw = message.get_all(name, failobj=[""])  # the raw value, as received
+        return str(raw[0]) if raw else ""
+
+
+def _text(part, problems):
+    payload = part.get_payload(decode=True) or b""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        problems.append(f"a part declared as {charset} was read as UTF-8 with replacements")
+        return payload.decode("utf-8", errors="replace")
+
+
+def stable_message_id(raw):
+    """For a message without a Message-ID: one made from its bytes (the same each time)."""
+    return f"<mcm-{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id>"
+
+
+def parse(raw):
+    """:class:`ParsedMessage` from the bytes of one message; never raises."""
+    problems = []
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message_id = _header(message, "Message-ID", problems).strip() or stable_message_id(raw)
+    parsed = ParsedMessage(message_id=message_id, problems=problems)
+    parsed.subject = _header(message, "Subject", problems)
+    parsed.sender = _header(message, "From", problems)
+    parsed.to = [address for _name, address in getaddresses([_header(message, "To", problems)]) if address]
+    parsed.cc = [address for _name, address in getaddresses([_header(message, "Cc", problems)]) if address]
+    date = _header(message, "Date", problems)
+    if date:
+        try:
+            value = parsedate_to_datetime(date)
+            parsed.date = value.astimezone(tz=None).replace(tzinfo=None) if value.tzinfo else value
+        except (TypeError, ValueError):
+            problems.append("the Date header could not be read")
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        disposition = part.get_content_disposition()
+        ctype = part.get_content_type()
+        if disposition == "attachment" or (part.get_filename() and disposition != "inline"):
+            data = part.get_payload(decode=True) or b""
+            parsed.attachments.append(Attachment(part.get_filename() or "attachment", ctype, data))
+        elif ctype == "text/plain" and not parsed.text:
+            parsed.text = _text(part, problems)
+        elif ctype == "text/html" and not parsed.html:
+            parsed.html = _text(part, problems)
+    return parsed
