@@ -16,7 +16,8 @@ Dovecot's ``oauth2`` passdb (token introspection):
 * Both consent pages grant only the permissions left ticked.
 * For Dovecot: ``POST /introspect`` (``token=…``) answers ``{"active": …, "email": …}``.
 * Test-only switches under ``/_test/``: revoke an account (with the provider's
-  error code), an outage (HTTP 503), throttling (HTTP 429 with ``Retry-After``),
+  error code), expired client secrets (``expire_secret``: Google ``invalid_client``,
+  Microsoft AADSTS7000222), an outage (HTTP 503), throttling (HTTP 429 with ``Retry-After``),
   reset, and a read-out of the state.
 """
 
@@ -62,6 +63,7 @@ MICROSOFT_ERRORS = {
         "basic_action",
         "Due to a configuration change made by your administrator, you must enroll in multi-factor authentication.",
     ),
+    7000222: ("invalid_client", "", "The provided client secret keys for app are expired."),
 }
 ACCESS_TOKEN_LIFETIME = 3599
 
@@ -100,6 +102,7 @@ class ProviderState:
             self.access_tokens = {}  # token -> {email, expires, refresh}
             self.revoked = {}  # email -> error code (Microsoft) or True (Google)
             self.outage = False
+            self.secret_expired = False  # the apps' client secrets expired (an app incident)
             self.throttle = None  # {"seconds": n, "count": k}
             self.requests = []
 
@@ -256,6 +259,8 @@ class _Handler(BaseHTTPRequestHandler):
                 state.revoked.pop(params["email"].lower(), None)
         elif name == "outage":
             state.outage = str(params.get("on", "1")).lower() in ("1", "true", "yes", "on")
+        elif name == "expire_secret":
+            state.secret_expired = str(params.get("on", "1")).lower() in ("1", "true", "yes", "on")
         elif name == "throttle":
             with state.lock:
                 state.throttle = {"seconds": int(params.get("seconds", 30)), "count": int(params.get("count", 1))}
@@ -374,7 +379,7 @@ class GoogleHandler(_Handler):
         if state.outage:
             return self._token_error(503, "temporarily_unavailable", "The service is unavailable.")
         client_id = self._check_client(params)
-        if not client_id:
+        if not client_id or state.secret_expired:
             return self._token_error(401, "invalid_client", "The OAuth client was not found.")
         grant = params.get("grant_type")
         if grant == "authorization_code":
@@ -589,6 +594,8 @@ class MicrosoftHandler(_Handler):
                 },
             )
         client_id = self._check_client(params)
+        if client_id and state.secret_expired:
+            return self._error(7000222, status=401)
         if not client_id:
             return self._json(
                 401,

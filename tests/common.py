@@ -264,6 +264,23 @@ class StackHttpMixin(StackMixin, MailboxUsersMixin):
         self.addCleanup(flip, self.stack, "reset")
 
 
+def connect_microsoft(env, address, stack):
+    """A Microsoft mailbox signed in through the emulator's consent page, as
+    :func:`connect_google` does for Google (msal's flow, the emulator's CA)."""
+    import secrets
+
+    from ..devstack.oauth_emulator import answer_consent
+
+    mailbox = env["mail.mailbox"].create({"email": address, "provider": "microsoft"})
+    client = mailbox._oauth_client()
+    url, flow = client.start("state-" + secrets.token_hex(4), address)
+    callback = answer_consent(url, address, ca_file=stack["microsoft"]["ca_bundle"])
+    grant = client.finish(flow, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query)), address)
+    mailbox._store_grant(grant)
+    mailbox._mark_connected(grant.access_token)
+    return mailbox
+
+
 def connect_google(env, address):
     """A Google mailbox signed in through the emulator's consent page (the browser's
     part done by HTTP), without Odoo's HTTP server (for a TransactionCase)."""

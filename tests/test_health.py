@@ -13,7 +13,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..devstack.testkit import set_account_password
-from .common import MailboxCase, StackMixin, connect_google, flip, really_sending, received_all
+from .common import MailboxCase, StackMixin, connect_google, connect_microsoft, flip, really_sending, received_all
 
 ALICE = "alice@mail.test"
 
@@ -185,6 +185,24 @@ class TestHealth(StackMixin, MailboxCase):
         admin_mails = self.env["mail.mail"].sudo().search([("subject", "ilike", "refuses Odoo's app")])
         self.assertEqual(len(admin_mails), 1)
         self.assertIn("ada@company.test", admin_mails.email_to)
+        for box in boxes:
+            self.assertFalse(self.alerts(box))
+
+    def test_an_expired_client_secret_at_microsoft_is_one_incident(self):
+        env = self.env(user=self.user_ann)
+        boxes = [connect_microsoft(env, f"expired{n}@contoso.test", self.stack) for n in range(2)]
+        self.assertEqual({box.state for box in boxes}, {"connected"})
+        flip(self.stack, "expire_secret", on="1")
+        with freeze_time(self.t0):
+            self.run_cron()
+        self.assertEqual({box.state for box in boxes}, {"connected"})  # no mailbox in access lost
+        incident = self.env["mail.mailbox.incident"].search([("provider", "=", "microsoft")])
+        self.assertEqual((len(incident), incident.kind, incident.provider_code), (1, "app", "AADSTS7000222"))
+        admin_mails = self.env["mail.mail"].sudo().search([("subject", "ilike", "refuses Odoo's app")])
+        self.assertEqual(len(admin_mails), 1)
+        self.assertIn("Microsoft", admin_mails.subject)
+        self.assertIn("expired", admin_mails.body_html)  # the provider's words, and the fix
+        self.assertIn("client ID and secret", admin_mails.body_html)
         for box in boxes:
             self.assertFalse(self.alerts(box))
 
