@@ -7,29 +7,11 @@ mailbox for each size."""
 import json
 import os
 import time
-import urllib.parse
 
-from odoo.addons.mail_connected_mailbox.devstack.oauth_emulator import answer_consent
-from odoo.addons.mail_connected_mailbox.devstack.testkit import stack_parameters
+from odoo.addons.mail_connected_mailbox.devstack.testkit import connect_oauth, custom_mailbox_values, stack_parameters
 
 SIZES = [int(n) for n in os.environ.get("MCM_BENCH_HEALTH_SIZES", "100,1000").split(",")]
 ALICE = "alice@mail.test"
-
-
-def connect(env, stack, provider, address):
-    mailbox = env["mail.mailbox"].create({"email": address, "provider": provider})
-    client = mailbox._oauth_client()
-    if provider == "google":
-        url, verifier = client.start(f"state-{address}", address)
-        back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address)).query))
-        grant = client.finish(back["code"], verifier, address)
-    else:
-        url, flow = client.start(f"state-{address}", address)
-        callback = answer_consent(url, address, ca_file=stack["microsoft"]["ca_bundle"])
-        grant = client.finish(flow, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query)), address)
-    mailbox._store_grant(grant)
-    mailbox._set_state("connected")
-    return mailbox
 
 
 def setup(env, stack, count, start):
@@ -37,25 +19,14 @@ def setup(env, stack, count, start):
     for n in range(start, start + count):
         kind = n % 3
         if kind == 0:
-            mailbox = env["mail.mailbox"].create(
-                {
-                    "email": f"box{n}@custom.test",
-                    "provider": "imap",
-                    "login": ALICE,  # every password mailbox signs in as the same Dovecot account
-                    "imap_host": "127.0.0.1",
-                    "imap_port": stack["imap_port"],
-                    "imap_security": "none",
-                    "smtp_host": "127.0.0.1",
-                    "smtp_port": stack["submission_port"],
-                    "smtp_security": "none",
-                    "password": stack["accounts"][ALICE],
-                }
-            )
+            # every password mailbox signs in as the same Dovecot account
+            values = custom_mailbox_values(stack, f"box{n}@custom.test", login=ALICE)
+            mailbox = env["mail.mailbox"].create({**values, "password": stack["accounts"][ALICE]})
             mailbox._set_state("connected")
         elif kind == 1:
-            connect(env, stack, "google", f"box{n}@gmail.test")
+            connect_oauth(env, stack, "google", f"box{n}@gmail.test", list_folders=False)
         else:
-            connect(env, stack, "microsoft", f"box{n}@contoso.test")
+            connect_oauth(env, stack, "microsoft", f"box{n}@contoso.test", list_folders=False)
         if n % 50 == 49:
             env.cr.commit()
     env.cr.commit()

@@ -8,10 +8,8 @@ import json
 import os
 import statistics
 import time
-import urllib.parse
 
-from odoo.addons.mail_connected_mailbox.devstack.oauth_emulator import answer_consent
-from odoo.addons.mail_connected_mailbox.devstack.testkit import stack_parameters
+from odoo.addons.mail_connected_mailbox.devstack.testkit import connect_oauth, stack_parameters
 
 COUNT = int(os.environ.get("MCM_BENCH_COUNT", "500"))
 ROUNDS = int(os.environ.get("MCM_BENCH_ROUNDS", "3"))
@@ -23,13 +21,7 @@ def setup(env, stack):
     for key, value in stack_parameters(stack).items():
         params.set_param(key, value)
     address = "bench@gmail.test"
-    mailbox = env["mail.mailbox"].create({"email": address, "provider": "google"})
-    client = mailbox._oauth_client()
-    url, verifier = client.start("bench-state", address)
-    back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address)).query))
-    grant = client.finish(back["code"], verifier, address)
-    mailbox._store_grant(grant)
-    mailbox._mark_connected(grant.access_token)
+    mailbox = connect_oauth(env, stack, "google", address)
     assert mailbox.state == "connected", mailbox.last_error_cause
     mailbox.send_limit_day = 1_000_000  # the limiter runs (and is timed), but lets every round through
     env["ir.mail_server"].create(

@@ -53,3 +53,44 @@ def set_account_password(stack, address, password):
     # Dovecot looks at the file at most once a second: let that second pass
     time.sleep(1.05 - time.time() % 1)
     return previous
+
+
+def custom_mailbox_values(stack, address, **values):
+    """A custom IMAP/SMTP mailbox on the local Dovecot (no TLS on loopback)."""
+    return {
+        "email": address,
+        "provider": "imap",
+        "imap_host": "127.0.0.1",
+        "imap_port": stack["imap_port"],
+        "imap_security": "none",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": stack["submission_port"],
+        "smtp_security": "none",
+        "password": stack["accounts"].get(address, ""),
+        **values,
+    }
+
+
+def connect_oauth(env, stack, provider, address, list_folders=True):
+    """A Google or Microsoft mailbox of ``env``'s user, signed in through the emulator's
+    consent page (the browser's part done by HTTP), without Odoo's HTTP server. Without
+    ``list_folders`` it is only marked connected (a bench's setup, not a sign-in)."""
+    import secrets
+    import urllib.parse
+
+    from .oauth_emulator import answer_consent
+
+    mailbox = env["mail.mailbox"].create({"email": address, "provider": provider})
+    client = mailbox._oauth_client()
+    url, secret = client.start("state-" + secrets.token_hex(4), address)
+    ca_file = stack["microsoft"]["ca_bundle"] if provider == "microsoft" else None
+    back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address, ca_file=ca_file)).query))
+    grant = (
+        client.finish(back["code"], secret, address) if provider == "google" else client.finish(secret, back, address)
+    )
+    mailbox._store_grant(grant)
+    if list_folders:
+        mailbox._mark_connected(grant.access_token)
+    else:
+        mailbox._set_state("connected")
+    return mailbox

@@ -119,16 +119,6 @@ class MailMailbox(models.Model):
             else _("%(address)s is disconnected from Odoo", address=self.email)
         )
         body = self._alert_body(cause, fix)
-        partners = self._alert_partners()
-        bot = self.env.ref("base.partner_root")
-        # in Odoo: a notification in each person's inbox, from OdooBot (never the owner's
-        # address, which would route it through this very mailbox)
-        # (those who get their notifications by email get the email below only)
-        inbox = partners.filtered(lambda p: any(u.notification_type == "inbox" for u in p.user_ids))
-        if inbox:
-            self.sudo().message_notify(
-                partner_ids=inbox.ids, subject=subject, body=body, author_id=bot.id, email_from=self._alert_sender()
-            )
         if not reminder and self.user_id:
             self.sudo().activity_schedule(
                 "mail.mail_activity_data_todo",
@@ -136,17 +126,45 @@ class MailMailbox(models.Model):
                 summary=_("Reconnect %(address)s", address=self.email),
                 note=body,
             )
-        # by email, to the people and to the mailbox itself, through a server that works
-        addresses = {p.email_normalized for p in partners if p.email_normalized} | {self.email_normalized}
-        self.env["mail.mail"].sudo().create(
-            {
-                "subject": subject,
-                "body_html": body,
-                "email_to": ", ".join(sorted(a for a in addresses if a)),
-                "email_from": self._alert_sender(),
-                "mail_server_id": self._alert_server().id,
-                "auto_delete": True,
-            }
+        # the owner and the administrators, and the mailbox address itself by email
+        self._tell(self._alert_partners(), subject, body, addresses=[self.email_normalized], record=self)
+
+    @api.model
+    def _tell(self, partners, subject, body, addresses=(), record=None):
+        """Tell ``partners``: in Odoo those who read their notifications there (from
+        OdooBot, on ``record``), and by email everyone (plus ``addresses``), once each."""
+        inbox = partners.filtered(lambda p: any(u.notification_type == "inbox" for u in p.user_ids))
+        if inbox:
+            (record or self.env["mail.thread"]).sudo().message_notify(
+                partner_ids=inbox.ids,
+                subject=subject,
+                body=body,
+                author_id=self.env.ref("base.partner_root").id,
+                email_from=self._alert_sender(),
+            )
+        self._send_alert_email(subject, body, [p.email_normalized for p in partners] + list(addresses))
+
+    @api.model
+    def _send_alert_email(self, subject, body, addresses):
+        """One email to ``addresses``, from the company's address through the company's
+        own server, pinned on the mail: by its address, Odoo would route an alert about a
+        mailbox through that very mailbox."""
+        addresses = sorted({address for address in addresses if address})
+        if not addresses:
+            return self.env["mail.mail"]
+        return (
+            self.env["mail.mail"]
+            .sudo()
+            .create(
+                {
+                    "subject": subject,
+                    "body_html": body,
+                    "email_to": ", ".join(addresses),
+                    "email_from": self._alert_sender(),
+                    "mail_server_id": self._alert_server().id,
+                    "auto_delete": True,
+                }
+            )
         )
 
     def _alert_body(self, cause, fix):
@@ -439,9 +457,10 @@ class MailMailbox(models.Model):
             mailbox._check_can_act()
         Links = self.env["mail.mailbox.reconnect.link"]
         for owner in self.mapped("user_id"):
-            rows = []
+            rows, until = [], None
             for mailbox in self.filtered(lambda m, owner=owner: m.user_id == owner):
-                url = Links._make(mailbox)[1]
+                link, url = Links._make(mailbox)
+                until = link.expires_at
                 rows.append(Markup("<li>%s: <a href='%s'>%s</a></li>") % (mailbox.email, url, url))
                 mailbox.message_post(
                     body=_(
@@ -456,18 +475,10 @@ class MailMailbox(models.Model):
                     user=self.env.user.name,
                 ),
                 Markup("").join(rows),
-                _("Each link works once, for 7 days."),
+                _("Each link works once, until %(date)s UTC.", date=fields.Datetime.to_string(until)),
             )
-            self.env["mail.mail"].sudo().create(
-                {
-                    "subject": _("Please reconnect your mailboxes to Odoo"),
-                    "body_html": body,
-                    "email_to": owner.email_formatted,
-                    "email_from": self._alert_sender(),
-                    "mail_server_id": self._alert_server().id,
-                    "auto_delete": True,
-                }
-            )
+            # by email only: the links are not kept in Odoo's messages
+            self._send_alert_email(_("Please reconnect your mailboxes to Odoo"), body, [owner.email_formatted])
         return self._notify(
             _("Reconnect links sent"),
             _("%(count)s owners got one message each.", count=len(self.mapped("user_id"))),

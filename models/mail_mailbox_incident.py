@@ -70,22 +70,5 @@ class MailMailboxIncident(models.Model):
             fix=self.fix or "",
             count=self.mailbox_count,
         )
-        admins = self.env.ref(ADMIN_GROUP).sudo().users.filtered("active") | self.env.ref("base.group_system").users
-        admins = admins.filtered("active").partner_id
-        Mailbox = self.env["mail.mailbox"]
-        bot = self.env.ref("base.partner_root")
-        self.env["mail.thread"].sudo().message_notify(
-            partner_ids=admins.ids, subject=subject, body=body, author_id=bot.id, email_from=Mailbox._alert_sender()
-        )
-        addresses = sorted({p.email_normalized for p in admins if p.email_normalized})
-        if addresses:
-            self.env["mail.mail"].sudo().create(
-                {
-                    "subject": subject,
-                    "body_html": body,
-                    "email_to": ", ".join(addresses),
-                    "email_from": Mailbox._alert_sender(),
-                    "mail_server_id": Mailbox._alert_server().id,
-                    "auto_delete": True,
-                }
-            )
+        admins = self.env.ref(ADMIN_GROUP).sudo().users | self.env.ref("base.group_system").sudo().users
+        self.env["mail.mailbox"]._tell(admins.filtered("active").partner_id, subject, body)

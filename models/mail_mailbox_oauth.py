@@ -17,6 +17,7 @@ from ..mailbox_engine.addresses import normalize_address
 from ..mailbox_engine.connection_test import check_imap
 from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient, OAuthApp, OAuthError
 from .mail_mailbox import PARAM
+from .mail_mailbox_connect_attempt import state_hash
 
 _logger = logging.getLogger(__name__)
 TOKEN_MARGIN = timedelta(seconds=120)
@@ -103,8 +104,6 @@ class MailMailbox(models.Model):
     @api.model
     def _is_link_state(self, state):
         """Whether ``state`` belongs to a sign-in started from a shareable link."""
-        from .mail_mailbox_connect_attempt import state_hash
-
         attempt = self.env["mail.mailbox.connect.attempt"].sudo().search([("state_hash", "=", state_hash(state))])
         return bool(state and attempt.link_id)
 

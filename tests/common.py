@@ -9,7 +9,7 @@ import urllib.parse
 
 from odoo.tests import TransactionCase, new_test_user
 
-from ..devstack.testkit import stack_parameters
+from ..devstack.testkit import custom_mailbox_values, stack_parameters
 
 GOOGLE_PARAMS = ("google_gmail_client_id", "google_gmail_client_secret")
 MICROSOFT_PARAMS = ("microsoft_outlook_client_id", "microsoft_outlook_client_secret")
@@ -143,20 +143,26 @@ class StackMixin:
         return custom_mailbox_values(self.stack, address, **values)
 
 
-def custom_mailbox_values(stack, address, **values):
-    """A custom IMAP/SMTP mailbox on the local Dovecot (no TLS on loopback)."""
-    return {
-        "email": address,
-        "provider": "imap",
-        "imap_host": "127.0.0.1",
-        "imap_port": stack["imap_port"],
-        "imap_security": "none",
-        "smtp_host": "127.0.0.1",
-        "smtp_port": stack["submission_port"],
-        "smtp_security": "none",
-        "password": stack["accounts"].get(address, ""),
-        **values,
-    }
+def odoo_shell_command(dbname):
+    """The command line of a second, real Odoo process (``odoo shell``) on ``dbname``,
+    with this run's configuration; the script comes on its standard input."""
+    import sys
+
+    from odoo.tools import config
+
+    return [
+        sys.executable,
+        "-m",
+        "odoo",
+        "shell",
+        f"--addons-path={config['addons_path']}",
+        "-c",
+        config.rcfile,
+        "-d",
+        dbname,
+        "--no-http",
+        "--log-level=warn",
+    ]
 
 
 def received_all(testcase, subject):
@@ -262,37 +268,3 @@ class StackHttpMixin(StackMixin, MailboxUsersMixin):
     def setUp(self):
         super().setUp()
         self.addCleanup(flip, self.stack, "reset")
-
-
-def connect_microsoft(env, address, stack):
-    """A Microsoft mailbox signed in through the emulator's consent page, as
-    :func:`connect_google` does for Google (msal's flow, the emulator's CA)."""
-    import secrets
-
-    from ..devstack.oauth_emulator import answer_consent
-
-    mailbox = env["mail.mailbox"].create({"email": address, "provider": "microsoft"})
-    client = mailbox._oauth_client()
-    url, flow = client.start("state-" + secrets.token_hex(4), address)
-    callback = answer_consent(url, address, ca_file=stack["microsoft"]["ca_bundle"])
-    grant = client.finish(flow, dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(callback).query)), address)
-    mailbox._store_grant(grant)
-    mailbox._mark_connected(grant.access_token)
-    return mailbox
-
-
-def connect_google(env, address):
-    """A Google mailbox signed in through the emulator's consent page (the browser's
-    part done by HTTP), without Odoo's HTTP server (for a TransactionCase)."""
-    import secrets
-
-    from ..devstack.oauth_emulator import answer_consent
-
-    mailbox = env["mail.mailbox"].create({"email": address, "provider": "google"})
-    client = mailbox._oauth_client()
-    url, verifier = client.start("state-" + secrets.token_hex(4), address)
-    back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address)).query))
-    grant = client.finish(back["code"], verifier, address)
-    mailbox._store_grant(grant)
-    mailbox._mark_connected(grant.access_token)
-    return mailbox

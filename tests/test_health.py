@@ -12,8 +12,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from ..devstack.testkit import set_account_password
-from .common import MailboxCase, StackMixin, connect_google, connect_microsoft, flip, really_sending, received_all
+from ..devstack.testkit import connect_oauth, set_account_password
+from .common import MailboxCase, StackMixin, flip, really_sending, received_all
 
 ALICE = "alice@mail.test"
 
@@ -38,7 +38,7 @@ class TestHealth(StackMixin, MailboxCase):
         self.t0 = fields.Datetime.now().replace(microsecond=0) + timedelta(days=1)
 
     def google(self, address):
-        mailbox = connect_google(self.env(user=self.user_ann), address)
+        mailbox = connect_oauth(self.env(user=self.user_ann), self.stack, "google", address)
         self.assertEqual(mailbox.state, "connected")
         return mailbox
 
@@ -190,7 +190,7 @@ class TestHealth(StackMixin, MailboxCase):
 
     def test_an_expired_client_secret_at_microsoft_is_one_incident(self):
         env = self.env(user=self.user_ann)
-        boxes = [connect_microsoft(env, f"expired{n}@contoso.test", self.stack) for n in range(2)]
+        boxes = [connect_oauth(env, self.stack, "microsoft", f"expired{n}@contoso.test") for n in range(2)]
         self.assertEqual({box.state for box in boxes}, {"connected"})
         flip(self.stack, "expire_secret", on="1")
         with freeze_time(self.t0):

@@ -6,15 +6,13 @@ up), the local Dovecot; both start together behind a PostgreSQL advisory lock.""
 import contextlib
 import secrets
 import subprocess
-import sys
 import time
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config
 
 from ..devstack.testkit import set_account_password, stack_parameters
-from .common import configure_stack, custom_mailbox_values, load_stack
+from .common import configure_stack, custom_mailbox_values, load_stack, odoo_shell_command
 
 GATE = 715_001  # advisory lock id: both processes wait on it, then start together
 COUNT = 12
@@ -75,19 +73,7 @@ class TestHealthTwoProcesses(TransactionCase):
 
     def odoo_shell(self, call):
         script = SCRIPT.format(gate=GATE, ids=self.ids, call=call)
-        command = [
-            sys.executable,
-            "-m",
-            "odoo",
-            "shell",
-            f"--addons-path={config['addons_path']}",
-            "-c",
-            config.rcfile,
-            "-d",
-            self.env.cr.dbname,
-            "--no-http",
-            "--log-level=warn",
-        ]
+        command = odoo_shell_command(self.env.cr.dbname)
         return subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         ), script

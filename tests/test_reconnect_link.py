@@ -15,15 +15,17 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.oauth_emulator import answer_consent
-from .common import OAuthSignInMixin, StackHttpMixin, connect_google, flip
+from ..devstack.testkit import connect_oauth
+from .common import OAuthSignInMixin, StackHttpMixin, flip
 
 ALICE = "alice@mail.test"
 INVALID = "This link does not work"
 
 
-@tagged("post_install", "-at_install")
-class TestReconnectLink(OAuthSignInMixin, StackHttpMixin, HttpCase):
+class LostMailboxMixin:
     def lost_custom_mailbox(self):
+        """Alice's mailbox, connected, whose password then changed at the server (found by
+        Test connection); ``self.good_password`` is the one that works."""
         mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
         mailbox.with_user(self.user_ann).action_connect()
         self.good_password = mailbox._get_secret("password")
@@ -32,6 +34,9 @@ class TestReconnectLink(OAuthSignInMixin, StackHttpMixin, HttpCase):
         self.assertEqual(mailbox.state, "auth_lost")
         return mailbox
 
+
+@tagged("post_install", "-at_install")
+class TestReconnectLink(LostMailboxMixin, OAuthSignInMixin, StackHttpMixin, HttpCase):
     def make_link(self, mailbox, user=None):
         """What the dialog of "Get shareable link" shows: the URL with its token."""
         Wizard = self.env["mail.mailbox.reconnect.link.wizard"].with_user(user or self.user_ann)
@@ -156,7 +161,7 @@ class TestReconnectLink(OAuthSignInMixin, StackHttpMixin, HttpCase):
 
     def test_google_mailbox_reconnected_through_the_link(self):
         address = "linked@gmail.test"
-        mailbox = connect_google(self.env(user=self.user_ann), address)
+        mailbox = connect_oauth(self.env(user=self.user_ann), self.stack, "google", address)
         flip(self.stack, "revoke", email=address)
         mailbox.with_user(self.user_ann).action_test_connection()
         self.assertEqual(mailbox.state, "auth_lost")
@@ -183,21 +188,14 @@ class TestReconnectLink(OAuthSignInMixin, StackHttpMixin, HttpCase):
             cookies={"mcm_password": self.good_password},
         )
         self.assertEqual(mailbox.state, "connected")
+        checks = mailbox.health_log_ids.filtered(lambda log: log.result == "auth_lost").mapped("trigger")
+        self.assertEqual(checks, ["manual"] * 3)  # Test connection, Check now, the wrong password on the link
 
 
 @tagged("post_install", "-at_install")
-class TestHealthInTheBrowser(StackHttpMixin, HttpCase):
-    def lost_mailbox(self):
-        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE))
-        mailbox.with_user(self.user_ann).action_connect()
-        self.good_password = mailbox._get_secret("password")
-        mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
-        mailbox.with_user(self.user_ann).action_test_connection()
-        self.assertEqual(mailbox.state, "auth_lost")
-        return mailbox
-
+class TestHealthInTheBrowser(LostMailboxMixin, StackHttpMixin, HttpCase):
     def test_health_board(self):
-        mailbox = self.lost_mailbox()
+        mailbox = self.lost_custom_mailbox()
         self.user_ann.email = "ann@company.test"
         self.start_tour("/odoo", "mail_connected_mailbox_tour_health_board", login=self.user_ada.login)
         self.assertEqual(mailbox.health_log_ids[:1].mapped("result"), ["auth_lost"])

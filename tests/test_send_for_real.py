@@ -8,17 +8,13 @@ import base64
 import contextlib
 import secrets
 import subprocess
-import sys
-import urllib.parse
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config
 
-from ..devstack.oauth_emulator import answer_consent
-from ..devstack.testkit import stack_parameters
+from ..devstack.testkit import connect_oauth, stack_parameters
 from ..mailbox_engine import imap as imap_lib
-from .common import configure_stack, custom_mailbox_values, flip, load_stack, received
+from .common import configure_stack, custom_mailbox_values, flip, load_stack, odoo_shell_command, received
 
 ALICE = "alice@mail.test"
 
@@ -68,14 +64,8 @@ class TestSendForReal(TransactionCase):
         return mailbox
 
     def google_mailbox(self, env, address):
-        mailbox = env["mail.mailbox"].create({"email": address, "provider": "google"})
+        mailbox = connect_oauth(env, self.stack, "google", address)
         self.created.append(("mail.mailbox", mailbox.ids))
-        client = mailbox._oauth_client()
-        url, verifier = client.start("state-" + secrets.token_hex(4), address)
-        back = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer_consent(url, address)).query))
-        grant = client.finish(back["code"], verifier, address)
-        mailbox._store_grant(grant)
-        mailbox._mark_connected(grant.access_token)
         self.assertEqual(mailbox.state, "connected")
         return mailbox
 
@@ -108,19 +98,7 @@ class TestSendForReal(TransactionCase):
         """``mail.mail.send()`` in a real Odoo process, as the queue cron runs it."""
         script = f"env['mail.mail'].browse({list(mail_ids)}).send(auto_commit=True)\nenv.cr.commit()\n"
         done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "odoo",
-                "shell",
-                f"--addons-path={config['addons_path']}",
-                "-c",
-                config.rcfile,
-                "-d",
-                self.env.cr.dbname,
-                "--no-http",
-                "--log-level=warn",
-            ],
+            odoo_shell_command(self.env.cr.dbname),
             input=script,
             capture_output=True,
             text=True,

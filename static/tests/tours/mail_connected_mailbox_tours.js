@@ -303,6 +303,23 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_shareable_l
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Access lost')",
         },
         {
+            content: "Check now",
+            trigger: ".o_form_view button[name=action_check_now]",
+            run: "click",
+        },
+        {
+            content: "The check failed, and says why",
+            trigger: ".o_notification:contains('Check failed')",
+        },
+        {
+            content: "The form keeps the status, the cause and the fix",
+            trigger: ".o_form_view:has(.o_arrow_button_current:contains('Access lost')) .alert-danger:contains('refused the login or password')",
+        },
+        {
+            content: "The check is in the history",
+            trigger: ".o_notebook .nav-link:contains('Check history')",
+        },
+        {
             content: "Get shareable link",
             trigger: ".o_form_view button[name=action_get_reconnect_link]",
             run: "click",
