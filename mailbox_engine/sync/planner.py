@@ -8,7 +8,7 @@ HIGHESTMODSEQ, a periodic deep scan where there is no cheaper way to see deletio
   UIDVALIDITY change, what Odoo has is matched again by Message-ID, never duplicated);
   too many UIDVALIDITY changes in a row stop the folder's sync, with the reason;
 - new mail is what lies between the saved UIDNEXT and the server's;
-- flag changes: ``CHANGEDSINCE`` the saved HIGHESTMODSEQ where the server offers
+- flag changes: what changed since the saved HIGHESTMODSEQ (``SEARCH MODSEQ``) where the server offers
   CONDSTORE, else a bounded refresh of the newest messages (Microsoft);
 - deletions and moves: a deep scan (UID list compared with Odoo's) every so often;
 - nothing changed: nothing to do beyond the STATUS that told it (one round trip).
@@ -30,6 +30,7 @@ class FolderState:
     highestmodseq: int | None = None
     last_deep_scan: float | None = None  # epoch seconds
     resets_in_row: int = 0
+    backfill_below: int = 0  # the backfill is not finished: UIDs below this one are still to fetch
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def plan(state, status, now, condstore, *, backfill_days=60, deep_scan_every=DEE
     if state.uidnext is None or status.uidnext > state.uidnext:
         first = state.uidnext or 1
         actions.append(FetchNew(first, status.uidnext - 1))
+    if state.backfill_below:  # an interrupted backfill goes on (after the newest mail)
+        actions.append(Backfill(backfill_days))
     if condstore and status.highestmodseq is not None:
         if state.highestmodseq is None or status.highestmodseq > state.highestmodseq:
             actions.append(FetchChangedFlags(state.highestmodseq or 0))

@@ -1,0 +1,344 @@
+"""One sync run of a mailbox, as a generator of plain requests to whoever stores the mail.
+
+:func:`sync_mailbox` signs in, then for each folder (Inbox first) asks the planner what
+to do and does it on the IMAP connection. It never touches a database: it *yields*
+what it found (:class:`Lookup`, :class:`Batch`, :class:`Flags`, :class:`Present`,
+:class:`Remapped`, :class:`FolderDone`, :class:`FolderGone`) and the caller answers
+(``generator.send``) — the answer to a :class:`Lookup` is the set of message keys
+already stored; the rest need no answer. The caller may drive the generator from a
+worker thread (each ``send`` does the network part until the next request) and write
+every request in its own thread, so that several mailboxes are on the network at once
+while the database writes stay in one transaction.
+
+Every :class:`Batch` carries the folder's state *after* that batch (a checkpoint): a
+run stopped anywhere (budget spent, connection dropped, worker killed before the caller
+committed) resumes from the last state the caller stored, and the keys (``Message-ID``
+per mailbox, UID per folder) make a batch stored twice a no-op.
+"""
+
+import contextlib
+import email
+import email.policy
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from .. import diagnosis as diag_lib
+from .. import imap as imap_lib
+from ..connection_test import diagnosis_params
+from .parse import parse, stable_message_id
+from .planner import (
+    Backfill,
+    DeepScan,
+    FetchChangedFlags,
+    FetchNew,
+    FolderState,
+    RefreshFlags,
+    Remap,
+    Stop,
+    plan,
+)
+from .session import folder_status
+
+BATCH = 200  # messages per FETCH
+HEADERS = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+
+
+@dataclass
+class Folder:
+    """What Odoo has for one folder to sync."""
+
+    folder_id: int
+    path: str
+    state: FolderState
+
+
+@dataclass
+class Item:
+    """One message found on the server, to store (``parsed`` None: recorded, not read)."""
+
+    uid: int
+    flags: tuple
+    size: int
+    key: str
+    parsed: object = None  # ParsedMessage, or None when over the size cap
+    reason: str = ""  # why it is a placeholder
+
+
+@dataclass
+class Lookup:
+    """Which of ``keys`` does Odoo already store for this mailbox? (answer: a set)"""
+
+    keys: list
+
+
+@dataclass
+class Batch:
+    folder_id: int
+    items: list  # new messages (Item)
+    known: list  # (uid, flags, key) of messages Odoo already has: a new place for them
+    state: FolderState  # the folder's state once this batch is stored
+    fetched: int = 0  # progress: messages of the backfill done in this batch
+    remaining: int = 0  # progress: messages of the backfill still to fetch
+
+
+@dataclass
+class Flags:
+    folder_id: int
+    flags: dict  # uid -> flags
+    state: FolderState
+
+
+@dataclass
+class Present:
+    """The deep scan: every UID of the folder on the server (below ``below``)."""
+
+    folder_id: int
+    uids: set
+    below: int
+    state: FolderState
+
+
+@dataclass
+class Remapped:
+    """The folder's UIDs changed meaning: forget where Odoo's messages were in it."""
+
+    folder_id: int
+    state: FolderState
+
+
+@dataclass
+class FolderDone:
+    folder_id: int
+    state: FolderState
+    more: bool = False  # the run's budget was spent before the folder was up to date
+
+
+@dataclass
+class FolderGone:
+    folder_id: int
+    reason: str
+
+
+@dataclass
+class SyncFailedError(Exception):
+    """The mailbox could not be synced (sign-in refused, server unreachable, dropped)."""
+
+    diagnosis: object
+    signed_in: bool = False
+
+
+@dataclass
+class Budget:
+    """How many message bodies one run may fetch (the rest waits for the next run)."""
+
+    left: int
+    spent: int = field(default=0)
+
+    def take(self, count):
+        self.left -= count
+        self.spent += count
+
+    @property
+    def done(self):
+        return self.left <= 0
+
+
+def _flags(values):
+    """Flags as sorted text, without ``\\Recent`` (it only says which session saw it first)."""
+    names = (v.decode() if isinstance(v, bytes) else str(v) for v in values)
+    return tuple(sorted(name for name in names if name != "\\Recent"))
+
+
+def _header_key(blob):
+    """The Message-ID from the header fields fetched, or "" when there is none."""
+    if not blob:
+        return ""
+    message = email.message_from_bytes(blob, policy=email.policy.compat32)
+    return (message.get("Message-ID") or "").strip()
+
+
+@dataclass
+class _Run:
+    """What the steps of one run share: the connection, the budget, the limits."""
+
+    client: object
+    budget: Budget
+    size_cap: int
+    today: date
+    now: float  # epoch seconds (the deep scan's clock)
+
+    def fetch_batch(self, uids):
+        """(new Items, known (uid, flags, key)): headers first, bodies only of what Odoo
+        does not have yet (it answers the :class:`Lookup`) and is under the size cap."""
+        meta = self.client.fetch(uids, ["FLAGS", "RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        rows = []
+        for uid in uids:
+            if uid not in meta:  # expunged meanwhile
+                continue
+            data = meta[uid]
+            size = int(data.get(b"RFC822.SIZE", 0))
+            rows.append((uid, _flags(data.get(b"FLAGS", ())), size, _header_key(data.get(HEADERS))))
+        have = yield Lookup([key for _uid, _flags_, _size, key in rows if key])
+        known = [(uid, flags, key) for uid, flags, _size, key in rows if key and key in have]
+        wanted = [row for row in rows if not (row[3] and row[3] in have)]
+        small = [row[0] for row in wanted if row[2] <= self.size_cap]
+        bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        items = []
+        for uid, flags, size, key in wanted:
+            raw = bodies.get(uid, {}).get(b"BODY[]")
+            if raw is not None:
+                parsed = parse(raw)
+                items.append(Item(uid, flags, size, parsed.message_id, parsed))
+            elif size > self.size_cap:
+                reason = f"over the size limit ({size // 1024} KB): left on the server, fetched on demand"
+                placeholder = key or stable_message_id(f"{uid}:{size}".encode())
+                items.append(Item(uid, flags, size, placeholder, None, reason))
+            # else: expunged between the two fetches; the next run sees it gone
+        return items, known
+
+    def fetch_uids(self, folder_id, state, uids, state_after):
+        """Fetch ``uids`` (already ordered) in batches, yielding the requests; returns
+        (the last state, more to do). ``state_after(chunk)`` is the checkpoint of a batch."""
+        done = 0
+        while done < len(uids):
+            if self.budget.done:
+                return state, True
+            chunk = uids[done : done + min(BATCH, self.budget.left)]
+            items, known = yield from self.fetch_batch(chunk)
+            state = state_after(chunk)
+            done += len(chunk)
+            self.budget.take(len(chunk))
+            yield Batch(folder_id, items, known, state, len(chunk), max(0, len(uids) - done))
+        return state, False
+
+    def backfill(self, folder_id, state, status, days):
+        """The mail of the last ``days`` days below the checkpoint, newest first."""
+        if state.uidvalidity != status.uidvalidity:
+            # a fresh start: everything below the current UIDNEXT; new mail comes after it
+            state = replace(
+                state,
+                uidvalidity=status.uidvalidity,
+                uidnext=status.uidnext,
+                highestmodseq=status.highestmodseq,
+                backfill_below=status.uidnext,
+            )
+        below = state.backfill_below
+        since = self.today - timedelta(days=days)
+        uids = sorted((u for u in self.client.search(["SINCE", since]) if u < below), reverse=True)
+        start = state
+
+        def after(chunk):
+            return replace(start, backfill_below=min(chunk))
+
+        state, more = yield from self.fetch_uids(folder_id, state, uids, after)
+        if not more:
+            state = replace(state, backfill_below=0, last_deep_scan=self.now)  # complete: as good as a scan
+        return state, more
+
+    def fetch_new(self, folder_id, state, status, action):
+        """New UIDs, oldest first (so that UIDNEXT moves forward batch by batch)."""
+        found = sorted(u for u in self.client.search(["UID", f"{action.first}:{action.last}"]) if u >= action.first)
+        start = state
+
+        def after(chunk):
+            return replace(start, uidnext=max(chunk) + 1)
+
+        state, more = yield from self.fetch_uids(folder_id, state, found, after)
+        if not more:
+            state = replace(state, uidnext=status.uidnext)
+        return state, more
+
+    def flags(self, folder_id, state, uids=None, modseq=None):
+        if modseq is not None:  # CONDSTORE: the UIDs whose flags changed since then
+            uids = self.client.search(["MODSEQ", str(modseq + 1)])
+        answer = self.client.fetch(uids, ["FLAGS"]) if uids else {}
+        return Flags(folder_id, {uid: _flags(d.get(b"FLAGS", ())) for uid, d in answer.items()}, state)
+
+
+def sync_folder(run, folder, now, *, condstore, backfill_days):
+    """The requests of one folder's run (generator)."""
+    client = run.client
+    try:
+        status = folder_status(client, folder.path)
+    except IMAPClientError as exc:  # the folder is gone (or cannot be opened)
+        yield FolderGone(folder.folder_id, f"the server refused to open it: {str(exc)[:120]}")
+        return
+    state = folder.state
+    fid = folder.folder_id
+    actions = plan(state, status, now, condstore, backfill_days=backfill_days)
+    more = remapped = False
+    if actions and not isinstance(actions[0], Stop):
+        client.select_folder(folder.path, readonly=True)
+    for action in actions:
+        if isinstance(action, Stop):
+            yield FolderGone(fid, action.reason)
+            return
+        if isinstance(action, Remap):
+            state = FolderState(resets_in_row=state.resets_in_row + 1)
+            remapped = True
+            yield Remapped(fid, state)
+        elif isinstance(action, Backfill):
+            state, more_past = yield from run.backfill(fid, state, status, action.days)
+            more = more or more_past
+        elif isinstance(action, FetchNew):
+            state, more_new = yield from run.fetch_new(fid, state, status, action)
+            more = more or more_new
+        elif isinstance(action, FetchChangedFlags):
+            state = replace(state, highestmodseq=status.highestmodseq)
+            yield run.flags(fid, state, modseq=action.modseq)
+        elif isinstance(action, RefreshFlags):
+            yield run.flags(fid, state, uids=sorted(client.search(["ALL"]), reverse=True)[: action.count])
+        elif isinstance(action, DeepScan) and not (more or state.backfill_below):  # after the fetching
+            state = replace(state, last_deep_scan=now)
+            yield Present(fid, set(client.search(["ALL"])), state.uidnext or 0, state)
+        if run.budget.done and more:
+            break
+    if not remapped and state.resets_in_row:  # the same UIDVALIDITY as last time
+        state = replace(state, resets_in_row=0)
+    yield FolderDone(fid, state, more)
+
+
+def sign_in(server, address):
+    """A logged-in IMAPClient, or :class:`SyncFailedError` with the diagnosis."""
+    params = diagnosis_params(server, "IMAP", address)
+    try:
+        client = imap_lib.open_client(server)
+    except (OSError, EOFError) as exc:
+        raise SyncFailedError(diag_lib.from_network_error(exc, timeout=server.timeout, **params)) from None
+    try:
+        imap_lib.login(client, server, address)
+    except LoginError as exc:
+        client.shutdown()
+        raise SyncFailedError(diag_lib.from_imap_error(exc, with_password=not server.oauth_token, **params)) from None
+    except (OSError, EOFError) as exc:
+        raise SyncFailedError(diag_lib.from_network_error(exc, timeout=server.timeout, **params)) from None
+    return client
+
+
+def sync_mailbox(
+    server, address, folders, now, *, backfill_days=60, size_cap=25 * 1024 * 1024, budget=1000, today=None
+):
+    """The requests of one mailbox's run (generator), folders in the order given (Inbox
+    first). Raises :class:`SyncFailedError` when the sign-in fails or the server drops."""
+    client = sign_in(server, address)
+    spent = Budget(budget)
+    run = _Run(client, spent, size_cap, today or date.today(), now)
+    try:
+        condstore = client.has_capability("CONDSTORE")
+        for folder in folders:
+            if spent.done:
+                yield FolderDone(folder.folder_id, folder.state, True)
+                continue
+            yield from sync_folder(run, folder, now, condstore=condstore, backfill_days=backfill_days)
+    except (OSError, EOFError, IMAPClientError) as exc:
+        params = diagnosis_params(server, "IMAP", address)
+        if isinstance(exc, IMAPClientError):
+            diagnosis = diag_lib.diagnose("protocol", "IMAP", detail=str(exc)[:200], **params)
+        else:
+            diagnosis = diag_lib.from_network_error(exc, timeout=server.timeout, **params)
+        raise SyncFailedError(diagnosis, signed_in=True) from None
+    finally:
+        with contextlib.suppress(Exception):  # the connection may be gone already
+            client.logout()
