@@ -2,7 +2,7 @@
     "name": "Connected Mailboxes",
     "summary": "Every user connects their own Gmail, Microsoft 365 or IMAP/SMTP mailbox; "
     "Odoo keeps it in sync and watches its access.",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Productivity/Discuss",
     "license": "LGPL-3",
     "author": "Connected Mailboxes",
@@ -17,6 +17,7 @@
         "security/mail_mailbox_security.xml",
         "data/ir_cron_data.xml",
         "views/mail_mailbox_views.xml",
+        "views/mail_mailbox_message_views.xml",
         "views/mail_mailbox_disconnect_wizard_views.xml",
         "views/mail_mailbox_reconnect_link_wizard_views.xml",
         "views/mail_mail_views.xml",

@@ -517,6 +517,7 @@ class MailMailbox(models.Model):
             return self._notify(_("Sync stays off"), f"{cause}\n{fix}", "danger", reload=True)
         self._mark_connected(None, verb=_("Sync enabled"))
         self.sudo().write({"resync_since": fields.Datetime.now() - timedelta(days=self.backfill_days)})
+        self._schedule_sync(reset=True)  # the window again: what Odoo has is matched, not fetched twice
         return True
 
     def action_disconnect(self):
@@ -552,7 +553,12 @@ class MailMailbox(models.Model):
         self.env["mail.mailbox.connect.attempt"].sudo().search([("mailbox_id", "=", self.id)]).unlink()
 
     def _delete_synced_data(self):
-        """Remove what sync stored for these mailboxes (folders and their sync state)."""
+        """Remove what sync stored for these mailboxes: messages, their attachments, folders."""
+        messages = self.env["mail.mailbox.message"].sudo().search([("mailbox_id", "in", self.ids)])
+        self.env["ir.attachment"].sudo().search(
+            [("res_model", "=", messages._name), ("res_id", "in", messages.ids)]
+        ).unlink()
+        messages.unlink()
         self.sudo().with_context(active_test=False).folder_ids.unlink()
 
     def _connect_with_password(self):

@@ -175,6 +175,7 @@ class MailMailbox(models.Model):
         self.sudo().write({"last_check_date": now, "next_check_at": now + timedelta(minutes=self._health_interval())})
         self._clear_error()
         self._refresh_folders(oauth_token)
+        self._schedule_sync()
         verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
         self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))
 

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
+from .mail_mailbox_sync import folder_state
+
 USER_FIELDS = {"selected", "name", "sequence"}
 
 
@@ -21,11 +23,10 @@ class MailMailboxFolder(models.Model):
     role = fields.Char(compute="_compute_role", help="What the server says this folder is for.")
     selected = fields.Boolean("Sync", default=True)
     present = fields.Boolean(default=True, readonly=True, help="False when the folder is gone from the server.")
-    # sync state (kept across Reconnect)
-    uidvalidity = fields.Integer(readonly=True, copy=False)
-    uidnext = fields.Integer(readonly=True, copy=False)
-    highestmodseq = fields.Char(readonly=True, copy=False)
-    last_sync_date = fields.Datetime(readonly=True, copy=False)
+    # sync state (kept across Reconnect): the engine's FolderState, as saved after each batch
+    sync_state = fields.Json(readonly=True, copy=False)
+    last_sync_date = fields.Datetime("Synced", readonly=True, copy=False)
+    sync_problem = fields.Char("Problem", readonly=True, copy=False)
 
     _sql_constraints = [
         ("mailbox_path_uniq", "unique(mailbox_id, path)", "A folder appears once per mailbox."),
@@ -46,6 +47,11 @@ class MailMailboxFolder(models.Model):
         }
         for folder in self:
             folder.role = labels.get(folder.special_use or "", "")
+
+    def _folder_state(self):
+        """The engine's :class:`FolderState` of this folder (never synced: empty)."""
+        self.ensure_one()
+        return folder_state(self.sync_state)
 
     def onchange(self, values, field_names, fields_spec):
         self.env["mail.mailbox"]._check_reference(values.get("mailbox_id"), "read")

@@ -29,6 +29,12 @@ class ResConfigSettings(models.TransientModel):
     mcm_backfill_days = fields.Integer(
         "Days of past mail to fetch", config_parameter=PARAM_PREFIX + "backfill_days", default=60
     )
+    mcm_sync_minutes = fields.Integer(
+        "Look for new mail every (minutes)", config_parameter=PARAM_PREFIX + "sync_minutes", default=2
+    )
+    mcm_max_message_mb = fields.Integer(
+        "Largest message fetched (MB)", config_parameter=PARAM_PREFIX + "max_message_mb", default=25
+    )
     mcm_health_check_minutes = fields.Integer(
         "Health check every (minutes)", config_parameter=PARAM_PREFIX + "health_check_minutes", default=15
     )
@@ -79,9 +85,15 @@ class ResConfigSettings(models.TransientModel):
             settings.mcm_google_redirect_uri = providers.redirect_uri(base_url, "google")
             settings.mcm_microsoft_redirect_uri = providers.redirect_uri(base_url, "microsoft")
 
-    @api.constrains("mcm_backfill_days", "mcm_health_check_minutes", "mcm_reminder_days")
+    @api.constrains(
+        "mcm_backfill_days", "mcm_health_check_minutes", "mcm_reminder_days", "mcm_sync_minutes", "mcm_max_message_mb"
+    )
     def _check_mcm_numbers(self):
         for settings in self:
+            if settings.mcm_sync_minutes < 1:
+                raise ValidationError(_("Odoo looks for new mail at most every minute."))
+            if settings.mcm_max_message_mb < 1:
+                raise ValidationError(_("The largest message fetched must be at least 1 MB."))
             if settings.mcm_backfill_days < 0:
                 raise ValidationError(_("Days of past mail to fetch cannot be negative."))
             if settings.mcm_health_check_minutes < 1:

@@ -19,3 +19,4 @@ from . import test_health_claims
 from . import test_campaigns
 from . import test_reconnect_link
 from . import test_health_two_processes
+from . import test_sync

@@ -174,4 +174,4 @@ class TestMailbox(MailboxCase):
         folder.with_user(self.user_ann).write({"selected": False})
         self.assertFalse(folder.selected)
         with self.assertRaisesRegex(AccessError, "choice of folders"):
-            folder.with_user(self.user_ann).write({"uidvalidity": 7})
+            folder.with_user(self.user_ann).write({"sync_state": {"uidvalidity": 7}})

@@ -1,0 +1,533 @@
+"""The sync in Odoo: claims mailboxes, runs the engine (``mailbox_engine.sync``) for
+several at once, and writes what it finds.
+
+* **Claims** as the health check does: one ``mail.mailbox.sync`` row per mailbox,
+  locked with ``FOR UPDATE SKIP LOCKED`` for the whole run (a cron run, Sync now and
+  another Odoo process never sync the same mailbox at once); a run that found the row
+  changed since its snapshot gives it up.
+* **Network and database apart**: the engine's runs are generators stepped in worker
+  threads (up to ``WORKERS`` mailboxes on the network at once); every request they
+  yield is answered here, in the cron's thread and transaction.
+* **Idempotent writes**: messages are inserted ``ON CONFLICT (mailbox, Message-ID) DO
+  NOTHING`` and places ``ON CONFLICT (folder, UID)``; each batch carries the folder's
+  checkpoint, written with it. A run stopped anywhere resumes from the last commit.
+* **Bounded rounds**: a run fetches at most a budget of messages per mailbox, then
+  commits (the cron's round) and goes on in the next round with progress shown.
+"""
+
+import logging
+import time
+from dataclasses import asdict
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL
+
+from ..mailbox_engine import providers
+from ..mailbox_engine.oauth import OAuthError
+from ..mailbox_engine.sync import run as sync_lib
+from ..mailbox_engine.sync.driver import drive
+from ..mailbox_engine.sync.planner import FolderState
+from .mail_mailbox import PARAM
+
+_logger = logging.getLogger(__name__)
+
+BATCH = 10  # mailboxes per cron round
+WORKERS = 4  # mailboxes on the network at once
+DEFAULT_BUDGET = 1000  # messages fetched per mailbox and round
+DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
+DEFAULT_SIZE_CAP_MB = 25
+RETRY_MINUTES = 1  # after a dropped connection
+
+
+class MailMailboxSync(models.Model):
+    """One row per mailbox: when it syncs next and how far its backfill is (server only)."""
+
+    _name = "mail.mailbox.sync"
+    _description = "Mailbox sync progress"
+    _rec_name = "mailbox_id"
+
+    mailbox_id = fields.Many2one("mail.mailbox", required=True, ondelete="cascade", index=True)
+    next_sync_at = fields.Datetime(index=True)
+    fetched = fields.Integer(help="Messages fetched since the backfill began.")
+    remaining = fields.Integer(help="Messages of the backfill still to fetch.")
+    problem = fields.Char()
+    last_run_seconds = fields.Float()
+
+    _sql_constraints = [("mailbox_uniq", "unique(mailbox_id)", "One sync state per mailbox.")]
+
+
+class MailMailbox(models.Model):
+    _inherit = "mail.mailbox"
+
+    sync_fetched = fields.Integer("Fetched", compute="_compute_sync_progress")
+    sync_remaining = fields.Integer("Still to fetch", compute="_compute_sync_progress")
+    sync_problem = fields.Char("Sync problem", compute="_compute_sync_progress")
+    synced_message_count = fields.Integer("Synced messages", compute="_compute_synced_message_count")
+
+    def _compute_sync_progress(self):
+        rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
+        by_mailbox = {row.mailbox_id.id: row for row in rows}
+        for mailbox in self:
+            row = by_mailbox.get(mailbox.id)
+            mailbox.sync_fetched = row.fetched if row else 0
+            mailbox.sync_remaining = row.remaining if row else 0
+            mailbox.sync_problem = row.problem if row else False
+
+    def _compute_synced_message_count(self):
+        counts = dict(
+            self.env["mail.mailbox.message"]
+            .sudo()
+            ._read_group([("mailbox_id", "in", self.ids)], ["mailbox_id"], ["__count"])
+        )
+        for mailbox in self:
+            mailbox.synced_message_count = counts.get(mailbox._origin, 0)
+
+    # ------------------------------------------------------------------ buttons
+    def action_sync_now(self):
+        """One round now (up to the budget); the rest goes on in the background."""
+        self._check_can_act()
+        if self.state != "connected":
+            return self._notify(
+                _("Not synced"), _("Only a connected mailbox syncs. Reconnect it or enable sync first."), "warning"
+            )
+        self._ensure_sync_rows()
+        claimed = self.sudo()._claim_sync(ids=self.ids, limit=1)
+        if not claimed:
+            return self._notify(_("A sync is already running"), _("Odoo is syncing this mailbox right now."), "info")
+        claimed._sync_round()
+        self.invalidate_recordset()
+        if self.sync_problem:
+            return self._notify(_("Sync stopped"), self.sync_problem, "warning", reload=True)
+        if self.sync_remaining:
+            message = _(
+                "%(fetched)s messages fetched, %(remaining)s still to fetch: it goes on in the background.",
+                fetched=self.sync_fetched,
+                remaining=self.sync_remaining,
+            )
+        else:
+            message = _("The mailbox is up to date (%(count)s messages in Odoo).", count=self.synced_message_count)
+        return self._notify(_("Synced"), message, "success", reload=True)
+
+    def action_open_synced_messages(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Messages of %(mailbox)s", mailbox=self.display_name),
+            "res_model": "mail.mailbox.message",
+            "view_mode": "list,form",
+            "domain": [("mailbox_id", "=", self.id)],
+            "context": {"create": False},
+        }
+
+    # ------------------------------------------------------------------ scheduling
+    def _schedule_sync(self, reset=False):
+        """Sync these mailboxes as soon as possible (``reset``: fetch the window again)."""
+        self._ensure_sync_rows()
+        if reset:
+            folders = self.sudo().with_context(active_test=False).folder_ids
+            folders.write({"sync_state": False})
+        rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
+        rows.write({"next_sync_at": fields.Datetime.now()})
+        self.env.ref("mail_connected_mailbox.ir_cron_mailbox_sync")._trigger()
+
+    def _ensure_sync_rows(self):
+        """A sync row for every connected mailbox that has none (cheap when all have one)."""
+        query = SQL(
+            "INSERT INTO mail_mailbox_sync (mailbox_id, fetched, remaining, create_uid, create_date, write_uid, "
+            "write_date) SELECT m.id, 0, 0, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC' "
+            "FROM mail_mailbox m WHERE m.active AND m.state = 'connected' %(only)s "
+            "AND NOT EXISTS (SELECT 1 FROM mail_mailbox_sync s WHERE s.mailbox_id = m.id) "
+            "ON CONFLICT (mailbox_id) DO NOTHING",
+            uid=self.env.uid,
+            only=SQL("AND m.id IN %s", tuple(self.ids)) if self.ids else SQL(""),
+        )
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(query)
+        except psycopg2.errors.SerializationFailure:  # another process made them meanwhile
+            pass
+
+    @api.model
+    def _claim_sync(self, ids=None, limit=BATCH):
+        """Lock and return mailboxes to sync (due ones, or ``ids``), skipping those another
+        transaction is syncing (``FOR UPDATE SKIP LOCKED`` on their sync row)."""
+        now = fields.Datetime.now()
+        only = (
+            SQL("AND m.id IN %s", tuple(ids) or (0,))
+            if ids is not None
+            else SQL("AND (s.next_sync_at IS NULL OR s.next_sync_at <= %s)", now)
+        )
+        query = SQL(
+            "SELECT s.mailbox_id FROM mail_mailbox_sync s JOIN mail_mailbox m ON m.id = s.mailbox_id "
+            "WHERE m.active AND m.state = 'connected' %s ORDER BY s.next_sync_at NULLS FIRST, s.id LIMIT %s "
+            "FOR UPDATE OF s SKIP LOCKED",
+            only,
+            limit,
+        )
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(query)
+                return self.browse([row[0] for row in self.env.cr.fetchall()])
+        except psycopg2.errors.SerializationFailure:  # synced by another transaction since this one began
+            return self.browse()
+
+    @api.model
+    def _count_sync_due(self):
+        self.env.cr.execute(
+            SQL(
+                "SELECT count(*) FROM mail_mailbox_sync s JOIN mail_mailbox m ON m.id = s.mailbox_id "
+                "WHERE m.active AND m.state = 'connected' AND (s.next_sync_at IS NULL OR s.next_sync_at <= %s)",
+                fields.Datetime.now(),
+            )
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _cron_sync(self):
+        """Sync due mailboxes, a bounded round each, with progress (the cron calls again
+        while some remain)."""
+        self._ensure_sync_rows()
+        mailboxes = self._claim_sync()
+        if mailboxes:
+            mailboxes._sync_round()
+        self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=self._count_sync_due() if mailboxes else 0)
+
+    # ------------------------------------------------------------------ one round
+    def _sync_settings(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return {
+            "budget": int(params.get_param(PARAM + "sync_budget") or DEFAULT_BUDGET),
+            "minutes": max(1, int(params.get_param(PARAM + "sync_minutes") or DEFAULT_SYNC_MINUTES)),
+            "size_cap": int(float(params.get_param(PARAM + "max_message_mb") or DEFAULT_SIZE_CAP_MB) * 1024 * 1024),
+        }
+
+    def _sync_round(self):
+        """Sync these (claimed) mailboxes: up to the budget each, several at once; return
+        the ids of those with more to fetch."""
+        settings = self._sync_settings()
+        writer = SyncWriter(self.env, self)
+        runs = {}
+        for mailbox in self:
+            folders = mailbox.sudo().folder_ids.filtered(lambda f: f.selected and f.present)
+            try:
+                token = mailbox._get_access_token() if providers.PROVIDERS[mailbox.provider].oauth else None
+                server = mailbox._server("imap", token)
+            except OAuthError as exc:  # the health check's status owner takes it from here
+                mailbox._apply_diagnosis(exc.diagnosis)
+                writer.ended(mailbox.id, problem=str(exc.diagnosis.render()[0]))
+                continue
+            runs[mailbox.id] = sync_lib.sync_mailbox(
+                server,
+                mailbox.email,
+                [sync_lib.Folder(f.id, f.path, f._folder_state()) for f in folders],
+                time.time(),
+                backfill_days=mailbox.backfill_days,
+                size_cap=settings["size_cap"],
+                budget=settings["budget"],
+            )
+        drive(runs, writer.handle, workers=WORKERS, failed=writer.failed)
+        return writer.finish(settings["minutes"])
+
+
+class SyncWriter:
+    """Answers the engine's requests in the cron's transaction (one per mailbox run)."""
+
+    def __init__(self, env, mailboxes):
+        self.env = env
+        self.cr = env.cr
+        self.mailboxes = {m.id: m for m in mailboxes}
+        self.started = time.monotonic()
+        self.more, self.problems, self.fetched, self.remaining = {}, {}, {}, {}
+        self.folders = {f.id: f for f in mailboxes.sudo().with_context(active_test=False).folder_ids}
+
+    # -- the requests
+    def handle(self, mailbox_id, request):
+        method = getattr(self, "on_" + type(request).__name__.lower())
+        return method(mailbox_id, request)
+
+    def on_lookup(self, mailbox_id, request):
+        if not request.keys:
+            return set()
+        self.cr.execute(
+            SQL(
+                "SELECT message_key FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s)",
+                mailbox_id,
+                request.keys,
+            )
+        )
+        known = {row[0] for row in self.cr.fetchall()}
+        # sent from Odoo: already in Odoo, its Sent copy is not fetched again
+        self.cr.execute(SQL("SELECT message_id FROM mail_message WHERE message_id = ANY(%s)", request.keys))
+        return known | {row[0] for row in self.cr.fetchall()}
+
+    def on_batch(self, mailbox_id, request):
+        mailbox = self.mailboxes[mailbox_id]
+        ids = self._insert_messages(mailbox, request.items, request.known)
+        places = [(ids[item.key], item.uid, item.flags) for item in request.items if item.key in ids]
+        places += [(ids[key], uid, flags) for uid, flags, key in request.known if key in ids]
+        self._upsert_places(request.folder_id, places)
+        self._attachments(request.items, ids)
+        self._save_state(request.folder_id, request.state)
+        self.fetched[mailbox_id] = self.fetched.get(mailbox_id, 0) + request.fetched
+        self.remaining.setdefault(mailbox_id, {})[request.folder_id] = request.remaining
+
+    def on_flags(self, mailbox_id, request):
+        if request.flags:
+            values = SQL(", ").join(SQL("(%s, %s)", uid, " ".join(flags)) for uid, flags in request.flags.items())
+            self.cr.execute(
+                SQL(
+                    "UPDATE mail_mailbox_message_place p SET flags = v.flags FROM (VALUES %s) AS v(uid, flags) "
+                    "WHERE p.folder_id = %s AND p.uid = v.uid AND p.flags IS DISTINCT FROM v.flags "
+                    "RETURNING p.message_id",
+                    values,
+                    request.folder_id,
+                )
+            )
+            self._refresh_marks([row[0] for row in self.cr.fetchall()])
+        self._save_state(request.folder_id, request.state)
+
+    def on_present(self, mailbox_id, request):
+        self.cr.execute(
+            SQL(
+                "DELETE FROM mail_mailbox_message_place WHERE folder_id = %s AND uid < %s AND NOT (uid = ANY(%s)) "
+                "RETURNING message_id",
+                request.folder_id,
+                request.below,
+                list(request.uids),
+            )
+        )
+        self._gone([row[0] for row in self.cr.fetchall()])
+        self._save_state(request.folder_id, request.state)
+
+    def on_remapped(self, mailbox_id, request):
+        # Odoo's UIDs of this folder mean nothing now: the backfill that follows finds
+        # the messages again by Message-ID (the messages themselves stay)
+        self.cr.execute(SQL("DELETE FROM mail_mailbox_message_place WHERE folder_id = %s", request.folder_id))
+        self._save_state(request.folder_id, request.state)
+
+    def on_folderdone(self, mailbox_id, request):
+        self._save_state(request.folder_id, request.state, done=not request.more)
+        if request.more:
+            self.more[mailbox_id] = True
+
+    def on_foldergone(self, mailbox_id, request):
+        self.folders[request.folder_id].sudo().write({"sync_problem": request.reason})
+
+    # -- failures of a run
+    def failed(self, mailbox_id, exc):
+        mailbox = self.mailboxes[mailbox_id]
+        if isinstance(exc, sync_lib.SyncFailedError):
+            cause, fix = mailbox._render_diagnosis(exc.diagnosis)
+            if not exc.signed_in:  # the status owner decides (access lost, throttled, passing)
+                mailbox._apply_diagnosis(exc.diagnosis)
+            self.ended(mailbox_id, problem=f"{cause} {fix}".strip(), retry=True)
+        else:
+            _logger.exception("Sync of mailbox %s stopped", mailbox_id, exc_info=exc)
+            text = self.env._("The sync stopped on an unexpected error: %(error)s", error=str(exc)[:200])
+            self.ended(mailbox_id, problem=text)
+
+    def ended(self, mailbox_id, problem, retry=False):
+        self.problems[mailbox_id] = (problem, retry)
+
+    # -- at the end of the round
+    def finish(self, minutes):
+        """Write each mailbox's next sync and progress; return the ids with more to do."""
+        now = fields.Datetime.now()
+        more_ids = set()
+        seconds = time.monotonic() - self.started
+        rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", list(self.mailboxes))])
+        for row in rows:
+            mailbox_id = row.mailbox_id.id
+            problem, retry = self.problems.get(mailbox_id, (False, False))
+            more = self.more.get(mailbox_id, False) and not problem
+            if more:
+                next_at = now
+                more_ids.add(mailbox_id)
+            elif retry:
+                next_at = now + timedelta(minutes=RETRY_MINUTES)
+            else:
+                next_at = now + timedelta(minutes=minutes)
+            fetched = row.fetched + self.fetched.get(mailbox_id, 0)
+            remaining = sum(self.remaining.get(mailbox_id, {}).values())
+            row.write(
+                {
+                    "next_sync_at": next_at,
+                    "problem": problem,
+                    "fetched": fetched if more else 0,
+                    "remaining": remaining if more else 0,
+                    "last_run_seconds": seconds,
+                }
+            )
+            if not problem:
+                self.mailboxes[mailbox_id].sudo().write({"last_sync_date": now})
+        return more_ids
+
+    # -- writing
+    def _insert_messages(self, mailbox, items, known):
+        """Insert the new messages (a conflict: stored already); return key -> id for all."""
+        keys = list(dict.fromkeys([item.key for item in items] + [key for _uid, _flags, key in known]))
+        if not keys:
+            return {}
+        odoo_ids = {}
+        if known:  # known to Odoo as mail sent from Odoo, not yet as a message of this mailbox
+            self.cr.execute(
+                SQL(
+                    "SELECT message_id, min(id) FROM mail_message WHERE message_id = ANY(%s) GROUP BY message_id",
+                    [key for _uid, _flags, key in known],
+                )
+            )
+            odoo_ids = dict(self.cr.fetchall())
+        rows, seen_keys = [], set()
+        uid = self.env.uid
+        for item in items:
+            if item.key in seen_keys:
+                continue
+            seen_keys.add(item.key)
+            parsed = item.parsed
+            values = self.env["mail.mailbox.message"]._values_from(parsed) if parsed else {}
+            problems = "; ".join(parsed.problems) if parsed and parsed.problems else item.reason or None
+            rows.append(
+                SQL(
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, NULL, %s, %s, %s, %s)",
+                    mailbox.id,
+                    mailbox.user_id.id,
+                    item.key,
+                    values.get("subject"),
+                    values.get("email_from"),
+                    values.get("email_to"),
+                    values.get("email_cc"),
+                    values.get("date"),
+                    values.get("body_text"),
+                    values.get("html_source"),
+                    item.size,
+                    "\\Seen" in item.flags,
+                    "\\Flagged" in item.flags,
+                    "stored" if parsed else "placeholder",
+                    problems,
+                    uid,
+                    fields.Datetime.now(),
+                    uid,
+                    fields.Datetime.now(),
+                )
+            )
+        for _item_uid, flags, key in known:
+            if key in odoo_ids and key not in seen_keys:
+                seen_keys.add(key)
+                rows.append(
+                    SQL(
+                        "(%s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, true, %s, "
+                        "%s, %s, %s, %s)",
+                        mailbox.id,
+                        mailbox.user_id.id,
+                        key,
+                        "\\Seen" in flags,
+                        "\\Flagged" in flags,
+                        odoo_ids[key],
+                        uid,
+                        fields.Datetime.now(),
+                        uid,
+                        fields.Datetime.now(),
+                    )
+                )
+        if rows:
+            self.cr.execute(
+                SQL(
+                    "INSERT INTO mail_mailbox_message (mailbox_id, user_id, message_key, subject, email_from, "
+                    "email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, problem, on_server, "
+                    "mail_message_id, create_uid, create_date, write_uid, write_date) VALUES %s "
+                    "ON CONFLICT (mailbox_id, message_key) DO NOTHING",
+                    SQL(", ").join(rows),
+                )
+            )
+        self.cr.execute(
+            SQL(
+                "SELECT message_key, id FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s)",
+                mailbox.id,
+                keys,
+            )
+        )
+        return dict(self.cr.fetchall())
+
+    def _upsert_places(self, folder_id, places):
+        if not places:
+            return
+        uid = self.env.uid
+        now = fields.Datetime.now()
+        values = SQL(", ").join(
+            SQL("(%s, %s, %s, %s, %s, %s, %s, %s)", mid, folder_id, item_uid, " ".join(flags), uid, now, uid, now)
+            for mid, item_uid, flags in places
+        )
+        self.cr.execute(
+            SQL(
+                "INSERT INTO mail_mailbox_message_place (message_id, folder_id, uid, flags, create_uid, create_date, "
+                "write_uid, write_date) VALUES %s ON CONFLICT (folder_id, uid) DO UPDATE SET "
+                "message_id = EXCLUDED.message_id, flags = EXCLUDED.flags",
+                values,
+            )
+        )
+        # a message seen again somewhere is on the server
+        self.cr.execute(
+            SQL(
+                "UPDATE mail_mailbox_message SET on_server = true WHERE id = ANY(%s) AND NOT on_server",
+                [message_id for message_id, _uid, _flags in places],
+            )
+        )
+
+    def _attachments(self, items, ids):
+        Messages = self.env["mail.mailbox.message"].sudo()
+        for item in items:
+            if item.parsed and item.parsed.attachments and item.key in ids:
+                message = Messages.browse(ids[item.key])
+                if (
+                    not self.env["ir.attachment"]
+                    .sudo()
+                    .search_count([("res_model", "=", Messages._name), ("res_id", "=", message.id)], limit=1)
+                ):
+                    message._store_attachments(item.parsed.attachments)
+
+    def _refresh_marks(self, message_ids):
+        """Read / starred on the message from its places' flags."""
+        if message_ids:
+            self.cr.execute(
+                SQL(
+                    "UPDATE mail_mailbox_message m SET "
+                    "seen = EXISTS (SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id "
+                    "AND p.flags LIKE %s), "
+                    "flagged = EXISTS (SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id "
+                    "AND p.flags LIKE %s) WHERE m.id = ANY(%s)",
+                    "%\\\\Seen%",
+                    "%\\\\Flagged%",
+                    list(set(message_ids)),
+                )
+            )
+            self.env["mail.mailbox.message"].invalidate_model(["seen", "flagged"])
+
+    def _gone(self, message_ids):
+        """Messages no folder of the server has any more."""
+        if message_ids:
+            self.cr.execute(
+                SQL(
+                    "UPDATE mail_mailbox_message m SET on_server = false WHERE m.id = ANY(%s) AND NOT EXISTS "
+                    "(SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id)",
+                    list(set(message_ids)),
+                )
+            )
+            self.env["mail.mailbox.message"].invalidate_model(["on_server"])
+
+    def _save_state(self, folder_id, state, done=False):
+        values = {"sync_state": asdict(state)}
+        if done:
+            values.update(last_sync_date=fields.Datetime.now(), sync_problem=False)
+        self.folders[folder_id].sudo().write(values)
+        self.env["mail.mailbox.message.place"].invalidate_model()
+
+
+def folder_state(values):
+    """A :class:`FolderState` from what a folder saved (nothing: never synced)."""
+    if not values:
+        return FolderState()
+    known = FolderState.__dataclass_fields__
+    return FolderState(**{key: value for key, value in values.items() if key in known})

@@ -1,0 +1,205 @@
+"""The sync in Odoo against the real Dovecot: each test syncs folders of its own, made on
+Bob's account, and compares what the server has with what Odoo stores."""
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from imapclient import IMAPClient
+
+from odoo.tests import tagged
+
+from ..mailbox_engine.imap import append_once
+from .common import MailboxCase, StackMixin
+
+BOB = "bob@mail.test"
+PARAM = "mail_connected_mailbox."
+
+
+def message(subject, days_ago=0, size=0, message_id=None, attachment=None):
+    msg = EmailMessage()
+    msg["From"] = "Lead <lead@customer.test>"
+    msg["To"] = BOB
+    msg["Subject"] = subject
+    msg["Date"] = (datetime.now(UTC) - timedelta(days=days_ago)).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    msg["Message-ID"] = message_id or f"<{secrets.token_hex(8)}@customer.test>"
+    msg.set_content("Hello " + "x" * size)
+    if attachment:
+        msg.add_attachment(attachment, maintype="application", subtype="pdf", filename="offer.pdf")
+    return msg.as_bytes()
+
+
+@tagged("post_install", "-at_install")
+class TestSync(StackMixin, MailboxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
+
+    def setUp(self):
+        super().setUp()
+        self.imap = IMAPClient(self.stack["host"], port=self.stack["imap_port"], ssl=False, timeout=10)
+        self.imap.login(BOB, self.stack["accounts"][BOB])
+        self.made = []
+        self.addCleanup(self.cleanup)
+
+    def cleanup(self):
+        for path in self.made:
+            if self.imap.folder_exists(path):
+                self.imap.delete_folder(path)
+        self.imap.logout()
+
+    def folder(self, *messages):
+        path = "Sync-" + secrets.token_hex(3)
+        self.imap.create_folder(path)
+        self.made.append(path)
+        for raw, days in messages:
+            self.imap.append(path, raw, msg_time=datetime.now(UTC) - timedelta(days=days))
+        return path
+
+    def mailbox(self, *paths):
+        """Bob's mailbox, connected, syncing exactly ``paths``."""
+        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(BOB))
+        mailbox.action_connect()
+        self.assertEqual(mailbox.state, "connected")
+        for folder in mailbox.folder_ids:
+            folder.selected = folder.path in paths
+        return mailbox.sudo()
+
+    def sync(self, mailbox, rounds=20):
+        """Sync rounds as the cron runs them, until the mailbox is up to date."""
+        for _round in range(rounds):
+            mailbox.invalidate_recordset()
+            claimed = mailbox._claim_sync(ids=mailbox.ids, limit=1)
+            self.assertEqual(claimed, mailbox)
+            if not claimed._sync_round():
+                return _round + 1
+        self.fail("the sync never ended")
+
+    def server_keys(self, path):
+        self.imap.select_folder(path, readonly=True)
+        uids = self.imap.search(["ALL"])
+        fetched = self.imap.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+        return sorted(
+            data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().split(":", 1)[1].strip() for data in fetched.values()
+        )
+
+    def odoo_keys(self, mailbox, path):
+        places = self.env["mail.mailbox.message.place"].search(
+            [("folder_id.mailbox_id", "=", mailbox.id), ("folder_id.path", "=", path)]
+        )
+        return sorted(places.message_id.mapped("message_key"))
+
+    def messages(self, mailbox):
+        return self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)])
+
+    def test_backfill_keeps_the_window_and_the_folder_choice_and_bad_input_is_recorded(self):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM + "max_message_mb", "0.02")  # 20 KB
+        lying = message("lying charset").replace(b'charset="utf-8"', b'charset="klingon-8"')
+        no_id = b"From: lead@customer.test\r\nTo: bob@mail.test\r\nSubject: no id\r\n\r\nbody\r\n"
+        broken = b"From: lead@customer.test\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"
+        synced = self.folder(
+            (message("new", 1), 1),
+            (message("with attachment", 3, attachment=b"%PDF-1.4 offer"), 3),
+            (message("old", 90), 90),
+            (message("big", 0, size=40_000), 0),
+            (lying, 2),
+            (no_id, 2),
+            (broken, 2),
+        )
+        ignored = self.folder((message("not chosen"), 0))
+        mailbox = self.mailbox(synced)
+        self.sync(mailbox)
+        messages = self.messages(mailbox)
+        self.assertEqual(
+            sorted(m.subject or "" for m in messages),
+            sorted(["new", "with attachment", "lying charset", "no id", "broken", ""]),
+        )
+        big = messages.filtered(lambda m: m.kind == "placeholder")
+        self.assertIn("size limit", big.problem)
+        self.assertIn("klingon-8", messages.filtered(lambda m: m.subject == "lying charset").problem)
+        with_file = messages.filtered(lambda m: m.subject == "with attachment")
+        self.assertEqual(with_file.attachment_ids.mapped("name"), ["offer.pdf"])
+        self.assertEqual(with_file.attachment_ids.raw, b"%PDF-1.4 offer")
+        self.assertFalse(self.odoo_keys(mailbox, ignored))
+        self.assertEqual(len(self.odoo_keys(mailbox, synced)), 6)  # the old one is outside the window
+        self.assertTrue(mailbox.last_sync_date)
+        # the big one on demand
+        self.env["ir.config_parameter"].sudo().set_param(PARAM + "max_message_mb", "25")
+        big.with_user(self.user_ann).action_fetch_body()
+        self.assertEqual((big.kind, big.subject), ("stored", "big"))
+        # a second sync finds nothing new: nothing is stored twice
+        count = len(messages)
+        self.sync(mailbox)
+        self.assertEqual(len(self.messages(mailbox)), count)
+
+    def test_flags_moves_and_deletions_on_the_server_reach_odoo(self):
+        inbox = self.folder(*[(message(f"m{n}"), 0) for n in range(4)])
+        archive = self.folder()
+        mailbox = self.mailbox(inbox, archive)
+        self.sync(mailbox)
+        self.imap.select_folder(inbox)
+        uids = sorted(self.imap.search(["ALL"]))
+        self.imap.add_flags(uids[0], [b"\\Seen"])
+        self.imap.move(uids[1], archive)
+        self.imap.delete_messages(uids[2])
+        self.imap.expunge()
+        for folder in mailbox.folder_ids:  # the deep scan is due
+            if folder.sync_state:
+                folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}
+        self.sync(mailbox)
+        self.assertEqual(self.odoo_keys(mailbox, inbox), self.server_keys(inbox))
+        self.assertEqual(self.odoo_keys(mailbox, archive), self.server_keys(archive))
+        messages = self.messages(mailbox)
+        self.assertEqual(len(messages), 4)  # the moved one is the same message, in another folder
+        self.assertEqual(len(messages.filtered("seen")), 1)
+        self.assertEqual(len(messages.filtered(lambda m: not m.on_server)), 1)  # the deleted one
+
+    def test_a_renumbered_folder_leaves_no_duplicate_and_no_gap(self):
+        raws = [message(f"m{n}", n) for n in range(6)]
+        path = self.folder(*[(raw, n) for n, raw in enumerate(raws)])
+        mailbox = self.mailbox(path)
+        self.sync(mailbox)
+        ids = self.messages(mailbox).ids
+        self.imap.delete_folder(path)  # a new UIDVALIDITY, the same messages
+        self.imap.create_folder(path)
+        for n, raw in enumerate(raws):
+            self.imap.append(path, raw, msg_time=datetime.now(UTC) - timedelta(days=n))
+        self.sync(mailbox)
+        self.assertEqual(self.messages(mailbox).ids, ids)
+        self.assertEqual(self.odoo_keys(mailbox, path), self.server_keys(path))
+
+    def test_a_budget_spreads_the_backfill_over_rounds_newest_first(self):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM + "sync_budget", "200")
+        path = self.folder(*[(message(f"m{n}", n % 30), n % 30) for n in range(450)])
+        mailbox = self.mailbox(path)
+        self.assertEqual(self.sync(mailbox), 3)  # 200 + 200 + 50
+        self.assertEqual(self.odoo_keys(mailbox, path), self.server_keys(path))
+        self.assertEqual(len(self.messages(mailbox)), 450)
+
+    def test_sync_now_shows_progress_and_a_lost_password_goes_to_the_status(self):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM + "sync_budget", "10")
+        path = self.folder(*[(message(f"m{n}"), 0) for n in range(25)])
+        mailbox = self.mailbox(path)
+        action = mailbox.with_user(self.user_ann).action_sync_now()
+        self.assertIn("15 still to fetch", action["params"]["message"])
+        self.assertEqual((mailbox.sync_fetched, mailbox.sync_remaining), (10, 15))
+        # the password changes on the server side: the sync hands it to the status owner
+        mailbox._set_secrets({"password": "not-any-more"})
+        mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round()
+        self.assertEqual(mailbox.state, "auth_lost")
+        self.assertIn("refused the login or password", mailbox.last_error_cause)
+        self.assertEqual(len(self.messages(mailbox)), 10)  # what was fetched stays
+
+    def test_mail_sent_from_odoo_comes_back_in_sent_and_is_not_stored_twice(self):
+        sent = self.folder()
+        mailbox = self.mailbox(sent)
+        record = self.env["res.partner"].create({"name": "Lead", "email": "lead@customer.test"})
+        posted = record.message_post(body="Our offer", subject="Offer", message_type="comment")
+        raw = message("Offer", message_id=posted.message_id)
+        self.imap.select_folder(sent)
+        append_once(self.imap, sent, raw, posted.message_id)
+        self.sync(mailbox)
+        (stored,) = self.messages(mailbox)
+        self.assertEqual((stored.kind, stored.mail_message_id), ("odoo", posted))
+        self.assertFalse(stored.body_text)  # not fetched, not stored again
