@@ -94,3 +94,14 @@ def connect_oauth(env, stack, provider, address, list_folders=True):
     else:
         mailbox._set_state("connected")
     return mailbox
+
+
+def server_message_ids(client, path):
+    """The Message-IDs of every message of ``path`` on an IMAP server, sorted (what the
+    sync must leave in Odoo: each once)."""
+    client.select_folder(path, readonly=True)
+    uids = client.search(["ALL"])
+    fetched = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+    return sorted(
+        data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().split(":", 1)[1].strip() for data in fetched.values()
+    )

@@ -268,3 +268,66 @@ class StackHttpMixin(StackMixin, MailboxUsersMixin):
     def setUp(self):
         super().setUp()
         self.addCleanup(flip, self.stack, "reset")
+
+
+class OdooProcessesMixin:
+    """Real second Odoo processes (``odoo shell``) on this test's database, with data
+    committed for them (and removed afterwards by the test's cleanup)."""
+
+    @contextlib.contextmanager
+    def committed(self):
+        from odoo import SUPERUSER_ID, api
+
+        with self.registry.cursor() as cr:
+            yield api.Environment(cr, SUPERUSER_ID, {"mail_create_nolog": True, "mail_notrack": True})
+
+    def odoo_process(self, script):
+        """Start ``odoo shell`` with ``script`` on its standard input; return the process."""
+        import subprocess
+
+        process = subprocess.Popen(
+            odoo_shell_command(self.env.cr.dbname),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        process.stdin.write(script)
+        process.stdin.close()
+        return process
+
+    def start_together(self, gate, scripts):
+        """Start one process per script; each script first waits on the advisory lock
+        ``gate`` (``GATE_PRELUDE``), released once all of them wait: they start at once."""
+        import time
+
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT pg_advisory_lock(%s)", [gate])
+            processes = [self.odoo_process(GATE_PRELUDE.format(gate=gate) + script) for script in scripts]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                cr.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted", [gate]
+                )
+                if cr.fetchone()[0] == len(scripts):
+                    break
+                time.sleep(0.2)
+            else:
+                self.fail("the Odoo processes never reached the gate")
+            cr.execute("SELECT pg_advisory_unlock(%s)", [gate])
+            cr.commit()
+        return processes
+
+    def finished(self, process, timeout=300):
+        """Wait for ``process``; fail with its error output unless it ended well; its output."""
+        process.wait(timeout=timeout)
+        out, err = process.stdout.read(), process.stderr.read()
+        self.assertEqual(process.returncode, 0, err[-2000:])
+        return out
+
+
+GATE_PRELUDE = """
+env.cr.execute("SELECT pg_advisory_lock_shared(%s)", [{gate}])
+env.cr.execute("SELECT pg_advisory_unlock_shared(%s)", [{gate}])
+env.cr.commit()
+"""

@@ -3,25 +3,18 @@ at the same time, against one database: each mailbox is checked once, and each l
 mailbox is alerted once. Real processes (``odoo shell``), real committed data (cleaned
 up), the local Dovecot; both start together behind a PostgreSQL advisory lock."""
 
-import contextlib
 import secrets
-import subprocess
-import time
 
-from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
 from ..devstack.testkit import set_account_password, stack_parameters
-from .common import configure_stack, custom_mailbox_values, load_stack, odoo_shell_command
+from .common import OdooProcessesMixin, configure_stack, custom_mailbox_values, load_stack
 
 GATE = 715_001  # advisory lock id: both processes wait on it, then start together
 COUNT = 12
 ALICE = "alice@mail.test"
 
 SCRIPT = """
-env.cr.execute("SELECT pg_advisory_lock_shared(%s)", [{gate}])
-env.cr.execute("SELECT pg_advisory_unlock_shared(%s)", [{gate}])
-env.cr.commit()
 boxes = env["mail.mailbox"].browse({ids})
 {call}
 env.cr.commit()
@@ -29,18 +22,13 @@ env.cr.commit()
 
 
 @tagged("post_install", "-at_install")
-class TestHealthTwoProcesses(TransactionCase):
+class TestHealthTwoProcesses(OdooProcessesMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.stack = load_stack()
         if not cls.stack:
             cls.skipTest(cls, "the local mail stack is not running: use `make test`")
-
-    @contextlib.contextmanager
-    def committed(self):
-        with self.registry.cursor() as cr:
-            yield api.Environment(cr, SUPERUSER_ID, {"mail_create_nolog": True, "mail_notrack": True})
 
     def setUp(self):
         super().setUp()
@@ -71,38 +59,13 @@ class TestHealthTwoProcesses(TransactionCase):
             for key, value in before.items():
                 env["ir.config_parameter"].set_param(key, value or False)
 
-    def odoo_shell(self, call):
-        script = SCRIPT.format(gate=GATE, ids=self.ids, call=call)
-        command = odoo_shell_command(self.env.cr.dbname)
-        return subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ), script
-
     def test_cron_and_check_now_at_once_check_each_mailbox_once(self):
-        with self.registry.cursor() as gate:
-            gate.execute("SELECT pg_advisory_lock(%s)", [GATE])
-            cron, cron_script = self.odoo_shell("env['mail.mailbox']._cron_check_health()")
-            button, button_script = self.odoo_shell("boxes.sudo().action_bulk_check()")
-            cron.stdin.write(cron_script)
-            cron.stdin.close()
-            button.stdin.write(button_script)
-            button.stdin.close()
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:  # until both processes wait at the gate
-                gate.execute(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted",
-                    [GATE],
-                )
-                if gate.fetchone()[0] == 2:
-                    break
-                time.sleep(0.2)
-            else:
-                self.fail("the two Odoo processes never reached the gate")
-            gate.execute("SELECT pg_advisory_unlock(%s)", [GATE])
-            gate.commit()
-        for process in (cron, button):
-            process.wait(timeout=300)
-            self.assertEqual(process.returncode, 0, process.stderr.read()[-2000:])
+        scripts = [
+            SCRIPT.format(ids=self.ids, call="env['mail.mailbox']._cron_check_health()"),
+            SCRIPT.format(ids=self.ids, call="boxes.sudo().action_bulk_check()"),
+        ]
+        for process in self.start_together(GATE, scripts):
+            self.finished(process)
         with self.committed() as env:
             logs = env["mail.mailbox.health.log"].search([("mailbox_id", "in", self.ids)])
             per_box = {box_id: 0 for box_id in self.ids}

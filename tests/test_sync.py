@@ -9,6 +9,7 @@ from imapclient import IMAPClient
 
 from odoo.tests import tagged
 
+from ..devstack.testkit import server_message_ids
 from ..mailbox_engine.imap import append_once
 from .common import MailboxCase, StackMixin
 
@@ -77,12 +78,7 @@ class TestSync(StackMixin, MailboxCase):
         self.fail("the sync never ended")
 
     def server_keys(self, path):
-        self.imap.select_folder(path, readonly=True)
-        uids = self.imap.search(["ALL"])
-        fetched = self.imap.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
-        return sorted(
-            data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().split(":", 1)[1].strip() for data in fetched.values()
-        )
+        return server_message_ids(self.imap, path)
 
     def odoo_keys(self, mailbox, path):
         places = self.env["mail.mailbox.message.place"].search(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from imapclient import IMAPClient
 
+from devstack.testkit import server_message_ids
 from mailbox_engine.connection_test import Server
 from mailbox_engine.providers import SECURITY_NONE
 from mailbox_engine.sync.driver import drive
@@ -143,16 +144,6 @@ def imap(stack):
     client.logout()
 
 
-def server_keys(client, path):
-    client.select_folder(path, readonly=True)
-    fetched = client.fetch(client.search(["ALL"]), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-    keys = []
-    for data in fetched.values():
-        header = data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().strip()
-        keys.append(header.split(":", 1)[1].strip())
-    return sorted(keys)
-
-
 def test_backfill_keeps_the_window_and_a_second_run_does_nothing(stack, imap):
     path = imap.folder(
         (message("new"), 1),
@@ -184,7 +175,7 @@ def test_a_budget_spreads_the_backfill_over_runs_newest_first(stack, imap):
         if not store.requests[-1].more:
             break
     assert runs == 4  # 2 + 2 + 2 + 1
-    assert store.keys_in(0) == server_keys(imap, path) and len(store.messages) == 7
+    assert store.keys_in(0) == server_message_ids(imap, path) and len(store.messages) == 7
 
 
 def test_a_run_killed_mid_batch_then_run_again_leaves_each_message_once(stack, imap):
@@ -197,7 +188,7 @@ def test_a_run_killed_mid_batch_then_run_again_leaves_each_message_once(stack, i
     assert store.run(stack, BOB, [path], budget=250)  # stopped by its budget (200, then 50)
     assert len(store.messages) == 250 and store.requests[-1].more
     assert store.run(stack, BOB, [path])
-    assert store.keys_in(0) == server_keys(imap, path) and len(store.messages) == 450
+    assert store.keys_in(0) == server_message_ids(imap, path) and len(store.messages) == 450
 
 
 def test_flags_moves_and_deletions_reach_the_store(stack, imap):
@@ -212,8 +203,8 @@ def test_flags_moves_and_deletions_reach_the_store(stack, imap):
     imap.delete_messages(uids[2])
     imap.expunge()
     assert store.run(stack, BOB, [inbox, archive], now=3600.0)  # the deep scan is due
-    assert store.keys_in(0) == server_keys(imap, inbox) and len(store.keys_in(0)) == 2
-    assert store.keys_in(1) == server_keys(imap, archive) and len(store.keys_in(1)) == 1
+    assert store.keys_in(0) == server_message_ids(imap, inbox) and len(store.keys_in(0)) == 2
+    assert store.keys_in(1) == server_message_ids(imap, archive) and len(store.keys_in(1)) == 1
     assert store.places[(0, uids[0])][1] == ("\\Seen",)
     assert not any(isinstance(r, Batch) and r.items for r in store.requests)  # the moved one: not fetched again
 
