@@ -12,21 +12,39 @@ with its baseline measured in the same run (the machines are noisy): ``bench:`` 
 * ``health_100_wall`` / ``health_1000_wall`` and ``…_queries_per_mailbox``: the
   scheduled check of 100 and 1,000 mailboxes (Google-like, Microsoft-like and
   password ones) in Odoo, as the cron runs it (goal: under 20 s for 1,000, and no
-  more queries per mailbox at 1,000 than at 100).
+  more queries per mailbox at 1,000 than at 100);
+* sync (``MCM_BENCH_SYNC_COUNT`` messages of about 5 KB over 60 days, default
+  10,000, in one Dovecot INBOX): ``floor_msgs_per_s`` (imapclient, the standard
+  library's parser and one bulk INSERT per batch into a plain table: the least any
+  backfill must do), ``backfill_msgs_per_s`` (the addon's sync in Odoo, as the cron
+  runs it), ``fetchmail_msgs_per_s`` (Odoo's own ``fetchmail.server`` making a CRM
+  lead of each of ``MCM_BENCH_FETCHMAIL_COUNT`` messages, default 1,000, of the same
+  kind), ``backfill_vs_fetchmail`` (fetchmail's time per message ÷ ours; goal: at
+  least 10), ``backfill_vs_floor`` (our time ÷ the floor's for the same messages;
+  goal: at most 3), ``noop_sync_ms`` / ``noop_sync_roundtrips`` (a sync with nothing
+  new, at 1,000 then 10,000 messages; goal: under 100 ms, at most 3 round trips per
+  folder) and ``backfill_peak_rss_mb`` (goal: under 300).
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
+from .bench_sync_baselines import floor
+from .bench_sync_data import populate
 from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
 from .pg import PostgresCluster
-from .stack import MailStack
+from .stack import TEST_ACCOUNTS, MailStack
 from .util import free_port
 
 DATABASE = "mcm_bench"
+SYNC_COUNT = int(os.environ.get("MCM_BENCH_SYNC_COUNT", "10000"))
+FETCHMAIL_COUNT = int(os.environ.get("MCM_BENCH_FETCHMAIL_COUNT", "1000"))
+SYNC_ACCOUNTS = {"1000": "sync1k@mail.test", str(SYNC_COUNT): "sync10k@mail.test"}
+FETCHMAIL_ACCOUNT = "gateway@mail.test"
 
 
 def main():
@@ -38,7 +56,11 @@ def main():
     pg = stack = None
     try:
         pg = PostgresCluster(os.path.join(out, "pg")).start()
-        stack = MailStack(os.path.join(out, "stack")).start()
+        accounts = dict(TEST_ACCOUNTS)
+        accounts.update(
+            {address: "bench-" + address.split("@")[0] for address in [*SYNC_ACCOUNTS.values(), FETCHMAIL_ACCOUNT]}
+        )
+        stack = MailStack(os.path.join(out, "stack"), accounts=accounts).start()
         from . import bench_health
 
         bench_health.run(stack.info())
@@ -50,8 +72,26 @@ def main():
             check=True,
             env=env,
         )
+        info = stack.info()
+        for size, address in SYNC_ACCOUNTS.items():
+            print(f"bench: appending {size} messages to {address} (setup, not timed)…", flush=True)
+            populate(info["host"], info["imap_port"], address, accounts[address], int(size))
+        results_path = os.path.join(out, "results.json")
+        big = SYNC_ACCOUNTS[str(SYNC_COUNT)]
+        target = {**pg.settings, "db_name": DATABASE}
+        floor(info["host"], info["imap_port"], big, accounts[big], target)  # warms Dovecot's caches up, not timed
+        seconds, count = floor(info["host"], info["imap_port"], big, accounts[big], target)
+        print(f"bench: floor_{count}_s = {seconds:.2f} s", flush=True)
+        print(f"bench: floor_msgs_per_s = {count / seconds:.0f}", flush=True)
+        results = {"floor_s": seconds, "floor_count": count}
+        env.update(
+            MCM_BENCH_RESULTS=results_path,
+            MCM_BENCH_SYNC_ACCOUNTS=json.dumps({"1000": SYNC_ACCOUNTS["1000"], "10000": big}),
+            MCM_BENCH_FETCHMAIL_ACCOUNT=FETCHMAIL_ACCOUNT,
+            MCM_BENCH_FETCHMAIL_COUNT=str(FETCHMAIL_COUNT),
+        )
         code = 0
-        for name in ("bench_send.py", "bench_health_odoo.py"):
+        for name in ("bench_send.py", "bench_health_odoo.py", "bench_sync_odoo.py", "bench_fetchmail_odoo.py"):
             with open(os.path.join(ROOT, "devstack", name), encoding="utf-8") as fh:
                 script = fh.read()
             done = subprocess.run(
@@ -62,6 +102,9 @@ def main():
                 check=False,
             )
             code = code or done.returncode
+        with open(results_path, encoding="utf-8") as fh:
+            results.update(json.load(fh))
+        sync_ratios(results)
         return code
     finally:
         if stack:
@@ -69,6 +112,24 @@ def main():
         if pg:
             pg.stop()
         shutil.rmtree(out, ignore_errors=True)
+
+
+def sync_ratios(results):
+    """The sync's ratios against the baselines measured in this run."""
+    ours = results["backfill_s"] / results["backfill_count"]
+    if "fetchmail_s" in results:
+        theirs = results["fetchmail_s"] / results["fetchmail_count"]
+        print(
+            f"bench: backfill_vs_fetchmail = {theirs / ours:.1f} x (time per message: fetchmail "
+            f"{theirs * 1000:.1f} ms over {results['fetchmail_count']} messages, ours {ours * 1000:.2f} ms)",
+            flush=True,
+        )
+    floor_each = results["floor_s"] / results["floor_count"]
+    print(f"bench: backfill_vs_floor = {ours / floor_each:.2f} x (the same {results['floor_count']} messages)")
+    print(
+        f"bench: noop_sync_ms = {results['noop_10000_ms']:.1f} (10,000 messages; 1,000: {results['noop_1000_ms']:.1f})",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

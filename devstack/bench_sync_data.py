@@ -12,8 +12,8 @@ script run by ``odoo shell``.
 """
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import random
 import time
 import unicodedata
@@ -72,7 +72,7 @@ WORDS = [
 
 TEXT_WORDS = 250  # with the HTML part and the headers: about 5 KB a message
 ATTACHMENT_EVERY = 20
-ATTACHMENT_ROWS = 40  # a CSV of about 1.5 KB, about 2 KB once in base64
+ATTACHMENT_ROWS = 32  # a CSV of about 1.5 KB, about 2 KB once in base64
 CHUNK_BYTES = 1_000_000  # one MULTIAPPEND command carries at most about this much
 CHUNK_MESSAGES = 200
 QP = "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
