@@ -126,10 +126,6 @@ def sync_ratios(results):
         )
     floor_each = results["floor_s"] / results["floor_count"]
     print(f"bench: backfill_vs_floor = {ours / floor_each:.2f} x (the same {results['floor_count']} messages)")
-    print(
-        f"bench: noop_sync_ms = {results['noop_10000_ms']:.1f} (10,000 messages; 1,000: {results['noop_1000_ms']:.1f})",
-        flush=True,
-    )
 
 
 if __name__ == "__main__":
