@@ -8,6 +8,9 @@ from .providers import SECURITY_SSL, SECURITY_STARTTLS
 
 SPECIAL_USE = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important")
 DEFAULT_SELECTED = ("INBOX", "\\Sent")
+# Gmail keeps every message once in All Mail and shows labels as folders: All Mail is
+# synced too, so that archived mail and every label of a message are known
+GMAIL_DEFAULT_SELECTED = (*DEFAULT_SELECTED, "\\All")
 
 
 class StartTLSMissingError(Exception):
@@ -50,8 +53,10 @@ def session(server, address):
             client.logout()
 
 
-def list_folders(client):
-    """Every selectable folder: ``[{"path", "name", "special_use", "selected_by_default"}]``."""
+def list_folders(client, gmail=False):
+    """Every selectable folder: ``[{"path", "name", "special_use", "selected_by_default"}]``
+    (roles from the server's SPECIAL-USE flags, never from names: Gmail's are localized)."""
+    default = GMAIL_DEFAULT_SELECTED if gmail else DEFAULT_SELECTED
     folders = []
     for flags, delimiter, path in client.list_folders():
         names = {f.decode() if isinstance(f, bytes) else str(f) for f in flags}
@@ -66,7 +71,7 @@ def list_folders(client):
                 "path": path,
                 "name": "Inbox" if inbox else name,
                 "special_use": "\\Inbox" if inbox else special,
-                "selected_by_default": inbox or special in DEFAULT_SELECTED,
+                "selected_by_default": inbox or special in default,
             }
         )
     order = {"\\Inbox": 0, "\\Sent": 1, "\\All": 2, "\\Archive": 3, "\\Drafts": 4}

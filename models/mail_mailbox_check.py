@@ -184,7 +184,7 @@ class MailMailbox(models.Model):
             if providers.PROVIDERS[self.provider].oauth and not oauth_token:
                 oauth_token = self._get_access_token()
             with imap_lib.session(self._server("imap", oauth_token), self.email) as client:
-                listed = imap_lib.list_folders(client)
+                listed = imap_lib.list_folders(client, gmail=self.provider == "google")
         except Exception:  # the sign-in worked a moment ago; folders are listed again at the next sync
             _logger.warning("Could not list the folders of mailbox %s", self.id, exc_info=True)
             return

@@ -11,8 +11,9 @@ several at once, and writes what it finds.
 * **Idempotent writes**: messages are inserted ``ON CONFLICT (mailbox, Message-ID) DO
   NOTHING`` and places ``ON CONFLICT (folder, UID)``; each batch carries the folder's
   checkpoint, written with it. A run stopped anywhere resumes from the last commit.
-* **Bounded rounds**: a run fetches at most a budget of messages per mailbox, then
-  commits (the cron's round) and goes on in the next round with progress shown.
+* **Bounded rounds**: a round fetches at most a budget of messages per mailbox (by
+  default one batch), then the cron commits it with the folders' checkpoints and calls
+  again while work remains, with progress shown.
 """
 
 import logging
@@ -36,7 +37,7 @@ _logger = logging.getLogger(__name__)
 
 BATCH = 10  # mailboxes per cron round
 WORKERS = 4  # mailboxes on the network at once
-DEFAULT_BUDGET = 1000  # messages fetched per mailbox and round
+DEFAULT_BUDGET = 200  # messages fetched per mailbox and round: one batch, committed with its checkpoint
 DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
 RETRY_MINUTES = 1  # after a dropped connection
@@ -191,9 +192,11 @@ class MailMailbox(models.Model):
         while some remain)."""
         self._ensure_sync_rows()
         mailboxes = self._claim_sync()
-        if mailboxes:
-            mailboxes._sync_round()
-        self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=self._count_sync_due() if mailboxes else 0)
+        more = mailboxes._sync_round() if mailboxes else set()
+        remaining = self._count_sync_due() if mailboxes else 0
+        self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=remaining)
+        if more:  # past the cron's rounds per run, it comes back at once rather than at its next poll
+            self.env.ref("mail_connected_mailbox.ir_cron_mailbox_sync")._trigger()
 
     # ------------------------------------------------------------------ one round
     def _sync_settings(self):

@@ -151,6 +151,17 @@ class TestSync(StackMixin, MailboxCase):
         self.assertEqual(len(messages.filtered("seen")), 1)
         self.assertEqual(len(messages.filtered(lambda m: not m.on_server)), 1)  # the deleted one
 
+    def test_a_folder_deleted_on_the_server_is_said_on_it_and_the_others_go_on(self):
+        gone = self.folder((message("a"), 0))
+        kept = self.folder((message("b"), 0))
+        mailbox = self.mailbox(gone, kept)
+        self.imap.delete_folder(gone)
+        self.sync(mailbox)
+        folders = {f.path: f for f in mailbox.folder_ids}
+        self.assertIn("refused to open it", folders[gone].sync_problem)
+        self.assertFalse(folders[kept].sync_problem)
+        self.assertEqual(self.messages(mailbox).mapped("subject"), ["b"])
+
     def test_a_renumbered_folder_leaves_no_duplicate_and_no_gap(self):
         raws = [message(f"m{n}", n) for n in range(6)]
         path = self.folder(*[(raw, n) for n, raw in enumerate(raws)])

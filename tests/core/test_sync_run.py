@@ -13,6 +13,7 @@ from imapclient import IMAPClient
 
 from devstack.testkit import server_message_ids
 from mailbox_engine.connection_test import Server
+from mailbox_engine.imap import list_folders
 from mailbox_engine.providers import SECURITY_NONE
 from mailbox_engine.sync.driver import drive
 from mailbox_engine.sync.planner import FolderState
@@ -275,3 +276,26 @@ def test_two_mailboxes_sync_at_once_each_into_its_own_store(stack, imap):
     finally:
         carol.delete_folder(carol_path)
         carol.logout()
+
+
+def test_gmail_syncs_all_mail_too_and_roles_come_from_flags_not_names():
+    class Listed:  # what Gmail answers to LIST, localized names included
+        def list_folders(self):
+            return [
+                ((b"\\HasNoChildren",), b"/", "INBOX"),
+                ((b"\\HasChildren", b"\\Noselect"), b"/", "[Gmail]"),
+                ((b"\\All", b"\\HasNoChildren"), b"/", "[Gmail]/Alle Nachrichten"),
+                ((b"\\Sent", b"\\HasNoChildren"), b"/", "[Gmail]/Gesendet"),
+                ((b"\\Trash", b"\\HasNoChildren"), b"/", "[Gmail]/Papierkorb"),
+                ((b"\\HasNoChildren",), b"/", "Kunden"),
+            ]
+
+    gmail = {f["path"]: f for f in list_folders(Listed(), gmail=True)}
+    assert {p for p, f in gmail.items() if f["selected_by_default"]} == {
+        "INBOX",
+        "[Gmail]/Alle Nachrichten",
+        "[Gmail]/Gesendet",
+    }
+    assert gmail["[Gmail]/Gesendet"]["special_use"] == "\\Sent" and "[Gmail]" not in gmail
+    other = {f["path"]: f for f in list_folders(Listed())}
+    assert {p for p, f in other.items() if f["selected_by_default"]} == {"INBOX", "[Gmail]/Gesendet"}
