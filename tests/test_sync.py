@@ -7,11 +7,11 @@ from email.message import EmailMessage
 
 from imapclient import IMAPClient
 
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from ..devstack.testkit import server_message_ids
 from ..mailbox_engine.imap import append_once
-from .common import MailboxCase, StackMixin
+from .common import MailboxCase, StackHttpMixin, StackMixin
 
 BOB = "bob@mail.test"
 PARAM = "mail_connected_mailbox."
@@ -30,12 +30,9 @@ def message(subject, days_ago=0, size=0, message_id=None, attachment=None):
     return msg.as_bytes()
 
 
-@tagged("post_install", "-at_install")
-class TestSync(StackMixin, MailboxCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_stack(cls.env)
+class ServerFoldersMixin:
+    """Folders of Bob's account made for one test (removed afterwards), and his mailbox
+    connected in Odoo syncing exactly them."""
 
     def setUp(self):
         super().setUp()
@@ -66,6 +63,14 @@ class TestSync(StackMixin, MailboxCase):
         for folder in mailbox.folder_ids:
             folder.selected = folder.path in paths
         return mailbox.sudo()
+
+
+@tagged("post_install", "-at_install")
+class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
 
     def sync(self, mailbox, rounds=20):
         """Sync rounds as the cron runs them, until the mailbox is up to date."""
@@ -210,3 +215,17 @@ class TestSync(StackMixin, MailboxCase):
         (stored,) = self.messages(mailbox)
         self.assertEqual((stored.kind, stored.mail_message_id), ("odoo", posted))
         self.assertFalse(stored.body_text)  # not fetched, not stored again
+
+
+@tagged("post_install", "-at_install")
+class TestSyncInTheBrowser(ServerFoldersMixin, StackHttpMixin, HttpCase):
+    def test_sync_now_progress_and_the_messages(self):
+        self.env["ir.config_parameter"].sudo().set_param(PARAM + "sync_budget", "10")
+        path = self.folder(*[(message(f"Offer {n}", n), n) for n in reversed(range(25))])  # as mail arrives
+        mailbox = self.mailbox(path)
+        self.start_tour(
+            f"/odoo/action-mail_connected_mailbox.mail_mailbox_action/{mailbox.id}",
+            "mail_connected_mailbox_tour_sync",
+            login=self.user_ann.login,
+        )
+        self.assertEqual(mailbox.synced_message_count, 10)

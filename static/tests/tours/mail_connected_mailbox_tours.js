@@ -439,3 +439,36 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_campaign_re
         },
     ],
 });
+
+// Sync now on a connected mailbox: the progress on the form, then its messages.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_sync", {
+    steps: () => [
+        {
+            content: "Sync now",
+            trigger: ".o_form_view button[name=action_sync_now]",
+            run: "click",
+        },
+        {
+            content: "The sync says how far it is",
+            trigger: ".o_notification:contains('10 messages fetched, 15 still to fetch')",
+        },
+        {
+            content: "The form shows the progress of the past mail",
+            trigger: ".o_form_view .alert-info:contains('Fetching past mail'):contains('15')",
+        },
+        {
+            content: "Open the messages",
+            trigger: ".o_form_view button[name=action_open_synced_messages]:contains('10')",
+            run: "click",
+        },
+        {
+            content: "The newest message comes first",
+            trigger: ".o_list_view .o_data_row:first .o_data_cell[name=subject]:contains('Offer 0')",
+            run: "click",
+        },
+        {
+            content: "The message opens with its text",
+            trigger: ".o_form_view .o_field_widget[name=body_text]:contains('Hello')",
+        },
+    ],
+});
