@@ -23,6 +23,7 @@ from .stack import MailStack
 from .util import as_service_user
 
 DATABASE = os.environ.get("MCM_DATABASE", "mailboxes")
+DEMO_MESSAGES = 40
 
 
 def run_folder():
@@ -167,11 +168,12 @@ def main(argv=None):
             fh.write(fingerprint)
         configure_demo(conf, stack.info())
         info = stack.info()
+        mail_for_the_demo(info)
         print(
             f"""
 Connected Mailboxes is ready: http://localhost:{args.port}  (login admin, password admin)
 Local mail server (IMAP 127.0.0.1:{info["imap_port"]}, SMTP 127.0.0.1:{info["submission_port"]}, no TLS):
-  demo@mail.test / demo     sales@mail.test / sales
+  demo@mail.test / demo     sales@mail.test / sales   (demo@mail.test's inbox holds {DEMO_MESSAGES} messages)
 Google and Microsoft mailboxes sign in through local emulators: any address works.
   Google emulator {info["google"]["url"]}   Microsoft sign-in page {info["microsoft"]["browser_url"]}
   To revoke a mailbox's access: curl -d email=<address> {info["switches"]}/revoke
@@ -188,6 +190,22 @@ Ctrl-C stops Odoo, the mail stack and PostgreSQL.
         if pg:
             pg.stop()
         remove_addons_dir(folder)
+
+
+def mail_for_the_demo(info, address="demo@mail.test"):
+    """Mail in the demo inbox for the sync to fetch (the last 60 days), once."""
+    from imapclient import IMAPClient
+
+    from .bench_sync_data import populate
+
+    client = IMAPClient(info["host"], port=info["imap_port"], ssl=False, timeout=30)
+    try:
+        client.login(address, info["accounts"][address])
+        empty = not client.folder_status("INBOX", ["MESSAGES"])[b"MESSAGES"]
+    finally:
+        client.logout()
+    if empty:
+        populate(info["host"], info["imap_port"], address, info["accounts"][address], DEMO_MESSAGES, seed=7)
 
 
 def _addons_path(conf):
