@@ -215,6 +215,9 @@ class MailMailbox(models.Model):
         runs = {}
         for mailbox in self:
             folders = mailbox.sudo().folder_ids.filtered(lambda f: f.selected and f.present)
+            if not folders:
+                writer.ended(mailbox.id, problem=_("No folder is chosen for sync: tick some in the Folders tab."))
+                continue
             try:
                 token = mailbox._get_access_token() if providers.PROVIDERS[mailbox.provider].oauth else None
                 server = mailbox._server("imap", token)
@@ -324,8 +327,12 @@ class SyncWriter:
         mailbox = self.mailboxes[mailbox_id]
         if isinstance(exc, sync_lib.SyncFailedError):
             cause, fix = mailbox._render_diagnosis(exc.diagnosis)
-            if not exc.signed_in:  # the status owner decides (access lost, throttled, passing)
-                mailbox._apply_diagnosis(exc.diagnosis)
+            if not exc.signed_in:
+                # the status owner decides: a refused password is a loss at once; a refused
+                # token is first refreshed by the health check (scheduled at once), which
+                # then tells a revoked access from a token that had just expired
+                oauth = providers.PROVIDERS[mailbox.provider].oauth
+                mailbox._apply_diagnosis(exc.diagnosis, change_state=not (oauth and exc.diagnosis.kind == "revoked"))
             self.ended(mailbox_id, problem=f"{cause} {fix}".strip(), retry=True)
         else:
             _logger.exception("Sync of mailbox %s stopped", mailbox_id, exc_info=exc)

@@ -7,11 +7,13 @@ from email.message import EmailMessage
 
 from imapclient import IMAPClient
 
+from odoo import fields
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
-from ..devstack.testkit import server_message_ids
+from ..devstack.testkit import connect_oauth, server_message_ids
 from ..mailbox_engine.imap import append_once
-from .common import MailboxCase, StackHttpMixin, StackMixin
+from .common import MailboxCase, StackHttpMixin, StackMixin, flip
 
 BOB = "bob@mail.test"
 PARAM = "mail_connected_mailbox."
@@ -202,6 +204,43 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(mailbox.state, "auth_lost")
         self.assertIn("refused the login or password", mailbox.last_error_cause)
         self.assertEqual(len(self.messages(mailbox)), 10)  # what was fetched stays
+
+    def test_only_the_owner_and_administrators_read_a_mailbox_s_messages(self):
+        path = self.folder((message("private", 0, attachment=b"%PDF secret"), 0))
+        mailbox = self.mailbox(path)
+        self.sync(mailbox)
+        (stored,) = self.messages(mailbox)
+        self.assertEqual(stored.with_user(self.user_ann).subject, "private")
+        self.assertEqual(stored.with_user(self.user_ada).subject, "private")
+        Messages = self.env["mail.mailbox.message"].with_user(self.user_ben)
+        self.assertFalse(Messages.search([]))
+        with self.assertRaises(AccessError):
+            Messages.browse(stored.id).read(["subject"])
+        with self.assertRaises(AccessError):
+            self.env["ir.attachment"].with_user(self.user_ben).browse(stored.attachment_ids.id).read(["raw"])
+        with self.assertRaises(AccessError):
+            stored.with_user(self.user_ben).action_fetch_body()
+        with self.assertRaises(AccessError):  # synced data is Odoo's: nobody writes it over RPC
+            stored.with_user(self.user_ann).write({"subject": "changed"})
+        self.assertFalse(self.env["mail.mailbox.message.place"].with_user(self.user_ben).search([]))
+
+    def test_a_token_revoked_between_two_syncs_goes_to_the_health_check(self):
+        address = "sync-revoked@gmail.test"
+        mailbox = connect_oauth(self.env(user=self.user_ann), self.stack, "google", address).sudo()
+        self.sync(mailbox)  # XOAUTH2 with the stored token, Inbox and Sent: nothing to fetch
+        self.assertFalse(mailbox.sync_problem)
+        flip(self.stack, "revoke", email=address)
+        self.addCleanup(flip, self.stack, "reset")
+        mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round()
+        mailbox.invalidate_recordset()
+        # the sync does not decide: the health check looks at once and refreshes the token
+        self.assertEqual(mailbox.state, "connected")
+        self.assertTrue(mailbox.sync_problem)
+        self.assertLessEqual(mailbox.next_check_at, fields.Datetime.now() + timedelta(seconds=61))
+        mailbox.write({"next_check_at": fields.Datetime.now()})
+        self.env["mail.mailbox"]._cron_check_health()
+        self.assertEqual(mailbox.state, "auth_lost")
+        self.assertFalse(mailbox._claim_sync(ids=mailbox.ids, limit=1))  # no sync while access is lost
 
     def test_mail_sent_from_odoo_comes_back_in_sent_and_is_not_stored_twice(self):
         sent = self.folder()
