@@ -185,10 +185,11 @@ class MailMailbox(models.Model):
                 oauth_token = self._get_access_token()
             with imap_lib.session(self._server("imap", oauth_token), self.email) as client:
                 listed = imap_lib.list_folders(client, gmail=self.provider == "google")
-        except Exception:  # the sign-in worked a moment ago; folders are listed again at the next sync
+        except Exception:  # the sign-in worked a moment ago; folders can be listed again from the form
             _logger.warning("Could not list the folders of mailbox %s", self.id, exc_info=True)
-            return
+            return False
         self.env["mail.mailbox.folder"].sudo()._sync_from_server(self, listed)
+        return True
 
     def _render_diagnosis(self, diagnosis):
         """(cause, fix), translated, with the placeholders filled in; the fix names the

@@ -112,6 +112,25 @@ class MailMailbox(models.Model):
             message = _("The mailbox is up to date (%(count)s messages in Odoo).", count=self.synced_message_count)
         return self._notify(_("Synced"), message, "success", reload=True)
 
+    def action_refresh_folders(self):
+        """List the server's folders again (a folder made or removed since the connect)."""
+        self._check_can_act()
+        before = len(self.folder_ids.filtered("present"))
+        if not self._refresh_folders():
+            return self._notify(
+                _("Folders not listed"),
+                _("The server did not list the folders. Click Check now to see why."),
+                "warning",
+            )
+        self.invalidate_recordset()
+        after = len(self.folder_ids.filtered("present"))
+        return self._notify(
+            _("Folders listed again"),
+            _("%(count)s folders on the server (%(before)s before).", count=after, before=before),
+            "success",
+            reload=True,
+        )
+
     def action_open_synced_messages(self):
         self.ensure_one()
         return {

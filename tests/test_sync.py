@@ -91,7 +91,7 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         places = self.env["mail.mailbox.message.place"].search(
             [("folder_id.mailbox_id", "=", mailbox.id), ("folder_id.path", "=", path)]
         )
-        return sorted(places.message_id.mapped("message_key"))
+        return sorted(place.message_id.message_key for place in places)  # one per place
 
     def messages(self, mailbox):
         return self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)])
@@ -101,6 +101,8 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         lying = message("lying charset").replace(b'charset="utf-8"', b'charset="klingon-8"')
         no_id = b"From: lead@customer.test\r\nTo: bob@mail.test\r\nSubject: no id\r\n\r\nbody\r\n"
         broken = b"From: lead@customer.test\r\nSubject: broken\r\nContent-Type: multipart/mixed\r\n\r\nno boundary\r\n"
+        eight_bit = "From: Zoë <zoe@customer.test>\r\nSubject: Réunion à Zürich\r\n\r\nbody\r\n".encode()
+        twin = "<same-id@customer.test>"
         synced = self.folder(
             (message("new", 1), 1),
             (message("with attachment", 3, attachment=b"%PDF-1.4 offer"), 3),
@@ -109,6 +111,9 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
             (lying, 2),
             (no_id, 2),
             (broken, 2),
+            (eight_bit, 2),
+            (message("first twin", 4, message_id=twin), 4),
+            (message("second twin", 4, message_id=twin), 4),
         )
         ignored = self.folder((message("not chosen"), 0))
         mailbox = self.mailbox(synced)
@@ -116,7 +121,9 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         messages = self.messages(mailbox)
         self.assertEqual(
             sorted(m.subject or "" for m in messages),
-            sorted(["new", "with attachment", "lying charset", "no id", "broken", ""]),
+            sorted(
+                ["new", "with attachment", "lying charset", "no id", "broken", "Réunion à Zürich", "second twin", ""]
+            ),
         )
         big = messages.filtered(lambda m: m.kind == "placeholder")
         self.assertIn("size limit", big.problem)
@@ -125,7 +132,13 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(with_file.attachment_ids.mapped("name"), ["offer.pdf"])
         self.assertEqual(with_file.attachment_ids.raw, b"%PDF-1.4 offer")
         self.assertFalse(self.odoo_keys(mailbox, ignored))
-        self.assertEqual(len(self.odoo_keys(mailbox, synced)), 6)  # the old one is outside the window
+        # every message of the window has its place (the old one is outside it); the two
+        # carrying one Message-ID are one message, stored once, in two places
+        self.assertEqual(len(self.odoo_keys(mailbox, synced)), 9)
+        self.assertEqual(self.odoo_keys(mailbox, synced).count("<same-id@customer.test>"), 2)
+        self.assertEqual(
+            messages.filtered(lambda m: m.subject == "Réunion à Zürich").email_from, "Zoë <zoe@customer.test>"
+        )
         self.assertTrue(mailbox.last_sync_date)
         # the big one on demand
         self.env["ir.config_parameter"].sudo().set_param(PARAM + "max_message_mb", "25")
@@ -168,6 +181,19 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertIn("refused to open it", folders[gone].sync_problem)
         self.assertFalse(folders[kept].sync_problem)
         self.assertEqual(self.messages(mailbox).mapped("subject"), ["b"])
+
+    def test_folders_are_listed_again_on_demand(self):
+        mailbox = self.mailbox()
+        path = self.folder()
+        self.assertNotIn(path, mailbox.folder_ids.mapped("path"))
+        action = mailbox.with_user(self.user_ann).action_refresh_folders()
+        self.assertEqual(action["params"]["type"], "success")
+        added = mailbox.folder_ids.filtered(lambda f: f.path == path)
+        self.assertTrue(added.present)
+        self.assertFalse(added.selected)  # a new folder is not synced until chosen
+        self.imap.delete_folder(path)
+        mailbox.with_user(self.user_ann).action_refresh_folders()
+        self.assertFalse(added.present)
 
     def test_a_renumbered_folder_leaves_no_duplicate_and_no_gap(self):
         raws = [message(f"m{n}", n) for n in range(6)]
