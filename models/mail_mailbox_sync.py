@@ -168,7 +168,7 @@ class MailMailbox(models.Model):
             with self.env.cr.savepoint():
                 self.env.cr.execute(query)
         except psycopg2.errors.SerializationFailure:  # another process made them meanwhile
-            pass
+            _logger.debug("Sync rows were made by another transaction meanwhile")
 
     @api.model
     def _claim_sync(self, ids=None, limit=BATCH):

@@ -315,7 +315,8 @@ class OdooProcessesMixin:
             else:
                 self.fail("the Odoo processes never reached the gate")
             cr.execute("SELECT pg_advisory_unlock(%s)", [gate])
-            cr.commit()
+            # a cursor of its own, not the test's: the waiting processes must see the release
+            cr.commit()  # pylint: disable=invalid-commit
         return processes
 
     def finished(self, process, timeout=300):
