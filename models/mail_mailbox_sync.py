@@ -325,6 +325,16 @@ class SyncWriter:
             )
         )
         self._gone([row[0] for row in self.cr.fetchall()])
+        # and those a renumbered folder did not give back (the backfill after a remap is over)
+        self.cr.execute(
+            SQL(
+                "UPDATE mail_mailbox_message m SET on_server = false WHERE m.mailbox_id = %s AND m.on_server "
+                "AND NOT EXISTS (SELECT 1 FROM mail_mailbox_message_place p "
+                "WHERE p.message_id = m.id)",
+                mailbox_id,
+            )
+        )
+        self.env["mail.mailbox.message"].invalidate_model(["on_server"])
         self._save_state(request.folder_id, request.state)
 
     def on_remapped(self, mailbox_id, request):

@@ -201,13 +201,18 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         mailbox = self.mailbox(path)
         self.sync(mailbox)
         ids = self.messages(mailbox).ids
-        self.imap.delete_folder(path)  # a new UIDVALIDITY, the same messages
+        self.imap.delete_folder(path)  # a new UIDVALIDITY, the same messages but the last one
         self.imap.create_folder(path)
-        for n, raw in enumerate(raws):
+        for n, raw in enumerate(raws[:-1]):
             self.imap.append(path, raw, msg_time=datetime.now(UTC) - timedelta(days=n))
         self.sync(mailbox)
-        self.assertEqual(self.messages(mailbox).ids, ids)
+        self.assertEqual(self.messages(mailbox).ids, ids)  # nothing stored again
         self.assertEqual(self.odoo_keys(mailbox, path), self.server_keys(path))
+        folder = mailbox.folder_ids.filtered(lambda f: f.path == path)
+        folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}  # the next deep scan is due
+        self.sync(mailbox)
+        gone = self.messages(mailbox).filtered(lambda m: not m.on_server)
+        self.assertEqual(gone.subject, "m5")  # the one the server did not give back
 
     def test_a_budget_spreads_the_backfill_over_rounds_newest_first(self):
         self.env["ir.config_parameter"].sudo().set_param(PARAM + "sync_budget", "200")
