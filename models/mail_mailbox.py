@@ -89,7 +89,6 @@ class MailMailbox(models.Model):
 
     # health, in words a salesperson understands
     last_check_date = fields.Datetime("Last check", readonly=True, copy=False)
-    last_sync_date = fields.Datetime("Last sync", readonly=True, copy=False)
     last_error_date = fields.Datetime("Last error on", readonly=True, copy=False)
     last_error_cause = fields.Char("Problem", readonly=True, copy=False)
     last_error_fix = fields.Text("How to fix it", readonly=True, copy=False)

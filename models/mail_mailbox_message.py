@@ -2,11 +2,32 @@
 so a retry, a crash or a renumbered folder never stores it twice), and one *place* per
 folder and UID where the server keeps it (Gmail's labels are its places)."""
 
+import re
+
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import html_sanitize
 
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.sync.parse import parse
+
+# a remote image (a tracking pixel, often) in sanitized HTML: its address is kept aside
+# until the reader asks for the images
+REMOTE_IMAGE = re.compile(r"(<img\b[^>]*?\s)src=(\"|')((?:https?:)?//[^\"']*)\2", re.IGNORECASE)
+
+
+def safe_html(source, images=False):
+    """(sanitized HTML, remote images blocked): Odoo's sanitizer (no script, no event
+    handler, no form, no style), then remote images left out unless ``images``."""
+    if not source:
+        return Markup(""), 0
+    clean = str(html_sanitize(source, sanitize_attributes=True, sanitize_style=True, strip_classes=True))
+    if images:
+        return Markup(clean), 0  # noqa: S704 (the sanitizer's output)
+    clean, blocked = REMOTE_IMAGE.subn(r"\1data-mcm-blocked-src=\2\3\2", clean)
+    return Markup(clean), blocked  # noqa: S704 (the sanitizer's output, an attribute renamed)
 
 
 class MailMailboxMessage(models.Model):
@@ -30,6 +51,10 @@ class MailMailboxMessage(models.Model):
     html_source = fields.Text(
         "HTML as received", readonly=True, help="Kept as received; shown only through Odoo's sanitizer."
     )
+    body = fields.Html("Message", compute="_compute_body", sanitize=False)
+    blocked_images = fields.Integer(compute="_compute_body")
+    images_shown = fields.Boolean(readonly=True, help="The reader asked to see the remote images.")
+    has_attachments = fields.Boolean("Has attachments", readonly=True)
     size = fields.Integer(readonly=True, help="Size on the server, in bytes.")
     seen = fields.Boolean("Read", readonly=True)
     flagged = fields.Boolean("Starred", readonly=True)
@@ -57,6 +82,21 @@ class MailMailboxMessage(models.Model):
     _sql_constraints = [
         ("mailbox_key_uniq", "unique(mailbox_id, message_key)", "A message is stored once per mailbox."),
     ]
+
+    @api.depends("html_source", "body_text", "images_shown")
+    def _compute_body(self):
+        for message in self:
+            if message.html_source:
+                message.body, message.blocked_images = safe_html(message.html_source, message.images_shown)
+            else:  # plain text, shown as such
+                message.body = Markup("<pre>%s</pre>") % (message.body_text or "")
+                message.blocked_images = 0
+
+    def action_show_images(self):
+        """Load the message's remote images (they may tell the sender it was read)."""
+        self.check_access("read")
+        self.sudo().images_shown = True
+        return True
 
     @api.depends("place_ids.folder_id.name")
     def _compute_folder_names(self):
@@ -105,6 +145,7 @@ class MailMailboxMessage(models.Model):
     def _store_attachments(self, attachments):
         self.ensure_one()
         if attachments:
+            self.has_attachments = True
             self.env["ir.attachment"].create(
                 [
                     {

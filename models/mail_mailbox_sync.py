@@ -56,6 +56,7 @@ class MailMailboxSync(models.Model):
     remaining = fields.Integer(help="Messages of the backfill still to fetch.")
     problem = fields.Char()
     last_run_seconds = fields.Float()
+    last_sync_date = fields.Datetime()
 
     _sql_constraints = [("mailbox_uniq", "unique(mailbox_id)", "One sync state per mailbox.")]
 
@@ -67,6 +68,7 @@ class MailMailbox(models.Model):
     sync_remaining = fields.Integer("Still to fetch", compute="_compute_sync_progress")
     sync_problem = fields.Char("Sync problem", compute="_compute_sync_progress")
     synced_message_count = fields.Integer("Synced messages", compute="_compute_synced_message_count")
+    last_sync_date = fields.Datetime("Last sync", compute="_compute_sync_progress")
 
     def _compute_sync_progress(self):
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
@@ -76,6 +78,7 @@ class MailMailbox(models.Model):
             mailbox.sync_fetched = row.fetched if row else 0
             mailbox.sync_remaining = row.remaining if row else 0
             mailbox.sync_problem = row.problem if row else False
+            mailbox.last_sync_date = row.last_sync_date if row else False
 
     def _compute_synced_message_count(self):
         counts = dict(
@@ -98,11 +101,11 @@ class MailMailbox(models.Model):
         claimed = self.sudo()._claim_sync(ids=self.ids, limit=1)
         if not claimed:
             return self._notify(_("A sync is already running"), _("Odoo is syncing this mailbox right now."), "info")
-        claimed._sync_round()
+        more = claimed._sync_round()
         self.invalidate_recordset()
         if self.sync_problem:
             return self._notify(_("Sync stopped"), self.sync_problem, "warning", reload=True)
-        if self.sync_remaining:
+        if self.id in more:
             message = _(
                 "%(fetched)s messages fetched, %(remaining)s still to fetch: it goes on in the background.",
                 fetched=self.sync_fetched,
@@ -146,9 +149,14 @@ class MailMailbox(models.Model):
     def _schedule_sync(self, reset=False):
         """Sync these mailboxes as soon as possible (``reset``: fetch the window again)."""
         self._ensure_sync_rows()
-        if reset:
+        if reset:  # the server may have renumbered its folders meanwhile: Odoo's UIDs are forgotten
             folders = self.sudo().with_context(active_test=False).folder_ids
             folders.write({"sync_state": False})
+            if folders:
+                self.env.cr.execute(
+                    SQL("DELETE FROM mail_mailbox_message_place WHERE folder_id IN %s", tuple(folders.ids))
+                )
+                self.env["mail.mailbox.message.place"].invalidate_model()
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
         rows.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("mail_connected_mailbox.ir_cron_mailbox_sync")._trigger()
@@ -190,8 +198,13 @@ class MailMailbox(models.Model):
         try:
             with self.env.cr.savepoint():
                 self.env.cr.execute(query)
-                return self.browse([row[0] for row in self.env.cr.fetchall()])
-        except psycopg2.errors.SerializationFailure:  # synced by another transaction since this one began
+                ids = [row[0] for row in self.env.cr.fetchall()]
+                if ids:  # their folders too: a folder ticked meanwhile waits, rather than undo the round
+                    self.env.cr.execute(
+                        SQL("SELECT id FROM mail_mailbox_folder WHERE mailbox_id IN %s FOR NO KEY UPDATE", tuple(ids))
+                    )
+                return self.browse(ids)
+        except psycopg2.errors.SerializationFailure:  # synced or changed by another transaction meanwhile
             return self.browse()
 
     @api.model
@@ -270,8 +283,11 @@ class SyncWriter:
 
     # -- the requests
     def handle(self, mailbox_id, request):
+        """Answer one request; a database error undoes that request only and stops that
+        mailbox's run (the others go on; what it stored before stays)."""
         method = getattr(self, "on_" + type(request).__name__.lower())
-        return method(mailbox_id, request)
+        with self.cr.savepoint():
+            return method(mailbox_id, request)
 
     def on_lookup(self, mailbox_id, request):
         if not request.keys:
@@ -284,9 +300,22 @@ class SyncWriter:
             )
         )
         known = {row[0] for row in self.cr.fetchall()}
-        # sent from Odoo: already in Odoo, its Sent copy is not fetched again
-        self.cr.execute(SQL("SELECT message_id FROM mail_message WHERE message_id = ANY(%s)", request.keys))
-        return known | {row[0] for row in self.cr.fetchall()}
+        # sent from Odoo by the owner: already in Odoo, its Sent copy is not fetched again
+        return known | set(self._sent_from_odoo(mailbox_id, request.keys))
+
+    def _sent_from_odoo(self, mailbox_id, keys):
+        """{Message-ID: mail.message id} of ``keys`` that the mailbox's owner sent from
+        Odoo (not mail Odoo received: a reply that came in through Odoo's own gateway is
+        still the owner's mail to fetch)."""
+        self.cr.execute(
+            SQL(
+                "SELECT message_id, min(id) FROM mail_message WHERE message_id = ANY(%s) AND author_id = %s "
+                "AND message_type != 'email' GROUP BY message_id",
+                keys,
+                self.mailboxes[mailbox_id].user_id.partner_id.id,
+            )
+        )
+        return dict(self.cr.fetchall())
 
     def on_batch(self, mailbox_id, request):
         mailbox = self.mailboxes[mailbox_id]
@@ -325,16 +354,21 @@ class SyncWriter:
             )
         )
         self._gone([row[0] for row in self.cr.fetchall()])
-        # and those a renumbered folder did not give back (the backfill after a remap is over)
-        self.cr.execute(
-            SQL(
-                "UPDATE mail_mailbox_message m SET on_server = false WHERE m.mailbox_id = %s AND m.on_server "
-                "AND NOT EXISTS (SELECT 1 FROM mail_mailbox_message_place p "
-                "WHERE p.message_id = m.id)",
-                mailbox_id,
+        # and those a renumbered folder did not give back, once every backfill of the mailbox
+        # is over (only within the window: older ones are not looked for again)
+        mailbox = self.mailboxes[mailbox_id]
+        folders = mailbox.sudo().folder_ids.filtered(lambda f: f.selected and f.present)
+        if not any(f._folder_state().backfill_below for f in folders):
+            self.cr.execute(
+                SQL(
+                    "UPDATE mail_mailbox_message m SET on_server = false WHERE m.mailbox_id = %s AND m.on_server "
+                    "AND m.date >= %s AND NOT EXISTS (SELECT 1 FROM mail_mailbox_message_place p "
+                    "WHERE p.message_id = m.id)",
+                    mailbox_id,
+                    fields.Datetime.now() - timedelta(days=mailbox.backfill_days),
+                )
             )
-        )
-        self.env["mail.mailbox.message"].invalidate_model(["on_server"])
+            self.env["mail.mailbox.message"].invalidate_model(["on_server"])
         self._save_state(request.folder_id, request.state)
 
     def on_remapped(self, mailbox_id, request):
@@ -400,8 +434,8 @@ class SyncWriter:
                     "last_run_seconds": seconds,
                 }
             )
-            if not problem:
-                self.mailboxes[mailbox_id].sudo().write({"last_sync_date": now})
+            if not problem:  # on the locked row: a write of the mailbox's would race the health check
+                row.last_sync_date = now
         return more_ids
 
     # -- writing
@@ -412,13 +446,7 @@ class SyncWriter:
             return {}
         odoo_ids = {}
         if known:  # known to Odoo as mail sent from Odoo, not yet as a message of this mailbox
-            self.cr.execute(
-                SQL(
-                    "SELECT message_id, min(id) FROM mail_message WHERE message_id = ANY(%s) GROUP BY message_id",
-                    [key for _uid, _flags, key in known],
-                )
-            )
-            odoo_ids = dict(self.cr.fetchall())
+            odoo_ids = self._sent_from_odoo(mailbox.id, [key for _uid, _flags, key in known])
         rows, seen_keys = [], set()
         uid = self.env.uid
         for item in items:

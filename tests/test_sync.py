@@ -273,18 +273,62 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(mailbox.state, "auth_lost")
         self.assertFalse(mailbox._claim_sync(ids=mailbox.ids, limit=1))  # no sync while access is lost
 
+    def test_html_is_shown_sanitized_with_remote_images_held_back(self):
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "lead@customer.test", BOB, "Tracked"
+        msg["Message-ID"] = f"<{secrets.token_hex(8)}@customer.test>"
+        msg.set_content("plain")
+        msg.add_alternative(
+            "<p onclick='steal()'>Hi<script>steal()</script></p>"
+            "<img src='https://tracker.example/pixel.gif' width='1'><a href='javascript:steal()'>x</a>",
+            subtype="html",
+        )
+        path = self.folder((msg.as_bytes(), 0))
+        mailbox = self.mailbox(path)
+        self.sync(mailbox)
+        (stored,) = self.messages(mailbox).with_user(self.user_ann)
+        body = str(stored.body)
+        for unsafe in ("<script", "onclick", "javascript:", ' src="https://tracker.example'):
+            self.assertNotIn(unsafe, body)
+        self.assertIn("Hi", body)
+        self.assertEqual(stored.blocked_images, 1)
+        self.assertIn("<script>", stored.sudo().html_source)  # kept as received, never shown as is
+        stored.action_show_images()
+        self.assertIn('src="https://tracker.example/pixel.gif"', str(stored.body))
+        self.assertEqual(stored.blocked_images, 0)
+        # the owner's own mail, and only theirs, in My mail
+        action = self.env.ref("mail_connected_mailbox.mail_mailbox_message_action_my")
+        domain = [("user_id", "=", self.user_ann.id)]
+        self.assertEqual(action.domain, "[('user_id', '=', uid)]")
+        self.assertIn(stored, self.env["mail.mailbox.message"].with_user(self.user_ann).search(domain))
+
     def test_mail_sent_from_odoo_comes_back_in_sent_and_is_not_stored_twice(self):
         sent = self.folder()
         mailbox = self.mailbox(sent)
         record = self.env["res.partner"].create({"name": "Lead", "email": "lead@customer.test"})
-        posted = record.message_post(body="Our offer", subject="Offer", message_type="comment")
-        raw = message("Offer", message_id=posted.message_id)
+        posted = record.message_post(
+            body="Our offer", subject="Offer", message_type="comment", author_id=self.user_ann.partner_id.id
+        )
+        # a reply that reached Odoo through its own mail gateway is still the owner's mail to fetch
+        received = self.env["mail.message"].create(
+            {
+                "model": "res.partner",
+                "res_id": record.id,
+                "message_type": "email",
+                "author_id": record.id,
+                "body": "Thanks",
+                "message_id": f"<{secrets.token_hex(8)}@customer.test>",
+            }
+        )
         self.imap.select_folder(sent)
-        append_once(self.imap, sent, raw, posted.message_id)
+        append_once(self.imap, sent, message("Offer", message_id=posted.message_id), posted.message_id)
+        append_once(self.imap, sent, message("Re: Offer", message_id=received.message_id), received.message_id)
         self.sync(mailbox)
-        (stored,) = self.messages(mailbox)
-        self.assertEqual((stored.kind, stored.mail_message_id), ("odoo", posted))
-        self.assertFalse(stored.body_text)  # not fetched, not stored again
+        by_kind = {m.kind: m for m in self.messages(mailbox)}
+        self.assertEqual(set(by_kind), {"odoo", "stored"})
+        self.assertEqual(by_kind["odoo"].mail_message_id, posted)
+        self.assertFalse(by_kind["odoo"].body_text)  # not fetched, not stored again
+        self.assertEqual(by_kind["stored"].subject, "Re: Offer")
 
 
 @tagged("post_install", "-at_install")

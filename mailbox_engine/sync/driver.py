@@ -2,8 +2,9 @@
 its requests answered in the calling thread (where the database is).
 
 A run is a generator (:func:`.run.sync_mailbox`); ``handle(key, request)`` answers a
-request (the set of known keys for a ``Lookup``, ``None`` for the rest) and may raise
-to stop every run. Each run is stepped by one thread at a time, so one IMAP
+request (the set of known keys for a ``Lookup``, ``None`` for the rest); if it raises,
+that run stops (its connection closed) and ``failed`` is told, as for a run's own
+error. Each run is stepped by one thread at a time, so one IMAP
 connection is never used by two threads."""
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -39,7 +40,12 @@ def drive(runs, handle, workers=4, failed=None):
                         continue
                     if request is _DONE:
                         continue
-                    answer = handle(key, request)
+                    try:
+                        answer = handle(key, request)
+                    except Exception as exc:  # that run stops (its connection closed); the others go on
+                        generator.close()
+                        _failed(failed, key, exc)
+                        continue
                     pending[pool.submit(_step, generator, answer)] = (key, generator)
         finally:  # stopped by handle(): let the runs close their connections
             for future in pending:
@@ -59,7 +65,12 @@ def _drive_one(key, generator, handle, failed):
         except Exception as exc:
             _failed(failed, key, exc)
             return
-        answer = handle(key, request)
+        try:
+            answer = handle(key, request)
+        except Exception as exc:
+            generator.close()
+            _failed(failed, key, exc)
+            return
 
 
 def _failed(failed, key, exc):

@@ -7,6 +7,7 @@ import email
 import email.policy
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import getaddresses, parsedate_to_datetime
 
 
@@ -46,7 +47,7 @@ def _text(part, problems):
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset)
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, UnicodeDecodeError, ValueError):
         problems.append(f"a part declared as {charset} was read as UTF-8 with replacements")
         return payload.decode("utf-8", errors="replace")
 
@@ -57,8 +58,32 @@ def stable_message_id(raw):
 
 
 def parse(raw):
-    """:class:`ParsedMessage` from the bytes of one message; never raises."""
+    """:class:`ParsedMessage` from the bytes of one message; never raises (what could not
+    be read is said in ``problems``; NUL characters, which no database text takes, go)."""
     problems = []
+    try:
+        parsed = _parse(raw, problems)
+    except Exception as exc:  # a structure no part of the parser expected
+        problems.append(f"the message could not be read in full ({type(exc).__name__})")
+        parsed = ParsedMessage(message_id=stable_message_id(raw), problems=problems)
+    return _without_nul(parsed)
+
+
+def _without_nul(parsed):
+    def clean(text):
+        return text.replace("\x00", "") if text else text
+
+    parsed.message_id = clean(parsed.message_id) or stable_message_id(b"")
+    parsed.subject, parsed.sender = clean(parsed.subject), clean(parsed.sender)
+    parsed.text, parsed.html = clean(parsed.text), clean(parsed.html)
+    parsed.to, parsed.cc = [clean(a) for a in parsed.to], [clean(a) for a in parsed.cc]
+    for attachment in parsed.attachments:
+        attachment.name = clean(attachment.name)
+        attachment.mimetype = clean(attachment.mimetype)
+    return parsed
+
+
+def _parse(raw, problems):
     message = email.message_from_bytes(raw, policy=email.policy.default)
     message_id = _header(message, "Message-ID", problems).strip() or stable_message_id(raw)
     parsed = ParsedMessage(message_id=message_id, problems=problems)
@@ -70,8 +95,8 @@ def parse(raw):
     if date:
         try:
             value = parsedate_to_datetime(date)
-            parsed.date = value.astimezone(tz=None).replace(tzinfo=None) if value.tzinfo else value
-        except (TypeError, ValueError):
+            parsed.date = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+        except (TypeError, ValueError, OverflowError):
             problems.append("the Date header could not be read")
     for part in message.walk():
         if part.is_multipart():

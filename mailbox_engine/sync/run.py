@@ -22,7 +22,7 @@ import email.policy
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from .. import diagnosis as diag_lib
 from .. import imap as imap_lib
@@ -42,6 +42,7 @@ from .planner import (
 from .session import folder_status
 
 BATCH = 200  # messages per FETCH
+FETCH_BYTES = 32 * 1024 * 1024  # at most this much message data per FETCH of bodies
 HEADERS = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
 
 
@@ -151,12 +152,27 @@ def _flags(values):
     return tuple(sorted(name for name in names if name != "\\Recent"))
 
 
+def _by_size(rows, most=FETCH_BYTES):
+    """UIDs of ``rows`` ((uid, flags, size, key)) in groups of at most ``most`` bytes (a
+    batch of big messages is fetched in several commands, never all in memory at once)."""
+    groups, group, total = [], [], 0
+    for uid, _unused, size, _key in rows:
+        if group and total + size > most:
+            groups.append(group)
+            group, total = [], 0
+        group.append(uid)
+        total += size
+    if group:
+        groups.append(group)
+    return groups
+
+
 def _header_key(blob):
     """The Message-ID from the header fields fetched, or "" when there is none."""
     if not blob:
         return ""
     message = email.message_from_bytes(blob, policy=email.policy.compat32)
-    return (message.get("Message-ID") or "").strip()
+    return str(message.get("Message-ID") or "").replace("\x00", "").strip()
 
 
 @dataclass
@@ -183,8 +199,9 @@ class _Run:
         have = yield Lookup([key for _uid, _flags_, _size, key in rows if key])
         known = [(uid, flags, key) for uid, flags, _size, key in rows if key and key in have]
         wanted = [row for row in rows if not (row[3] and row[3] in have)]
-        small = [row[0] for row in wanted if row[2] <= self.size_cap]
-        bodies = self.client.fetch(small, ["BODY.PEEK[]"]) if small else {}
+        bodies = {}
+        for part in _by_size([row for row in wanted if row[2] <= self.size_cap]):
+            bodies.update(self.client.fetch(part, ["BODY.PEEK[]"]))
         items = []
         for uid, flags, size, key in wanted:
             raw = bodies.get(uid, {}).get(b"BODY[]")
@@ -262,6 +279,8 @@ def sync_folder(run, folder, now, *, condstore, backfill_days):
     client = run.client
     try:
         status = folder_status(client, folder.path)
+    except IMAPClientAbortError:  # the connection dropped: the run fails, the folder is not gone
+        raise
     except IMAPClientError as exc:  # the folder is gone (or cannot be opened)
         yield FolderGone(folder.folder_id, f"the server refused to open it: {str(exc)[:120]}")
         return
@@ -310,11 +329,14 @@ def sign_in(server, address):
     try:
         imap_lib.login(client, server, address)
     except LoginError as exc:
-        client.shutdown()
-        raise SyncFailedError(diag_lib.from_imap_error(exc, with_password=not server.oauth_token, **params)) from None
+        diagnosis = diag_lib.from_imap_error(exc, with_password=not server.oauth_token, **params)
     except (OSError, EOFError) as exc:
-        raise SyncFailedError(diag_lib.from_network_error(exc, timeout=server.timeout, **params)) from None
-    return client
+        diagnosis = diag_lib.from_network_error(exc, timeout=server.timeout, **params)
+    else:
+        return client
+    with contextlib.suppress(Exception):
+        client.shutdown()
+    raise SyncFailedError(diagnosis)
 
 
 def sync_mailbox(

@@ -16,6 +16,7 @@ from mailbox_engine.connection_test import Server
 from mailbox_engine.imap import list_folders
 from mailbox_engine.providers import SECURITY_NONE
 from mailbox_engine.sync.driver import drive
+from mailbox_engine.sync.parse import parse
 from mailbox_engine.sync.planner import FolderState
 from mailbox_engine.sync.run import (
     Batch,
@@ -27,6 +28,7 @@ from mailbox_engine.sync.run import (
     Present,
     Remapped,
     SyncFailedError,
+    _header_key,
     sync_mailbox,
 )
 
@@ -299,3 +301,45 @@ def test_gmail_syncs_all_mail_too_and_roles_come_from_flags_not_names():
     assert gmail["[Gmail]/Gesendet"]["special_use"] == "\\Sent" and "[Gmail]" not in gmail
     other = {f["path"]: f for f in list_folders(Listed())}
     assert {p for p, f in other.items() if f["selected_by_default"]} == {"INBOX", "[Gmail]/Gesendet"}
+
+
+def test_what_no_parser_expected_is_read_never_raises_and_carries_no_nul():
+    nul = b"From: a@b.test\r\nSubject: =?utf-8?q?zero=00byte?=\r\nMessage-ID: <n@b.test>\r\n\r\nbody\x00end\r\n"
+    far_date = b"From: a@b.test\r\nDate: Fri, 31 Dec 9999 23:59:59 -1200\r\nMessage-ID: <d@b.test>\r\n\r\nx\r\n"
+    bad_charset = b'Content-Type: text/plain; charset="ut\x00f-8"\r\nMessage-ID: <c@b.test>\r\n\r\nx\r\n'
+    for raw in (nul, far_date, bad_charset):
+        parsed = parse(raw)
+        values = [parsed.message_id, parsed.subject, parsed.sender, parsed.text, parsed.html, *parsed.to]
+        assert parsed.message_id and not any("\x00" in value for value in values if value)
+    assert parse(nul).subject == "zerobyte" and parse(nul).text.startswith("bodyend")
+    assert "Date header" in " ".join(parse(far_date).problems)
+    assert _header_key(b"Message-ID: <caf\xe9@b.test>\r\n\r\n").startswith("<caf")  # 8-bit, as received
+
+
+def test_a_store_that_fails_on_one_mailbox_stops_that_run_only(stack, imap):
+    path = imap.folder(*[(message(f"b{n}"), 0) for n in range(3)])
+    carol = IMAPClient(stack["host"], port=stack["imap_port"], ssl=False, timeout=10)
+    carol.login(CAROL, stack["accounts"][CAROL])
+    carol_path = "Run-" + secrets.token_hex(3)
+    carol.create_folder(carol_path)
+    try:
+        carol.append(carol_path, message("c"))
+        stores = {BOB: Store(), CAROL: Store()}
+        paths = {BOB: path, CAROL: carol_path}
+
+        def handle(address, request):
+            if address == BOB and isinstance(request, Batch):
+                raise ValueError("the database refused it")
+            return stores[address].handle(address, request)
+
+        runs = {
+            address: sync_mailbox(server(stack, address), address, [Folder(0, paths[address], FolderState())], 0.0)
+            for address in stores
+        }
+        failures = {}
+        drive(runs, handle, workers=2, failed=failures.__setitem__)
+        assert list(failures) == [BOB] and isinstance(failures[BOB], ValueError)
+        assert len(stores[CAROL].messages) == 1 and not stores[BOB].messages
+    finally:
+        carol.delete_folder(carol_path)
+        carol.logout()

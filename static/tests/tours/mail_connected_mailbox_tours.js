@@ -468,7 +468,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_sync", {
         },
         {
             content: "The message opens with its text",
-            trigger: ".o_form_view .o_field_widget[name=body_text]:contains('Hello')",
+            trigger: ".o_form_view .o_field_widget[name=body]:contains('Hello')",
         },
     ],
 });
