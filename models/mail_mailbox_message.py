@@ -8,7 +8,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import html_sanitize
+from odoo.tools import email_normalize, html_sanitize
 
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.sync.parse import parse
@@ -55,6 +55,10 @@ class MailMailboxMessage(models.Model):
     blocked_images = fields.Integer(compute="_compute_body")
     images_shown = fields.Boolean(readonly=True, help="The reader asked to see the remote images.")
     has_attachments = fields.Boolean("Has attachments", readonly=True)
+    in_reply_to = fields.Char("In reply to", readonly=True)
+    logged = fields.Boolean("Logged on a record", readonly=True, help="A copy is in the chatter of a contact or lead.")
+    logged_message_ids = fields.One2many("mail.message", "mcm_message_id", string="Logged copies", readonly=True)
+    logged_on = fields.Html("Logged on", compute="_compute_logged_on", sanitize=False)
     size = fields.Integer(readonly=True, help="Size on the server, in bytes.")
     seen = fields.Boolean("Read", readonly=True)
     flagged = fields.Boolean("Starred", readonly=True)
@@ -92,6 +96,83 @@ class MailMailboxMessage(models.Model):
                 message.body = Markup("<pre>%s</pre>") % (message.body_text or "")
                 message.blocked_images = 0
 
+    @api.depends("logged_message_ids")
+    def _compute_logged_on(self):
+        for message in self:
+            links = []
+            for copy in message.sudo().logged_message_ids:
+                record = self.env[copy.model].browse(copy.res_id)
+                if record.has_access("read"):  # the reader's own rights decide
+                    links.append(
+                        Markup("<a href='/odoo/%s/%s'>%s</a>") % (copy.model, copy.res_id, record.display_name)
+                    )
+            message.logged_on = Markup(", ").join(links) if links else False
+
+    def _log_on_records(self):
+        """Log these newly synced messages in the chatter of the contacts and open leads
+        whose address they carry (and under the Odoo message they answer), once per
+        record, as emails, notifying and subscribing nobody; by the mailbox's rules."""
+        Message = self.env["mail.message"].sudo()
+        note = self.env.ref("mail.mt_note")
+        for message in self.filtered(lambda m: m.kind == "stored"):
+            mailbox = message.mailbox_id
+            if mailbox.log_mode == "none":
+                continue
+            addresses = mailbox._loggable_addresses([message.email_from, message.email_to, message.email_cc])
+            parent = (
+                Message.search([("message_id", "=", message.in_reply_to), ("model", "!=", False)], limit=1)
+                if message.in_reply_to
+                else Message
+            )
+            records = []
+            if parent and parent.model in self.env and parent.res_id:
+                records.append(self.env[parent.model].browse(parent.res_id))
+            if mailbox.log_mode == "known" and addresses:
+                records += list(self.env["res.partner"].search([("email_normalized", "in", addresses)]))
+                records += list(
+                    self.env["crm.lead"].search(
+                        [("email_normalized", "in", addresses), ("active", "=", True), ("stage_id.is_won", "=", False)]
+                    )
+                )
+            owner = mailbox.user_id
+            sender = email_normalize(message.email_from or "")
+            author = self.env["res.partner"].search([("email_normalized", "=", sender)], limit=1) if sender else False
+            body = message.body if message.html_source else Markup("<p>%s</p>") % (message.body_text or "")
+            thread = (parent.model, parent.res_id) if parent else None
+            seen = set()
+            for record in records:
+                key = (record._name, record.id)
+                if key in seen or not record.exists() or not record.with_user(owner).has_access("read"):
+                    continue  # never on a record the mailbox's owner cannot see
+                seen.add(key)
+                if Message.search_count(
+                    [
+                        ("message_id", "=", message.message_key),
+                        ("model", "=", record._name),
+                        ("res_id", "=", record.id),
+                    ],
+                    limit=1,
+                ):
+                    continue  # once per record
+                Message.create(
+                    {
+                        "model": record._name,
+                        "res_id": record.id,
+                        "message_type": "email",
+                        "subtype_id": note.id,
+                        "author_id": author.id if author else False,
+                        "email_from": message.email_from,
+                        "subject": message.subject,
+                        "body": body,
+                        "date": message.date or fields.Datetime.now(),
+                        "message_id": message.message_key,
+                        "parent_id": parent.id if thread == (record._name, record.id) else False,
+                        "mcm_message_id": message.id,
+                    }
+                )
+            if seen:
+                message.sudo().logged = True
+
     def action_show_images(self):
         """Load the message's remote images (they may tell the sender it was read)."""
         self.check_access("read")
@@ -128,6 +209,7 @@ class MailMailboxMessage(models.Model):
             }
         )
         self.sudo()._store_attachments(parsed.attachments)
+        self.sudo()._log_on_records()
         return True
 
     @api.model
@@ -140,6 +222,7 @@ class MailMailboxMessage(models.Model):
             "date": parsed.date,
             "body_text": parsed.text,
             "html_source": parsed.html,
+            "in_reply_to": parsed.in_reply_to or False,
         }
 
     def _store_attachments(self, attachments):
@@ -173,3 +256,11 @@ class MailMailboxMessagePlace(models.Model):
     _sql_constraints = [
         ("folder_uid_uniq", "unique(folder_id, uid)", "A UID names one message in a folder."),
     ]
+
+
+class MailMessage(models.Model):
+    _inherit = "mail.message"
+
+    mcm_message_id = fields.Many2one(
+        "mail.mailbox.message", "Synced message", index="btree_not_null", ondelete="set null", readonly=True
+    )

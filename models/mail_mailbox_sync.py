@@ -24,7 +24,7 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL
+from odoo.tools import SQL, email_normalize, email_split
 
 from ..mailbox_engine import providers
 from ..mailbox_engine.oauth import OAuthError
@@ -68,6 +68,23 @@ class MailMailbox(models.Model):
     sync_remaining = fields.Integer("Still to fetch", compute="_compute_sync_progress")
     sync_problem = fields.Char("Sync problem", compute="_compute_sync_progress")
     synced_message_count = fields.Integer("Synced messages", compute="_compute_synced_message_count")
+    log_mode = fields.Selection(
+        [
+            ("known", "All mail with known contacts and leads"),
+            ("replies", "Only replies to mail sent from Odoo"),
+            ("none", "Nothing"),
+        ],
+        "Log in Odoo",
+        default="known",
+        required=True,
+        help="Which synced messages get a copy in the chatter of the contacts and open leads whose address they "
+        "carry (a reply to mail sent from Odoo goes under it). Nobody is notified or subscribed.",
+    )
+    log_exclude = fields.Text(
+        "Never log",
+        help="Addresses and domains (one per line, e.g. partner@example.com or example.com) whose mail is never "
+        "logged: colleagues, private contacts.",
+    )
     last_sync_date = fields.Datetime("Last sync", compute="_compute_sync_progress")
 
     def _compute_sync_progress(self):
@@ -88,6 +105,23 @@ class MailMailbox(models.Model):
         )
         for mailbox in self:
             mailbox.synced_message_count = counts.get(mailbox._origin, 0)
+
+    def _loggable_addresses(self, headers):
+        """Normalized addresses of ``headers`` (From, To, Cc values) that may be logged:
+        not the mailbox's own, not excluded by address or domain (or a subdomain)."""
+        self.ensure_one()
+        excluded = {line.strip().lower().lstrip("@") for line in (self.log_exclude or "").splitlines() if line.strip()}
+        found = set()
+        for header in headers:
+            for address in email_split(header or ""):
+                normalized = email_normalize(address)
+                if not normalized or normalized == self.email_normalized:
+                    continue
+                domain = normalized.rsplit("@", 1)[-1]
+                if normalized in excluded or any(domain == d or domain.endswith("." + d) for d in excluded):
+                    continue
+                found.add(normalized)
+        return sorted(found)
 
     # ------------------------------------------------------------------ buttons
     def action_sync_now(self):
@@ -280,6 +314,7 @@ class SyncWriter:
         self.started = time.monotonic()
         self.more, self.problems, self.fetched, self.remaining = {}, {}, {}, {}
         self.folders = {f.id: f for f in mailboxes.sudo().with_context(active_test=False).folder_ids}
+        self.inserted = []  # ids of the messages this batch stored
 
     # -- the requests
     def handle(self, mailbox_id, request):
@@ -324,6 +359,9 @@ class SyncWriter:
         places += [(ids[key], uid, flags) for uid, flags, key in request.known if key in ids]
         self._upsert_places(request.folder_id, places)
         self._attachments(request.items, ids)
+        if self.inserted:  # logged on contacts and leads as they come in
+            self.env["mail.mailbox.message"].sudo().browse(self.inserted)._log_on_records()
+            self.inserted = []
         self._save_state(request.folder_id, request.state)
         self.fetched[mailbox_id] = self.fetched.get(mailbox_id, 0) + request.fetched
         self.remaining.setdefault(mailbox_id, {})[request.folder_id] = request.remaining
@@ -458,7 +496,8 @@ class SyncWriter:
             problems = "; ".join(parsed.problems) if parsed and parsed.problems else item.reason or None
             rows.append(
                 SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, NULL, %s, %s, %s, %s)",
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, NULL, %s, %s, %s, %s)",
+                    values.get("in_reply_to"),
                     mailbox.id,
                     mailbox.user_id.id,
                     item.key,
@@ -485,8 +524,8 @@ class SyncWriter:
                 seen_keys.add(key)
                 rows.append(
                     SQL(
-                        "(%s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, true, %s, "
-                        "%s, %s, %s, %s)",
+                        "(NULL, %s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, "
+                        "true, %s, %s, %s, %s, %s)",
                         mailbox.id,
                         mailbox.user_id.id,
                         key,
@@ -502,13 +541,14 @@ class SyncWriter:
         if rows:
             self.cr.execute(
                 SQL(
-                    "INSERT INTO mail_mailbox_message (mailbox_id, user_id, message_key, subject, email_from, "
-                    "email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, problem, on_server, "
-                    "mail_message_id, create_uid, create_date, write_uid, write_date) VALUES %s "
-                    "ON CONFLICT (mailbox_id, message_key) DO NOTHING",
+                    "INSERT INTO mail_mailbox_message (in_reply_to, mailbox_id, user_id, message_key, subject, "
+                    "email_from, email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, problem, "
+                    "on_server, mail_message_id, create_uid, create_date, write_uid, write_date) VALUES %s "
+                    "ON CONFLICT (mailbox_id, message_key) DO NOTHING RETURNING id",
                     SQL(", ").join(rows),
                 )
             )
+            self.inserted += [row[0] for row in self.cr.fetchall()]
         self.cr.execute(
             SQL(
                 "SELECT message_key, id FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s)",

@@ -19,10 +19,12 @@ BOB = "bob@mail.test"
 PARAM = "mail_connected_mailbox."
 
 
-def message(subject, days_ago=0, size=0, message_id=None, attachment=None):
+def message(subject, days_ago=0, size=0, message_id=None, attachment=None, **headers):
     msg = EmailMessage()
-    msg["From"] = "Lead <lead@customer.test>"
-    msg["To"] = BOB
+    msg["From"] = headers.pop("sender", "Lead <lead@customer.test>")
+    msg["To"] = headers.pop("to", BOB)
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
     msg["Subject"] = subject
     msg["Date"] = (datetime.now(UTC) - timedelta(days=days_ago)).strftime("%a, %d %b %Y %H:%M:%S +0000")
     msg["Message-ID"] = message_id or f"<{secrets.token_hex(8)}@customer.test>"
@@ -329,6 +331,94 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(by_kind["odoo"].mail_message_id, posted)
         self.assertFalse(by_kind["odoo"].body_text)  # not fetched, not stored again
         self.assertEqual(by_kind["stored"].subject, "Re: Offer")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncLogging(ServerFoldersMixin, StackMixin, MailboxCase):
+    """Synced mail in the chatter of contacts and leads (sync rounds as the cron runs them)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
+
+    def setUp(self):
+        super().setUp()
+        self.user_ann.groups_id += self.env.ref("sales_team.group_sale_salesman_all_leads")  # a salesperson
+        self.lead = self.env["crm.lead"].create({"name": "Spring deal", "email_from": "lead@customer.test"})
+
+    def sync(self, mailbox):
+        while mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round():
+            pass
+
+    def logged(self, record, subject=None):
+        domain = [("model", "=", record._name), ("res_id", "=", record.id), ("mcm_message_id", "!=", False)]
+        if subject:
+            domain.append(("subject", "=", subject))
+        return self.env["mail.message"].search(domain)
+
+    def test_a_message_from_a_lead_is_logged_once_without_notifying_and_exclusions_hold(self):
+        colleague = self.env["res.partner"].create({"name": "Colleague", "email": "pat@company.test"})
+        path = self.folder(
+            (message("Question about the offer"), 0),
+            (message("Lunch?", sender="pat@company.test"), 0),
+        )
+        mailbox = self.mailbox(path)
+        mailbox.log_exclude = "company.test"
+        followers = self.lead.message_partner_ids
+        self.sync(mailbox)
+        (copy,) = self.logged(self.lead)
+        self.assertEqual((copy.message_type, copy.subject), ("email", "Question about the offer"))
+        self.assertEqual(copy.subtype_id, self.env.ref("mail.mt_note"))
+        self.assertFalse(copy.notification_ids)  # nobody notified
+        self.assertEqual(self.lead.message_partner_ids, followers)  # nobody subscribed
+        self.assertFalse(self.logged(colleague))  # an excluded domain
+        stored = copy.mcm_message_id
+        self.assertTrue(stored.logged)
+        self.assertIn(f"/odoo/crm.lead/{self.lead.id}", str(stored.with_user(self.user_ann).logged_on))
+        # Enable fetches the window again: still once
+        mailbox._schedule_sync(reset=True)
+        self.sync(mailbox)
+        self.assertEqual(len(self.logged(self.lead)), 1)
+
+    def test_a_reply_to_mail_sent_from_odoo_threads_under_it_and_sent_mail_from_another_client_is_logged(self):
+        sent_from_odoo = self.lead.message_post(
+            body="Our offer", subject="Offer", message_type="comment", author_id=self.user_ann.partner_id.id
+        )
+        inbox = self.folder(
+            # from an address Odoo does not know: it goes under the message it answers
+            (message("Re: Offer", sender="boss@customer-hq.test", In_Reply_To=sent_from_odoo.message_id), 0),
+        )
+        sent = self.folder((message("From my phone", sender=BOB, to="lead@customer.test"), 0))  # another client
+        mailbox = self.mailbox(inbox, sent)
+        mailbox.log_mode = "replies"
+        self.sync(mailbox)
+        (reply,) = self.logged(self.lead, "Re: Offer")
+        self.assertEqual(reply.parent_id, sent_from_odoo)
+        self.assertFalse(self.logged(self.lead, "From my phone"))  # only replies, in this mode
+        mailbox.log_mode = "known"
+        mailbox._schedule_sync(reset=True)
+        self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)]).unlink()
+        self.sync(mailbox)
+        self.assertEqual(len(self.logged(self.lead, "From my phone")), 1)
+        replies = self.lead.message_ids.filtered(lambda m: m.subject == "Re: Offer")
+        self.assertEqual(len(replies), 1)  # not twice (its first copy outlived the synced message)
+
+    def test_nothing_is_logged_on_a_lead_the_owner_cannot_see(self):
+        self.user_ann.groups_id -= self.env.ref("sales_team.group_sale_salesman_all_leads")
+        self.user_ann.groups_id -= self.env.ref("sales_team.group_sale_salesman")
+        self.assertFalse(self.lead.with_user(self.user_ann).has_access("read"))
+        path = self.folder((message("Hello"), 0))
+        mailbox = self.mailbox(path)
+        self.sync(mailbox)
+        self.assertFalse(self.logged(self.lead))
+
+    def test_nothing_is_logged_when_logging_is_off(self):
+        path = self.folder((message("Hello"), 0))
+        mailbox = self.mailbox(path)
+        mailbox.log_mode = "none"
+        self.sync(mailbox)
+        self.assertFalse(self.logged(self.lead))
 
 
 @tagged("post_install", "-at_install")

@@ -29,6 +29,7 @@ class ParsedMessage:
     text: str = ""
     html: str = ""
     attachments: list = field(default_factory=list)
+    in_reply_to: str = ""  # the Message-ID this one answers
     problems: list = field(default_factory=list)  # what could not be read, in words
 
 
@@ -75,6 +76,7 @@ def _without_nul(parsed):
 
     parsed.message_id = clean(parsed.message_id) or stable_message_id(b"")
     parsed.subject, parsed.sender = clean(parsed.subject), clean(parsed.sender)
+    parsed.in_reply_to = clean(parsed.in_reply_to)
     parsed.text, parsed.html = clean(parsed.text), clean(parsed.html)
     parsed.to, parsed.cc = [clean(a) for a in parsed.to], [clean(a) for a in parsed.cc]
     for attachment in parsed.attachments:
@@ -88,6 +90,7 @@ def _parse(raw, problems):
     message_id = _header(message, "Message-ID", problems).strip() or stable_message_id(raw)
     parsed = ParsedMessage(message_id=message_id, problems=problems)
     parsed.subject = _header(message, "Subject", problems)
+    parsed.in_reply_to = _header(message, "In-Reply-To", problems).strip().split(" ")[0]
     parsed.sender = _header(message, "From", problems)
     parsed.to = [address for _name, address in getaddresses([_header(message, "To", problems)]) if address]
     parsed.cc = [address for _name, address in getaddresses([_header(message, "Cc", problems)]) if address]
