@@ -99,14 +99,34 @@ class MailMailboxMessage(models.Model):
     @api.depends("logged_message_ids")
     def _compute_logged_on(self):
         for message in self:
-            links = []
-            for copy in message.sudo().logged_message_ids:
-                record = self.env[copy.model].browse(copy.res_id)
-                if record.has_access("read"):  # the reader's own rights decide
-                    links.append(
-                        Markup("<a href='/odoo/%s/%s'>%s</a>") % (copy.model, copy.res_id, record.display_name)
-                    )
+            links = [  # the reader's own rights decide what is listed
+                Markup("<a href='/odoo/%s/%s'>%s</a>") % (record._name, record.id, record.display_name)
+                for record in message._logged_records()
+            ]
             message.logged_on = Markup(", ").join(links) if links else False
+
+    def _logged_records(self):
+        """The records this message was logged on that the reader may open."""
+        self.ensure_one()
+        records = []
+        for copy in self.sudo().logged_message_ids:
+            record = self.env[copy.model].browse(copy.res_id)
+            if record.exists() and record.has_access("read"):
+                records.append(record)
+        return records
+
+    def action_open_logged_record(self):
+        """Open the contact or lead this message was logged on (the first one the reader
+        may open)."""
+        records = self._logged_records()
+        if not records:
+            raise UserError(_("This message is not logged on any record you can open."))
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": records[0]._name,
+            "res_id": records[0].id,
+            "views": [(False, "form")],
+        }
 
     def _log_on_records(self):
         """Log these newly synced messages in the chatter of the contacts and open leads

@@ -433,3 +433,15 @@ class TestSyncInTheBrowser(ServerFoldersMixin, StackHttpMixin, HttpCase):
             login=self.user_ann.login,
         )
         self.assertEqual(mailbox.synced_message_count, 10)
+
+
+@tagged("post_install", "-at_install")
+class TestMyMailInTheBrowser(ServerFoldersMixin, StackHttpMixin, HttpCase):
+    def test_a_salesperson_reads_a_message_and_opens_the_lead_it_was_logged_on(self):
+        self.user_ann.groups_id += self.env.ref("sales_team.group_sale_salesman_all_leads")
+        lead = self.env["crm.lead"].create({"name": "Spring deal", "email_from": "lead@customer.test"})
+        path = self.folder((message("Question about the offer"), 0))
+        mailbox = self.mailbox(path)
+        mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round()
+        self.start_tour("/odoo", "mail_connected_mailbox_tour_my_mail", login=self.user_ann.login)
+        self.assertTrue(lead.message_ids.filtered(lambda m: m.subject == "Question about the offer"))

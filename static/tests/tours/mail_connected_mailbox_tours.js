@@ -472,3 +472,47 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_sync", {
         },
     ],
 });
+
+// My mail: a salesperson reads a synced message, then opens the lead it was logged on.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open My mail",
+            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
+            run: "click",
+        },
+        {
+            content: "Read the message",
+            trigger: ".o_list_view .o_data_row .o_data_cell[name=subject]:contains('Question about the offer')",
+            run: "click",
+        },
+        {
+            content: "The message shows",
+            trigger: ".o_form_view .o_field_widget[name=body]:contains('Hello')",
+        },
+        {
+            content: "It says where it is logged",
+            trigger: ".o_form_view .o_field_widget[name=logged_on]:contains('Spring deal')",
+        },
+        {
+            content: "Open the lead it was logged on",
+            trigger: ".o_form_view button[name=action_open_logged_record]",
+            run: "click",
+        },
+        {
+            content: "The lead opens",
+            trigger: ".o_form_view .o_field_widget[name=name]:contains('Spring deal'), .o_form_view .o_field_widget[name=name] textarea",
+        },
+        {
+            content: "The lead's chatter has the message",
+            trigger: ".o-mail-Message:contains('Question about the offer')",
+        },
+    ],
+});
