@@ -131,67 +131,76 @@ class MailMailboxMessage(models.Model):
     def _log_on_records(self):
         """Log these newly synced messages in the chatter of the contacts and open leads
         whose address they carry (and under the Odoo message they answer), once per
-        record, as emails, notifying and subscribing nobody; by the mailbox's rules."""
+        record, as emails, notifying and subscribing nobody; by the mailbox's rules.
+        Contacts, leads and parents are looked up once for the whole batch."""
         Message = self.env["mail.message"].sudo()
-        note = self.env.ref("mail.mt_note")
-        for message in self.filtered(lambda m: m.kind == "stored"):
-            mailbox = message.mailbox_id
-            if mailbox.log_mode == "none":
-                continue
-            addresses = mailbox._loggable_addresses([message.email_from, message.email_to, message.email_cc])
-            parent = (
-                Message.search([("message_id", "=", message.in_reply_to), ("model", "!=", False)], limit=1)
-                if message.in_reply_to
-                else Message
+        todo = [m for m in self if m.kind == "stored" and m.mailbox_id.log_mode != "none"]
+        if not todo:
+            return
+        wanted = {m.id: m.mailbox_id._loggable_addresses([m.email_from, m.email_to, m.email_cc]) for m in todo}
+        everyone = sorted({address for addresses in wanted.values() for address in addresses})
+        partners, leads = {}, {}
+        if everyone:
+            for partner in self.env["res.partner"].search([("email_normalized", "in", everyone)]):
+                partners.setdefault(partner.email_normalized, []).append(partner)
+            open_leads = self.env["crm.lead"].search(
+                [("email_normalized", "in", everyone), ("active", "=", True), ("stage_id.is_won", "=", False)]
             )
+            for lead in open_leads:
+                leads.setdefault(lead.email_normalized, []).append(lead)
+        replies = [m.in_reply_to for m in todo if m.in_reply_to]
+        parents = {}
+        if replies:
+            for parent in Message.search([("message_id", "in", replies), ("model", "!=", False)], order="id"):
+                parents.setdefault(parent.message_id, parent)
+        for message in todo:
+            parent = parents.get(message.in_reply_to)
             records = []
             if parent and parent.model in self.env and parent.res_id:
                 records.append(self.env[parent.model].browse(parent.res_id))
-            if mailbox.log_mode == "known" and addresses:
-                records += list(self.env["res.partner"].search([("email_normalized", "in", addresses)]))
-                records += list(
-                    self.env["crm.lead"].search(
-                        [("email_normalized", "in", addresses), ("active", "=", True), ("stage_id.is_won", "=", False)]
-                    )
-                )
-            owner = mailbox.user_id
-            sender = email_normalize(message.email_from or "")
-            author = self.env["res.partner"].search([("email_normalized", "=", sender)], limit=1) if sender else False
-            body = message.body if message.html_source else Markup("<p>%s</p>") % (message.body_text or "")
-            thread = (parent.model, parent.res_id) if parent else None
-            seen = set()
-            for record in records:
-                key = (record._name, record.id)
-                if key in seen or not record.exists() or not record.with_user(owner).has_access("read"):
-                    continue  # never on a record the mailbox's owner cannot see
-                seen.add(key)
-                if Message.search_count(
-                    [
-                        ("message_id", "=", message.message_key),
-                        ("model", "=", record._name),
-                        ("res_id", "=", record.id),
-                    ],
-                    limit=1,
-                ):
-                    continue  # once per record
-                Message.create(
-                    {
-                        "model": record._name,
-                        "res_id": record.id,
-                        "message_type": "email",
-                        "subtype_id": note.id,
-                        "author_id": author.id if author else False,
-                        "email_from": message.email_from,
-                        "subject": message.subject,
-                        "body": body,
-                        "date": message.date or fields.Datetime.now(),
-                        "message_id": message.message_key,
-                        "parent_id": parent.id if thread == (record._name, record.id) else False,
-                        "mcm_message_id": message.id,
-                    }
-                )
-            if seen:
-                message.sudo().logged = True
+            if message.mailbox_id.log_mode == "known":
+                for address in wanted[message.id]:
+                    records += partners.get(address, []) + leads.get(address, [])
+            if records:
+                message._log_copies(records, parent, partners.get(email_normalize(message.email_from or ""), []))
+
+    def _log_copies(self, records, parent, authors):
+        """One copy of this message in the chatter of each of ``records`` the owner can
+        read and that does not have it yet."""
+        self.ensure_one()
+        Message = self.env["mail.message"].sudo()
+        owner = self.mailbox_id.user_id
+        body = self.body if self.html_source else Markup("<p>%s</p>") % (self.body_text or "")
+        thread = (parent.model, parent.res_id) if parent else None
+        done = set()
+        for record in records:
+            key = (record._name, record.id)
+            if key in done or not record.exists() or not record.with_user(owner).has_access("read"):
+                continue  # never on a record the mailbox's owner cannot see
+            done.add(key)
+            if Message.search_count(
+                [("message_id", "=", self.message_key), ("model", "=", record._name), ("res_id", "=", record.id)],
+                limit=1,
+            ):
+                continue  # once per record
+            Message.create(
+                {
+                    "model": record._name,
+                    "res_id": record.id,
+                    "message_type": "email",
+                    "subtype_id": self.env.ref("mail.mt_note").id,
+                    "author_id": authors[0].id if authors else False,
+                    "email_from": self.email_from,
+                    "subject": self.subject,
+                    "body": body,
+                    "date": self.date or fields.Datetime.now(),
+                    "message_id": self.message_key,
+                    "parent_id": parent.id if thread == key else False,
+                    "mcm_message_id": self.id,
+                }
+            )
+        if done:
+            self.sudo().logged = True
 
     def action_show_images(self):
         """Load the message's remote images (they may tell the sender it was read)."""
