@@ -4,6 +4,7 @@ folder and UID where the server keeps it (Gmail's labels are its places)."""
 
 import re
 
+from imapclient.exceptions import IMAPClientError
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -239,6 +240,46 @@ class MailMailboxMessage(models.Model):
         )
         self.sudo()._store_attachments(parsed.attachments)
         self.sudo()._log_on_records()
+        return True
+
+    def action_mark_read(self):
+        return self._set_seen(True)
+
+    def action_mark_unread(self):
+        return self._set_seen(False)
+
+    def _set_seen(self, seen):
+        """Read or unread in Odoo and on the server, in every folder that has the message
+        (one IMAP connection per mailbox). The server is told first: if it refuses,
+        nothing changes in Odoo and the error says why."""
+        self.check_access("read")
+        for mailbox in self.mailbox_id:
+            mailbox._check_can_act()
+            messages = self.filtered(lambda m, mailbox=mailbox: m.mailbox_id == mailbox).sudo()
+            by_folder = {}
+            for place in messages.place_ids:
+                by_folder.setdefault(place.folder_id.path, []).append(place.uid)
+            if by_folder:
+                box = mailbox.sudo()
+                token = box._get_access_token() if box.provider != "imap" else None
+                try:
+                    with imap_lib.session(box._server("imap", token), box.email) as client:
+                        for path, uids in by_folder.items():
+                            client.select_folder(path)
+                            (client.add_flags if seen else client.remove_flags)(uids, [b"\\Seen"])
+                except (OSError, EOFError, IMAPClientError) as exc:
+                    raise UserError(
+                        _(
+                            "%(address)s did not take the change (%(error)s). Nothing changed in Odoo; "
+                            "click Check now on the mailbox to see why.",
+                            address=box.email,
+                            error=str(exc)[:120] or type(exc).__name__,
+                        )
+                    ) from None
+            for place in messages.place_ids:
+                flags = set((place.flags or "").split()) - {"\\Seen"}
+                place.flags = " ".join(sorted(flags | ({"\\Seen"} if seen else set())))
+            messages.seen = seen
         return True
 
     @api.model

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from imapclient import IMAPClient
 
 from odoo import fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.testkit import connect_oauth, server_message_ids
@@ -46,6 +46,7 @@ class ServerFoldersMixin:
         self.addCleanup(self.cleanup)
 
     def cleanup(self):
+        self.imap.select_folder("INBOX", readonly=True)  # deleting the selected folder ends the session
         for path in self.made:
             if self.imap.folder_exists(path):
                 self.imap.delete_folder(path)
@@ -303,6 +304,42 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         domain = [("user_id", "=", self.user_ann.id)]
         self.assertEqual(action.domain, "[('user_id', '=', uid)]")
         self.assertIn(stored, self.env["mail.mailbox.message"].with_user(self.user_ann).search(domain))
+
+    def test_read_and_unread_set_in_odoo_reach_the_server(self):
+        inbox = self.folder((message("Offer"), 0))
+        archive = self.folder()
+        mailbox = self.mailbox(inbox, archive)
+        self.imap.select_folder(inbox)
+        self.imap.copy(self.imap.search(["ALL"]), archive)  # the same message in two folders
+        self.sync(mailbox)
+        (stored,) = self.messages(mailbox).with_user(self.user_ann)
+        self.assertEqual(len(stored.sudo().place_ids), 2)
+
+        def seen_on_server():
+            found = []
+            for path in (inbox, archive):
+                self.imap.select_folder(path, readonly=True)
+                flags = self.imap.get_flags(self.imap.search(["ALL"]))
+                found += [b"\\Seen" in value for value in flags.values()]
+            return found
+
+        self.assertEqual(seen_on_server(), [False, False])
+        stored.action_mark_read()
+        self.assertEqual((stored.seen, seen_on_server()), (True, [True, True]))
+        stored.action_mark_unread()
+        self.assertEqual((stored.seen, seen_on_server()), (False, [False, False]))
+        # and a change made elsewhere comes back by the sync (CONDSTORE)
+        self.imap.select_folder(inbox)
+        self.imap.add_flags(self.imap.search(["ALL"]), [b"\\Seen"])
+        self.sync(mailbox)
+        stored.invalidate_recordset()
+        self.assertTrue(stored.seen)
+        with self.assertRaises(AccessError):
+            stored.with_user(self.user_ben).action_mark_read()
+        mailbox._set_secrets({"password": "changed-on-the-server"})
+        with self.assertRaisesRegex(UserError, "did not take the change"):
+            stored.action_mark_unread()
+        self.assertTrue(stored.seen)  # the server refused: nothing changed in Odoo
 
     def test_mail_sent_from_odoo_comes_back_in_sent_and_is_not_stored_twice(self):
         sent = self.folder()
