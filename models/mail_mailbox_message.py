@@ -163,7 +163,11 @@ class MailMailboxMessage(models.Model):
                 for address in wanted[message.id]:
                     records += partners.get(address, []) + leads.get(address, [])
             if records:
-                message._log_copies(records, parent, partners.get(email_normalize(message.email_from or ""), []))
+                logged = message._log_copies(
+                    records, parent, partners.get(email_normalize(message.email_from or ""), [])
+                )
+                if logged:
+                    message._tell_owner(logged[0])
 
     def _log_copies(self, records, parent, authors):
         """One copy of this message in the chatter of each of ``records`` the owner can
@@ -173,7 +177,7 @@ class MailMailboxMessage(models.Model):
         owner = self.mailbox_id.user_id
         body = self.body if self.html_source else Markup("<p>%s</p>") % (self.body_text or "")
         thread = (parent.model, parent.res_id) if parent else None
-        done = set()
+        done, created = set(), []
         for record in records:
             key = (record._name, record.id)
             if key in done or not record.exists() or not record.with_user(owner).has_access("read"):
@@ -184,6 +188,7 @@ class MailMailboxMessage(models.Model):
                 limit=1,
             ):
                 continue  # once per record
+            created.append(record)
             Message.create(
                 {
                     "model": record._name,
@@ -202,6 +207,22 @@ class MailMailboxMessage(models.Model):
             )
         if done:
             self.sudo().logged = True
+        return created
+
+    def _tell_owner(self, record):
+        """An Odoo notification to the owner (who asked for it) of new mail logged on
+        ``record``, with a link to it; not for mail the owner sent or has read."""
+        owner = self.mailbox_id.user_id
+        sender = email_normalize(self.email_from or "")
+        if not owner.mcm_new_mail_notify or self.seen or sender == self.mailbox_id.email_normalized:
+            return
+        record.sudo().message_notify(
+            partner_ids=owner.partner_id.ids,
+            subject=_("New mail on %(record)s", record=record.display_name),
+            body=Markup("<p>%s</p>")
+            % _("%(sender)s wrote: %(subject)s", sender=self.email_from or "", subject=self.subject or ""),
+            author_id=self.env.ref("base.partner_root").id,
+        )
 
     def action_show_images(self):
         """Load the message's remote images (they may tell the sender it was read)."""

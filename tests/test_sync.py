@@ -450,6 +450,20 @@ class TestSyncLogging(ServerFoldersMixin, StackMixin, MailboxCase):
         self.sync(mailbox)
         self.assertFalse(self.logged(self.lead))
 
+    def test_the_owner_who_asked_is_told_of_new_mail_with_a_link_to_the_lead(self):
+        self.user_ann.with_user(self.user_ann).write({"mcm_new_mail_notify": True})  # from Preferences
+        path = self.folder((message("Question about the offer"), 0), (message("Old news"), 1))
+        mailbox = self.mailbox(path)
+        self.imap.select_folder(path)
+        self.imap.add_flags(max(self.imap.search(["ALL"])), [b"\\Seen"])  # "Old news": read elsewhere
+        self.sync(mailbox)
+        told = self.env["mail.message"].search(
+            [("partner_ids", "in", self.user_ann.partner_id.ids), ("message_type", "=", "user_notification")]
+        )
+        self.assertEqual(len(told), 1)  # not for the one already read
+        self.assertEqual((told.model, told.res_id), ("crm.lead", self.lead.id))
+        self.assertIn("Question about the offer", str(told.body))
+
     def test_nothing_is_logged_when_logging_is_off(self):
         path = self.folder((message("Hello"), 0))
         mailbox = self.mailbox(path)
