@@ -552,11 +552,13 @@ class MailMailbox(models.Model):
         self.env["mail.mailbox.connect.attempt"].sudo().search([("mailbox_id", "=", self.id)]).unlink()
 
     def _delete_synced_data(self):
-        """Remove what sync stored for these mailboxes: messages, their attachments, folders."""
+        """Remove what sync stored for these mailboxes: messages, their attachments, their
+        copies in the chatter of contacts and leads, folders."""
         messages = self.env["mail.mailbox.message"].sudo().search([("mailbox_id", "in", self.ids)])
         self.env["ir.attachment"].sudo().search(
             [("res_model", "=", messages._name), ("res_id", "in", messages.ids)]
         ).unlink()
+        self.env["mail.message"].sudo().search([("mcm_message_id", "in", messages.ids)]).unlink()  # chatter copies
         messages.unlink()
         self.sudo().with_context(active_test=False).folder_ids.unlink()
 

@@ -464,6 +464,22 @@ class TestSyncLogging(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual((told.model, told.res_id), ("crm.lead", self.lead.id))
         self.assertIn("Question about the offer", str(told.body))
 
+    def test_disconnect_says_what_it_removes_then_removes_it_chatter_copies_included(self):
+        path = self.folder((message("Question", attachment=b"%PDF offer"), 0))
+        mailbox = self.mailbox(path)
+        self.sync(mailbox)
+        self.assertEqual(len(self.logged(self.lead)), 1)
+        wizard = (
+            self.env["mail.mailbox.disconnect.wizard"]
+            .with_user(self.user_ann)
+            .create({"mailbox_id": mailbox.id, "synced_data": "delete"})
+        )
+        self.assertIn("1 synced messages, 1 attachments and 1 copies logged", wizard.removal)
+        wizard.action_confirm()
+        self.assertFalse(self.logged(self.lead))
+        self.assertFalse(self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)]))
+        self.assertFalse(self.lead.message_ids.filtered(lambda m: m.subject == "Question"))
+
     def test_nothing_is_logged_when_logging_is_off(self):
         path = self.folder((message("Hello"), 0))
         mailbox = self.mailbox(path)

@@ -14,6 +14,28 @@ class MailMailboxDisconnectWizard(models.TransientModel):
         help="Keep: the mail already logged in Odoo stays. Delete: folders and synced mail are removed from Odoo "
         "(never from the mailbox itself).",
     )
+    removal = fields.Text("What Delete removes", compute="_compute_removal")
+
+    @api.depends("mailbox_id")
+    def _compute_removal(self):
+        for wizard in self:
+            if not wizard.mailbox_id:
+                wizard.removal = False
+                continue
+            messages = self.env["mail.mailbox.message"].sudo().search([("mailbox_id", "=", wizard.mailbox_id.id)])
+            attachments = (
+                self.env["ir.attachment"]
+                .sudo()
+                .search_count([("res_model", "=", messages._name), ("res_id", "in", messages.ids)])
+            )
+            copies = self.env["mail.message"].sudo().search_count([("mcm_message_id", "in", messages.ids)])
+            wizard.removal = _(
+                "%(messages)s synced messages, %(attachments)s attachments and %(copies)s copies logged in the "
+                "chatter of contacts and leads, and the folders' sync state.",
+                messages=len(messages),
+                attachments=attachments,
+                copies=copies,
+            )
 
     @api.model
     def _check_mailbox(self, mailbox_id):
