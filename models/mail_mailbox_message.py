@@ -303,6 +303,53 @@ class MailMailboxMessage(models.Model):
             messages.seen = seen
         return True
 
+    def action_delete(self):
+        """Delete these messages from Odoo, and from the mailbox when it asks for that
+        (moved to its Trash; deleted where there is none). The server first: if it
+        refuses, nothing is deleted and the error says why."""
+        self.check_access("read")
+        for mailbox in self.mailbox_id:
+            mailbox._check_can_act()
+            messages = self.filtered(lambda m, mailbox=mailbox: m.mailbox_id == mailbox).sudo()
+            if mailbox.delete_on_server:
+                self._delete_on_server(mailbox.sudo(), messages.place_ids)
+            messages._delete_in_odoo()
+        return {"type": "ir.actions.act_window_close"}
+
+    @api.model
+    def _delete_on_server(self, mailbox, places):
+        trash = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Trash" and f.present)[:1]
+        by_folder = {}
+        for place in places:
+            by_folder.setdefault(place.folder_id.path, []).append(place.uid)
+        if not by_folder:
+            return
+        token = mailbox._get_access_token() if mailbox.provider != "imap" else None
+        try:
+            with imap_lib.session(mailbox._server("imap", token), mailbox.email) as client:
+                for path, uids in by_folder.items():
+                    client.select_folder(path)
+                    if trash and path != trash.path:
+                        client.move(uids, trash.path)
+                    else:
+                        client.delete_messages(uids)
+                        client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
+        except (OSError, EOFError, IMAPClientError) as exc:
+            raise UserError(
+                _(
+                    "%(address)s did not take the change (%(error)s). Nothing was deleted; click Check now on "
+                    "the mailbox to see why.",
+                    address=mailbox.email,
+                    error=str(exc)[:120] or type(exc).__name__,
+                )
+            ) from None
+
+    def _delete_in_odoo(self):
+        """The synced messages and their attachments (their chatter copies stay: they are
+        the records' history)."""
+        self.env["ir.attachment"].sudo().search([("res_model", "=", self._name), ("res_id", "in", self.ids)]).unlink()
+        self.sudo().unlink()
+
     @api.model
     def _values_from(self, parsed):
         return {

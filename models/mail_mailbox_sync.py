@@ -80,6 +80,16 @@ class MailMailbox(models.Model):
         help="Which synced messages get a copy in the chatter of the contacts and open leads whose address they "
         "carry (a reply to mail sent from Odoo goes under it). Nobody is notified or subscribed.",
     )
+    delete_in_odoo = fields.Boolean(
+        "Delete in Odoo what is deleted in the mailbox",
+        help="A synced message that no folder of the server has any more is deleted from Odoo (its copies in the "
+        "chatter of contacts and leads stay: they are those records' history). Off: it stays, marked as gone.",
+    )
+    delete_on_server = fields.Boolean(
+        "Delete in the mailbox what is deleted in Odoo",
+        help="Delete on a synced message also moves it to the mailbox's Trash (or deletes it where there is none). "
+        "Off: it is deleted from Odoo only.",
+    )
     log_exclude = fields.Text(
         "Never log",
         help="Addresses and domains (one per line, e.g. partner@example.com or example.com) whose mail is never "
@@ -401,11 +411,12 @@ class SyncWriter:
                 SQL(
                     "UPDATE mail_mailbox_message m SET on_server = false WHERE m.mailbox_id = %s AND m.on_server "
                     "AND m.date >= %s AND NOT EXISTS (SELECT 1 FROM mail_mailbox_message_place p "
-                    "WHERE p.message_id = m.id)",
+                    "WHERE p.message_id = m.id) RETURNING m.id",
                     mailbox_id,
                     fields.Datetime.now() - timedelta(days=mailbox.backfill_days),
                 )
             )
+            self._drop_if_asked([row[0] for row in self.cr.fetchall()])
             self.env["mail.mailbox.message"].invalidate_model(["on_server"])
         self._save_state(request.folder_id, request.state)
 
@@ -618,11 +629,17 @@ class SyncWriter:
             self.cr.execute(
                 SQL(
                     "UPDATE mail_mailbox_message m SET on_server = false WHERE m.id = ANY(%s) AND NOT EXISTS "
-                    "(SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id)",
+                    "(SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id) RETURNING m.id",
                     list(set(message_ids)),
                 )
             )
+            self._drop_if_asked([row[0] for row in self.cr.fetchall()])
             self.env["mail.mailbox.message"].invalidate_model(["on_server"])
+
+    def _drop_if_asked(self, message_ids):
+        """Deleted in the mailbox: deleted in Odoo too where the mailbox asks for it."""
+        messages = self.env["mail.mailbox.message"].sudo().browse(message_ids)
+        messages.filtered(lambda m: m.mailbox_id.delete_in_odoo)._delete_in_odoo()
 
     def _save_state(self, folder_id, state, done=False):
         values = {"sync_state": asdict(state)}

@@ -341,6 +341,40 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
             stored.action_mark_unread()
         self.assertTrue(stored.seen)  # the server refused: nothing changed in Odoo
 
+    def test_deletions_both_ways_follow_the_mailbox_s_switches(self):
+        inbox = self.folder((message("keep"), 0), (message("gone on the server"), 0), (message("delete in Odoo"), 0))
+        mailbox = self.mailbox(inbox)
+        mailbox.write({"delete_in_odoo": True, "delete_on_server": True})
+        self.sync(mailbox)
+        by_subject = {m.subject: m for m in self.messages(mailbox)}
+        # deleted on the server: deleted in Odoo at the next deep scan
+        self.imap.select_folder(inbox)
+        uids = sorted(self.imap.search(["ALL"]))
+        self.imap.delete_messages(uids[1])
+        self.imap.expunge()
+        folder = mailbox.folder_ids.filtered(lambda f: f.path == inbox)
+        folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}
+        self.sync(mailbox)
+        self.assertFalse(by_subject["gone on the server"].exists())
+        # deleted in Odoo: moved to the mailbox's Trash
+        trash = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Trash").path
+        before = len(self.server_keys(trash))
+        by_subject["delete in Odoo"].with_user(self.user_ann).action_delete()
+        self.assertFalse(by_subject["delete in Odoo"].exists())
+        self.assertEqual(len(self.server_keys(inbox)), 1)
+        self.assertEqual(len(self.server_keys(trash)), before + 1)
+        self.assertTrue(by_subject["keep"].exists())
+        with self.assertRaises(AccessError):
+            by_subject["keep"].with_user(self.user_ben).action_delete()
+        # switch off: deleted on the server stays in Odoo, marked as gone
+        mailbox.write({"delete_in_odoo": False, "delete_on_server": False})
+        self.imap.select_folder(inbox)
+        self.imap.delete_messages(self.imap.search(["ALL"]))
+        self.imap.expunge()
+        folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}
+        self.sync(mailbox)
+        self.assertFalse(by_subject["keep"].on_server)
+
     def test_mail_sent_from_odoo_comes_back_in_sent_and_is_not_stored_twice(self):
         sent = self.folder()
         mailbox = self.mailbox(sent)
