@@ -16,6 +16,7 @@ import os
 
 from odoo.addons.mail_connected_mailbox.devstack.bench_sync_baselines import fetchmail, unseen_count
 from odoo.addons.mail_connected_mailbox.devstack.bench_sync_data import populate
+from odoo.addons.mail_connected_mailbox.devstack.testkit import save_bench_results
 
 COUNT = int(os.environ.get("MCM_BENCH_FETCHMAIL_COUNT", "500"))
 ACCOUNT = os.environ.get("MCM_BENCH_FETCHMAIL_ACCOUNT", "carol@mail.test")
@@ -36,15 +37,7 @@ def main(env):
     print(f"bench: fetchmail_msgs_per_s = {COUNT / seconds:.1f} ({leads} leads created)", flush=True)
     if leads != COUNT:
         print(f"bench: warning: fetchmail created {leads} leads for {COUNT} messages", flush=True)
-    path = os.environ.get("MCM_BENCH_RESULTS")
-    if path:
-        saved = {}
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as fh:
-                saved = json.load(fh)
-        saved.update(fetchmail_s=seconds, fetchmail_count=COUNT)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(saved, fh)
+    save_bench_results({"fetchmail_s": seconds, "fetchmail_count": COUNT})
 
 
 main(env)  # noqa: F821 (given by odoo shell)

@@ -4,11 +4,10 @@ and password mailboxes) against the local stack, as the cron runs it (claims of 
 8 checks at once, a commit per round). Prints the wall time and the SQL queries per
 mailbox for each size."""
 
-import json
 import os
 import time
 
-from odoo.addons.mail_connected_mailbox.devstack.testkit import connect_oauth, custom_mailbox_values, stack_parameters
+from odoo.addons.mail_connected_mailbox.devstack.testkit import bench_stack, connect_oauth, custom_mailbox_values
 
 SIZES = [int(n) for n in os.environ.get("MCM_BENCH_HEALTH_SIZES", "100,1000").split(",")]
 ALICE = "alice@mail.test"
@@ -51,12 +50,7 @@ def run_checks(env):
 
 
 def main(env):
-    with open(os.environ["MCM_TEST_STACK"], encoding="utf-8") as fh:
-        stack = json.load(fh)
-    params = env["ir.config_parameter"].sudo()
-    for key, value in stack_parameters(stack).items():
-        params.set_param(key, value)
-    env.cr.commit()
+    stack = bench_stack(env)
     made = 0
     for size in SIZES:
         print(f"bench: connecting {size - made} more mailboxes (setup, not timed)…", flush=True)

@@ -11,7 +11,7 @@ import os
 import resource
 import time
 
-from odoo.addons.mail_connected_mailbox.devstack.testkit import custom_mailbox_values, stack_parameters
+from odoo.addons.mail_connected_mailbox.devstack.testkit import bench_stack, custom_mailbox_values, save_bench_results
 
 ACCOUNTS = json.loads(os.environ["MCM_BENCH_SYNC_ACCOUNTS"])  # {"1000": address, "10000": address}
 SIGN_IN = {"LOGIN", "AUTHENTICATE", "CAPABILITY", "LOGOUT"}
@@ -72,12 +72,7 @@ def noop(env, mailbox, counter, repeats=5):
 
 
 def main(env):
-    with open(os.environ["MCM_TEST_STACK"], encoding="utf-8") as fh:
-        stack = json.load(fh)
-    params = env["ir.config_parameter"].sudo()
-    for key, value in stack_parameters(stack).items():
-        params.set_param(key, value)
-    env.cr.commit()
+    stack = bench_stack(env)
     results = {}
     sizes = {}
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -115,15 +110,7 @@ def main(env):
             results[f"noop_{key}_ms"] = seconds * 1000
     finally:
         imap_log.removeHandler(counter)
-    path = os.environ.get("MCM_BENCH_RESULTS")
-    if path:
-        saved = {}
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as fh:
-                saved = json.load(fh)
-        saved.update(results)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(saved, fh)
+    save_bench_results(results)
 
 
 main(env)  # noqa: F821 (given by odoo shell)

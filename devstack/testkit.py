@@ -105,3 +105,36 @@ def server_message_ids(client, path):
     return sorted(
         data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().split(":", 1)[1].strip() for data in fetched.values()
     )
+
+
+def bench_stack(env):
+    """In a bench's ``odoo shell`` script: the local stack (``MCM_TEST_STACK``), with the
+    addon pointed at it and committed."""
+    import json
+    import os
+
+    with open(os.environ["MCM_TEST_STACK"], encoding="utf-8") as fh:
+        stack = json.load(fh)
+    params = env["ir.config_parameter"].sudo()
+    for key, value in stack_parameters(stack).items():
+        params.set_param(key, value)
+    env.cr.commit()
+    return stack
+
+
+def save_bench_results(results):
+    """Add ``results`` to the JSON file ``MCM_BENCH_RESULTS`` names (read back by
+    ``devstack.bench`` for the ratios); nothing when it names none."""
+    import json
+    import os
+
+    path = os.environ.get("MCM_BENCH_RESULTS")
+    if not path:
+        return
+    saved = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            saved = json.load(fh)
+    saved.update(results)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(saved, fh)

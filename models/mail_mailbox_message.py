@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from odoo.tools import email_normalize, html_sanitize
 
 from ..mailbox_engine import imap as imap_lib
+from ..mailbox_engine.oauth import OAuthError
 from ..mailbox_engine.sync.parse import parse
 
 # a remote image (a tracking pixel, often) in sanitized HTML: its address is kept aside
@@ -270,33 +271,19 @@ class MailMailboxMessage(models.Model):
         return self._set_seen(False)
 
     def _set_seen(self, seen):
-        """Read or unread in Odoo and on the server, in every folder that has the message
-        (one IMAP connection per mailbox). The server is told first: if it refuses,
-        nothing changes in Odoo and the error says why."""
+        """Read or unread in Odoo and on the server, in every folder that has the message.
+        The server is told first: if it refuses, nothing changes in Odoo."""
         self.check_access("read")
         for mailbox in self.mailbox_id:
             mailbox._check_can_act()
             messages = self.filtered(lambda m, mailbox=mailbox: m.mailbox_id == mailbox).sudo()
-            by_folder = {}
-            for place in messages.place_ids:
-                by_folder.setdefault(place.folder_id.path, []).append(place.uid)
-            if by_folder:
-                box = mailbox.sudo()
-                token = box._get_access_token() if box.provider != "imap" else None
-                try:
-                    with imap_lib.session(box._server("imap", token), box.email) as client:
-                        for path, uids in by_folder.items():
-                            client.select_folder(path)
-                            (client.add_flags if seen else client.remove_flags)(uids, [b"\\Seen"])
-                except (OSError, EOFError, IMAPClientError) as exc:
-                    raise UserError(
-                        _(
-                            "%(address)s did not take the change (%(error)s). Nothing changed in Odoo; "
-                            "click Check now on the mailbox to see why.",
-                            address=box.email,
-                            error=str(exc)[:120] or type(exc).__name__,
-                        )
-                    ) from None
+
+            def store(client, _path, uids, seen=seen):
+                (client.add_flags if seen else client.remove_flags)(uids, [b"\\Seen"])
+
+            refused = self._change_on_server(mailbox.sudo(), messages.place_ids, store)
+            if refused:
+                return refused
             for place in messages.place_ids:
                 flags = set((place.flags or "").split()) - {"\\Seen"}
                 place.flags = " ".join(sorted(flags | ({"\\Seen"} if seen else set())))
@@ -306,43 +293,53 @@ class MailMailboxMessage(models.Model):
     def action_delete(self):
         """Delete these messages from Odoo, and from the mailbox when it asks for that
         (moved to its Trash; deleted where there is none). The server first: if it
-        refuses, nothing is deleted and the error says why."""
+        refuses, nothing is deleted."""
         self.check_access("read")
         for mailbox in self.mailbox_id:
             mailbox._check_can_act()
             messages = self.filtered(lambda m, mailbox=mailbox: m.mailbox_id == mailbox).sudo()
             if mailbox.delete_on_server:
-                self._delete_on_server(mailbox.sudo(), messages.place_ids)
-            messages._delete_in_odoo()
-        return {"type": "ir.actions.act_window_close"}
+                trash = mailbox.sudo().folder_ids.filtered(lambda f: f.special_use == "\\Trash" and f.present)[:1]
 
-    @api.model
-    def _delete_on_server(self, mailbox, places):
-        trash = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Trash" and f.present)[:1]
-        by_folder = {}
-        for place in places:
-            by_folder.setdefault(place.folder_id.path, []).append(place.uid)
-        if not by_folder:
-            return
-        token = mailbox._get_access_token() if mailbox.provider != "imap" else None
-        try:
-            with imap_lib.session(mailbox._server("imap", token), mailbox.email) as client:
-                for path, uids in by_folder.items():
-                    client.select_folder(path)
+                def remove(client, path, uids, trash=trash):
                     if trash and path != trash.path:
                         client.move(uids, trash.path)
                     else:
                         client.delete_messages(uids)
                         client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
-        except (OSError, EOFError, IMAPClientError) as exc:
-            raise UserError(
-                _(
-                    "%(address)s did not take the change (%(error)s). Nothing was deleted; click Check now on "
-                    "the mailbox to see why.",
-                    address=mailbox.email,
-                    error=str(exc)[:120] or type(exc).__name__,
-                )
-            ) from None
+
+                refused = self._change_on_server(mailbox.sudo(), messages.place_ids, remove)
+                if refused:
+                    return refused
+            messages._delete_in_odoo()
+        return {"type": "ir.actions.act_window_close"}
+
+    @api.model
+    def _change_on_server(self, mailbox, places, change):
+        """``change(client, path, uids)`` in each folder of ``places``, on one IMAP
+        connection. Refused or unreachable: the mailbox's access is checked (its status
+        and the form then say why) and a notification is returned; None when done."""
+        by_folder = {}
+        for place in places:
+            by_folder.setdefault(place.folder_id.path, []).append(place.uid)
+        if not by_folder:
+            return None
+        try:
+            token = mailbox._get_access_token() if mailbox.provider != "imap" else None
+            with imap_lib.session(mailbox._server("imap", token), mailbox.email) as client:
+                for path, uids in by_folder.items():
+                    client.select_folder(path)
+                    change(client, path, uids)
+        except (OSError, EOFError, IMAPClientError, OAuthError) as exc:
+            failed = mailbox._check_credentials()
+            cause = mailbox._render_diagnosis(failed.diagnosis)[0] if failed else str(exc)[:120]
+            return mailbox._notify(
+                _("Nothing changed"),
+                _("%(address)s did not take the change: %(cause)s", address=mailbox.email, cause=cause),
+                "danger",
+                reload=True,
+            )
+        return None
 
     def _delete_in_odoo(self):
         """The synced messages and their attachments (their chatter copies stay: they are

@@ -133,11 +133,15 @@ class StackMixin:
     """Skip (loudly) when the local mail stack is not running; configure the addon for it."""
 
     @classmethod
-    def _setup_stack(cls, env):
+    def _require_stack(cls):
         cls.stack = load_stack()
         if not cls.stack:
             raise unittest.SkipTest("the local mail stack is not running: use `make test`")
-        configure_stack(env, cls.stack)
+        return cls.stack
+
+    @classmethod
+    def _setup_stack(cls, env):
+        configure_stack(env, cls._require_stack())
 
     def custom_values(self, address, **values):
         return custom_mailbox_values(self.stack, address, **values)

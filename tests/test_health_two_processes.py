@@ -8,7 +8,7 @@ import secrets
 from odoo.tests import TransactionCase, tagged
 
 from ..devstack.testkit import set_account_password, stack_parameters
-from .common import OdooProcessesMixin, configure_stack, custom_mailbox_values, load_stack
+from .common import OdooProcessesMixin, StackMixin, configure_stack, custom_mailbox_values
 
 GATE = 715_001  # advisory lock id: both processes wait on it, then start together
 COUNT = 12
@@ -22,13 +22,11 @@ env.cr.commit()
 
 
 @tagged("post_install", "-at_install")
-class TestHealthTwoProcesses(OdooProcessesMixin, TransactionCase):
+class TestHealthTwoProcesses(StackMixin, OdooProcessesMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack = load_stack()
-        if not cls.stack:
-            cls.skipTest(cls, "the local mail stack is not running: use `make test`")
+        cls._require_stack()
 
     def setUp(self):
         super().setUp()

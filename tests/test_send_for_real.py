@@ -14,19 +14,17 @@ from odoo.tests import TransactionCase, tagged
 
 from ..devstack.testkit import connect_oauth, stack_parameters
 from ..mailbox_engine import imap as imap_lib
-from .common import configure_stack, custom_mailbox_values, flip, load_stack, odoo_shell_command, received
+from .common import StackMixin, configure_stack, custom_mailbox_values, flip, odoo_shell_command, received
 
 ALICE = "alice@mail.test"
 
 
 @tagged("post_install", "-at_install")
-class TestSendForReal(TransactionCase):
+class TestSendForReal(StackMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack = load_stack()
-        if not cls.stack:
-            cls.skipTest(cls, "the local mail stack is not running: use `make test`")
+        cls._require_stack()
 
     def setUp(self):
         super().setUp()

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from imapclient import IMAPClient
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.testkit import connect_oauth, server_message_ids
@@ -337,9 +337,11 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         with self.assertRaises(AccessError):
             stored.with_user(self.user_ben).action_mark_read()
         mailbox._set_secrets({"password": "changed-on-the-server"})
-        with self.assertRaisesRegex(UserError, "did not take the change"):
-            stored.action_mark_unread()
+        action = stored.action_mark_unread()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertIn("did not take the change", action["params"]["message"])
         self.assertTrue(stored.seen)  # the server refused: nothing changed in Odoo
+        self.assertEqual(mailbox.state, "auth_lost")  # and the mailbox says why, not only the notification
 
     def test_deletions_both_ways_follow_the_mailbox_s_switches(self):
         inbox = self.folder((message("keep"), 0), (message("gone on the server"), 0), (message("delete in Odoo"), 0))

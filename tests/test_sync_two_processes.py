@@ -19,7 +19,7 @@ from imapclient import IMAPClient
 from odoo.tests import TransactionCase, tagged
 
 from ..devstack.testkit import server_message_ids, stack_parameters
-from .common import OdooProcessesMixin, configure_stack, custom_mailbox_values, load_stack
+from .common import OdooProcessesMixin, StackMixin, configure_stack, custom_mailbox_values
 
 GATE = 715_002
 BOB = "bob@mail.test"
@@ -55,13 +55,11 @@ print("HELD " + json.dumps(held))
 
 
 @tagged("post_install", "-at_install")
-class TestSyncTwoProcesses(OdooProcessesMixin, TransactionCase):
+class TestSyncTwoProcesses(StackMixin, OdooProcessesMixin, TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stack = load_stack()
-        if not cls.stack:
-            cls.skipTest(cls, "the local mail stack is not running: use `make test`")
+        cls._require_stack()
 
     def setUp(self):
         super().setUp()

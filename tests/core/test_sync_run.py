@@ -125,10 +125,11 @@ def message(subject, days_ago=0, size=0, message_id=True):
     ).encode()
 
 
-@pytest.fixture
-def imap(stack):
+def account(stack, address):
+    """A session on ``address``'s account whose ``folder(*messages)`` makes a folder of
+    its own (removed afterwards)."""
     client = IMAPClient(stack["host"], port=stack["imap_port"], ssl=False, timeout=10)
-    client.login(BOB, stack["accounts"][BOB])
+    client.login(address, stack["accounts"][address])
     made = []
 
     def folder(*messages):
@@ -145,6 +146,24 @@ def imap(stack):
         if client.folder_exists(path):
             client.delete_folder(path)
     client.logout()
+
+
+@pytest.fixture
+def imap(stack):
+    yield from account(stack, BOB)
+
+
+@pytest.fixture
+def carol(stack):
+    yield from account(stack, CAROL)
+
+
+def runs_of(stack, paths):
+    """One run per address, each over its own folder (``{address: path}``)."""
+    return {
+        address: sync_mailbox(server(stack, address), address, [Folder(0, path, FolderState())], 0.0)
+        for address, path in paths.items()
+    }
 
 
 def test_backfill_keeps_the_window_and_a_second_run_does_nothing(stack, imap):
@@ -258,26 +277,14 @@ def test_a_refused_password_is_a_diagnosis_not_a_crash(stack):
     assert isinstance(failures[BOB], SyncFailedError) and failures[BOB].diagnosis.kind == "password"
 
 
-def test_two_mailboxes_sync_at_once_each_into_its_own_store(stack, imap):
-    path = imap.folder(*[(message(f"b{n}"), 0) for n in range(30)])
-    carol = IMAPClient(stack["host"], port=stack["imap_port"], ssl=False, timeout=10)
-    carol.login(CAROL, stack["accounts"][CAROL])
-    carol_path = "Run-" + secrets.token_hex(3)
-    carol.create_folder(carol_path)
-    try:
-        for n in range(20):
-            carol.append(carol_path, message(f"c{n}"))
-        stores = {BOB: Store(), CAROL: Store()}
-        paths = {BOB: path, CAROL: carol_path}
-        runs = {
-            address: sync_mailbox(server(stack, address), address, [Folder(0, paths[address], FolderState())], 0.0)
-            for address in stores
-        }
-        drive(runs, lambda address, request: stores[address].handle(address, request), workers=2)
-        assert len(stores[BOB].messages) == 30 and len(stores[CAROL].messages) == 20
-    finally:
-        carol.delete_folder(carol_path)
-        carol.logout()
+def test_two_mailboxes_sync_at_once_each_into_its_own_store(stack, imap, carol):
+    paths = {
+        BOB: imap.folder(*[(message(f"b{n}"), 0) for n in range(30)]),
+        CAROL: carol.folder(*[(message(f"c{n}"), 0) for n in range(20)]),
+    }
+    stores = {BOB: Store(), CAROL: Store()}
+    drive(runs_of(stack, paths), lambda address, request: stores[address].handle(address, request), workers=2)
+    assert len(stores[BOB].messages) == 30 and len(stores[CAROL].messages) == 20
 
 
 def test_gmail_syncs_all_mail_too_and_roles_come_from_flags_not_names():
@@ -316,30 +323,16 @@ def test_what_no_parser_expected_is_read_never_raises_and_carries_no_nul():
     assert _header_key(b"Message-ID: <caf\xe9@b.test>\r\n\r\n").startswith("<caf")  # 8-bit, as received
 
 
-def test_a_store_that_fails_on_one_mailbox_stops_that_run_only(stack, imap):
-    path = imap.folder(*[(message(f"b{n}"), 0) for n in range(3)])
-    carol = IMAPClient(stack["host"], port=stack["imap_port"], ssl=False, timeout=10)
-    carol.login(CAROL, stack["accounts"][CAROL])
-    carol_path = "Run-" + secrets.token_hex(3)
-    carol.create_folder(carol_path)
-    try:
-        carol.append(carol_path, message("c"))
-        stores = {BOB: Store(), CAROL: Store()}
-        paths = {BOB: path, CAROL: carol_path}
+def test_a_store_that_fails_on_one_mailbox_stops_that_run_only(stack, imap, carol):
+    paths = {BOB: imap.folder(*[(message(f"b{n}"), 0) for n in range(3)]), CAROL: carol.folder((message("c"), 0))}
+    stores = {BOB: Store(), CAROL: Store()}
 
-        def handle(address, request):
-            if address == BOB and isinstance(request, Batch):
-                raise ValueError("the database refused it")
-            return stores[address].handle(address, request)
+    def handle(address, request):
+        if address == BOB and isinstance(request, Batch):
+            raise ValueError("the database refused it")
+        return stores[address].handle(address, request)
 
-        runs = {
-            address: sync_mailbox(server(stack, address), address, [Folder(0, paths[address], FolderState())], 0.0)
-            for address in stores
-        }
-        failures = {}
-        drive(runs, handle, workers=2, failed=failures.__setitem__)
-        assert list(failures) == [BOB] and isinstance(failures[BOB], ValueError)
-        assert len(stores[CAROL].messages) == 1 and not stores[BOB].messages
-    finally:
-        carol.delete_folder(carol_path)
-        carol.logout()
+    failures = {}
+    drive(runs_of(stack, paths), handle, workers=2, failed=failures.__setitem__)
+    assert list(failures) == [BOB] and isinstance(failures[BOB], ValueError)
+    assert len(stores[CAROL].messages) == 1 and not stores[BOB].messages
