@@ -58,6 +58,10 @@ namespace inbox {{
     special_use = \\Archive
     auto = subscribe
   }}
+  # made only by who wants to look like Gmail (its All Mail holds every message once)
+  mailbox "All Mail" {{
+    special_use = \\All
+  }}
 }}
 
 passdb {{

@@ -7,7 +7,7 @@ import imapclient
 from .providers import SECURITY_SSL, SECURITY_STARTTLS
 
 SPECIAL_USE = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important")
-DEFAULT_SELECTED = ("INBOX", "\\Sent")
+DEFAULT_SELECTED = ("INBOX", "\\Sent", "\\Archive")  # archived mail is still the salesperson's mail
 # Gmail keeps every message once in All Mail and shows labels as folders: All Mail is
 # synced too, so that archived mail and every label of a message are known
 GMAIL_DEFAULT_SELECTED = (*DEFAULT_SELECTED, "\\All")

@@ -554,7 +554,12 @@ class MailMailbox(models.Model):
     def _delete_synced_data(self):
         """Remove what sync stored for these mailboxes: messages, their attachments, their
         copies in the chatter of contacts and leads, folders."""
-        messages = self.env["mail.mailbox.message"].sudo().search([("mailbox_id", "in", self.ids)])
+        messages = (
+            self.env["mail.mailbox.message"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("mailbox_id", "in", self.ids)])
+        )
         self.env["ir.attachment"].sudo().search(
             [("res_model", "=", messages._name), ("res_id", "in", messages.ids)]
         ).unlink()

@@ -14,6 +14,7 @@ from odoo.tools import email_normalize, html_sanitize
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.oauth import OAuthError
 from ..mailbox_engine.sync.parse import parse
+from .mail_mailbox_sync import INBOX
 
 # a remote image (a tracking pixel, often) in sanitized HTML: its address is kept aside
 # until the reader asks for the images
@@ -76,6 +77,12 @@ class MailMailboxMessage(models.Model):
     )
     problem = fields.Char(readonly=True, help="What could not be read or fetched, and why.")
     on_server = fields.Boolean(default=True, readonly=True, help="False once no folder of the server has it.")
+    active = fields.Boolean(
+        default=True, help="Archived: out of the lists (in the mailbox too, when the mailbox asks for that)."
+    )
+    in_inbox = fields.Boolean(
+        "In the Inbox", readonly=True, help="What the last complete sync saw (empty: not known yet)."
+    )
     mail_message_id = fields.Many2one(
         "mail.message", "Odoo message", readonly=True, ondelete="set null", help="The same message, sent from Odoo."
     )
@@ -178,6 +185,9 @@ class MailMailboxMessage(models.Model):
         owner = self.mailbox_id.user_id
         body = self.body if self.html_source else Markup("<p>%s</p>") % (self.body_text or "")
         thread = (parent.model, parent.res_id) if parent else None
+        # the From header proves nothing: a colleague's address never makes a copy look
+        # posted by that colleague (the address is still shown as the sender)
+        authors = [p for p in authors if not p.sudo().user_ids.filtered(lambda u: not u.share)]
         done, created = set(), []
         for record in records:
             key = (record._name, record.id)
@@ -305,14 +315,74 @@ class MailMailboxMessage(models.Model):
                     if trash and path != trash.path:
                         client.move(uids, trash.path)
                     else:
-                        client.delete_messages(uids)
-                        client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
+                        expunge(client, uids)
 
                 refused = self._change_on_server(mailbox.sudo(), messages.place_ids, remove)
                 if refused:
                     return refused
             messages._delete_in_odoo()
         return {"type": "ir.actions.act_window_close"}
+
+    def action_archive(self):
+        return self._set_archived(True)
+
+    def action_unarchive(self):
+        return self._set_archived(False)
+
+    def _set_archived(self, archived):
+        """Archive (or restore) these messages in Odoo, and in the mailbox when it asks for
+        that: out of its Inbox (moved to its Archive folder; on Gmail, only the Inbox label
+        removed) or back in. The server first: if it refuses, nothing changes in Odoo."""
+        self.check_access("read")
+        for mailbox in self.mailbox_id:
+            mailbox._check_can_act()
+            messages = self.filtered(lambda m, mb=mailbox: m.mailbox_id == mb and m.active == archived).sudo()
+            if messages and mailbox.archive_on_server:
+                refused = messages._archive_on_server(mailbox.sudo(), archived)
+                if refused:
+                    return refused
+            messages.active = not archived
+        return True
+
+    def _archive_on_server(self, mailbox, archived):
+        """Take these messages out of the mailbox's Inbox (``archived``) or put them back;
+        Odoo's places follow at once (the sync then finds their new UIDs)."""
+        folder = mailbox._archive_folder(tick=True)
+        inbox_places = self.place_ids.filtered(lambda p: p.folder_id.special_use == INBOX)
+        labels = folder.special_use == "\\All"  # Gmail: the Inbox is a label on a message of All Mail
+        if archived:
+            places = inbox_places
+            if places and not folder:
+                raise UserError(
+                    _(
+                        "%(address)s has no Archive folder to move archived mail to. Make one in your mail client "
+                        "(or turn off “Archive in the mailbox what is archived in Odoo”), then click “List the "
+                        "folders again”.",
+                        address=mailbox.email,
+                    )
+                )
+
+            def change(client, _path, uids):
+                if labels:  # removed from the Inbox folder: the Inbox label goes, the message stays
+                    expunge(client, uids)
+                else:
+                    client.move(uids, folder.path)
+        else:
+            outside = self.filtered(lambda m: not (m.place_ids & inbox_places))
+            places = outside.place_ids.filtered(lambda p: p.folder_id == folder)
+            inbox = mailbox.folder_ids.filtered(lambda f: f.special_use == INBOX and f.present)[:1]
+
+            def change(client, _path, uids):
+                (client.copy if labels else client.move)(uids, inbox.path)
+
+        refused = self._change_on_server(mailbox, places, change)
+        if refused:
+            return refused
+        moved = places.message_id
+        if archived or not labels:  # what left a folder on the server
+            places.unlink()
+        moved.in_inbox = not archived  # the sync will not take it for a move made elsewhere
+        return None
 
     @api.model
     def _change_on_server(self, mailbox, places, change):
@@ -376,6 +446,12 @@ class MailMailboxMessage(models.Model):
                     for attachment in attachments
                 ]
             )
+
+
+def expunge(client, uids):
+    """Delete ``uids`` of the selected folder for good (only them, where the server can)."""
+    client.delete_messages(uids)
+    client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
 
 
 class MailMailboxMessagePlace(models.Model):

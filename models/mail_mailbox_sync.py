@@ -41,6 +41,7 @@ DEFAULT_BUDGET = 200  # messages fetched per mailbox and round: one batch, commi
 DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
 RETRY_MINUTES = 1  # after a dropped connection
+INBOX = "\\Inbox"  # the Inbox's role (every server has one)
 
 
 class MailMailboxSync(models.Model):
@@ -56,6 +57,7 @@ class MailMailboxSync(models.Model):
     remaining = fields.Integer(help="Messages of the backfill still to fetch.")
     problem = fields.Char()
     last_run_seconds = fields.Float()
+    places_changed = fields.Boolean(help="Places were added or removed since the last complete run.")
     last_sync_date = fields.Datetime()
 
     _sql_constraints = [("mailbox_uniq", "unique(mailbox_id)", "One sync state per mailbox.")]
@@ -90,12 +92,42 @@ class MailMailbox(models.Model):
         help="Delete on a synced message also moves it to the mailbox's Trash (or deletes it where there is none). "
         "Off: it is deleted from Odoo only.",
     )
+    archive_in_odoo = fields.Boolean(
+        "Archive in Odoo what is archived in the mailbox",
+        help="A synced message that leaves the Inbox but stays in the mailbox (moved to its Archive folder; on "
+        "Gmail, its Inbox label removed) is archived in Odoo, and comes back when it returns to the Inbox.",
+    )
+    archive_on_server = fields.Boolean(
+        "Archive in the mailbox what is archived in Odoo",
+        help="Archive on a synced message also takes it out of the mailbox's Inbox (moved to its Archive folder; "
+        "on Gmail, the Inbox label removed); Unarchive puts it back. Off: it is archived in Odoo only.",
+    )
     log_exclude = fields.Text(
         "Never log",
         help="Addresses and domains (one per line, e.g. partner@example.com or example.com) whose mail is never "
         "logged: colleagues, private contacts.",
     )
     last_sync_date = fields.Datetime("Last sync", compute="_compute_sync_progress")
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("archive_in_odoo") or vals.get("archive_on_server"):
+            self._archive_folder(tick=True)
+        return result
+
+    def _archive_folder(self, tick=False):
+        """Where this mailbox keeps archived mail: Gmail's All Mail, else the folder the
+        server gives the Archive role (``tick``: synced from now on, so that archived mail
+        is still seen there)."""
+        self.ensure_one()
+        present = self.sudo().folder_ids.filtered("present")
+        folder = (
+            present.filtered(lambda f: f.special_use == "\\All")[:1]
+            or present.filtered(lambda f: f.special_use == "\\Archive")[:1]
+        )
+        if tick and folder and not folder.selected:
+            folder.selected = True
+        return folder
 
     def _compute_sync_progress(self):
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
@@ -111,6 +143,7 @@ class MailMailbox(models.Model):
         counts = dict(
             self.env["mail.mailbox.message"]
             .sudo()
+            .with_context(active_test=False)
             ._read_group([("mailbox_id", "in", self.ids)], ["mailbox_id"], ["__count"])
         )
         for mailbox in self:
@@ -196,11 +229,7 @@ class MailMailbox(models.Model):
         if reset:  # the server may have renumbered its folders meanwhile: Odoo's UIDs are forgotten
             folders = self.sudo().with_context(active_test=False).folder_ids
             folders.write({"sync_state": False})
-            if folders:
-                self.env.cr.execute(
-                    SQL("DELETE FROM mail_mailbox_message_place WHERE folder_id IN %s", tuple(folders.ids))
-                )
-                self.env["mail.mailbox.message.place"].invalidate_model()
+            forget_places(self.env, folders.ids)
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
         rows.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("mail_connected_mailbox.ir_cron_mailbox_sync")._trigger()
@@ -325,6 +354,7 @@ class SyncWriter:
         self.more, self.problems, self.fetched, self.remaining = {}, {}, {}, {}
         self.folders = {f.id: f for f in mailboxes.sudo().with_context(active_test=False).folder_ids}
         self.inserted = []  # ids of the messages this batch stored
+        self.changed = set()  # mailboxes whose places were added or removed
 
     # -- the requests
     def handle(self, mailbox_id, request):
@@ -367,7 +397,7 @@ class SyncWriter:
         ids = self._insert_messages(mailbox, request.items, request.known)
         places = [(ids[item.key], item.uid, item.flags) for item in request.items if item.key in ids]
         places += [(ids[key], uid, flags) for uid, flags, key in request.known if key in ids]
-        self._upsert_places(request.folder_id, places)
+        self._upsert_places(mailbox_id, request.folder_id, places)
         self._attachments(request.items, ids)
         if self.inserted:  # logged on contacts and leads as they come in
             self.env["mail.mailbox.message"].sudo().browse(self.inserted)._log_on_records()
@@ -401,7 +431,10 @@ class SyncWriter:
                 list(request.uids),
             )
         )
-        self._gone([row[0] for row in self.cr.fetchall()])
+        left = [row[0] for row in self.cr.fetchall()]
+        if left:
+            self.changed.add(mailbox_id)
+            self._gone(left)
         # and those a renumbered folder did not give back, once every backfill of the mailbox
         # is over (only within the window: older ones are not looked for again)
         mailbox = self.mailboxes[mailbox_id]
@@ -416,14 +449,14 @@ class SyncWriter:
                     fields.Datetime.now() - timedelta(days=mailbox.backfill_days),
                 )
             )
-            self._drop_if_asked([row[0] for row in self.cr.fetchall()])
             self.env["mail.mailbox.message"].invalidate_model(["on_server"])
         self._save_state(request.folder_id, request.state)
 
     def on_remapped(self, mailbox_id, request):
         # Odoo's UIDs of this folder mean nothing now: the backfill that follows finds
         # the messages again by Message-ID (the messages themselves stay)
-        self.cr.execute(SQL("DELETE FROM mail_mailbox_message_place WHERE folder_id = %s", request.folder_id))
+        forget_places(self.env, [request.folder_id])
+        self.changed.add(mailbox_id)
         self._save_state(request.folder_id, request.state)
 
     def on_folderdone(self, mailbox_id, request):
@@ -458,7 +491,7 @@ class SyncWriter:
     def finish(self, minutes):
         """Write each mailbox's next sync and progress; return the ids with more to do."""
         now = fields.Datetime.now()
-        more_ids = set()
+        more_ids, settled = set(), []
         seconds = time.monotonic() - self.started
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", list(self.mailboxes))])
         for row in rows:
@@ -485,6 +518,12 @@ class SyncWriter:
             )
             if not problem:  # on the locked row: a write of the mailbox's would race the health check
                 row.last_sync_date = now
+            if mailbox_id in self.changed or row.places_changed:
+                complete = not (more or problem)
+                if complete:
+                    settled.append(mailbox_id)
+                row.places_changed = not complete
+        self._settle(settled)
         return more_ids
 
     # -- writing
@@ -507,7 +546,8 @@ class SyncWriter:
             problems = "; ".join(parsed.problems) if parsed and parsed.problems else item.reason or None
             rows.append(
                 SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, NULL, %s, %s, %s, %s)",
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, true, NULL, "
+                    "%s, %s, %s, %s)",
                     values.get("in_reply_to"),
                     mailbox.id,
                     mailbox.user_id.id,
@@ -536,7 +576,7 @@ class SyncWriter:
                 rows.append(
                     SQL(
                         "(NULL, %s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, "
-                        "true, %s, %s, %s, %s, %s)",
+                        "true, true, %s, %s, %s, %s, %s)",
                         mailbox.id,
                         mailbox.user_id.id,
                         key,
@@ -554,7 +594,7 @@ class SyncWriter:
                 SQL(
                     "INSERT INTO mail_mailbox_message (in_reply_to, mailbox_id, user_id, message_key, subject, "
                     "email_from, email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, problem, "
-                    "on_server, mail_message_id, create_uid, create_date, write_uid, write_date) VALUES %s "
+                    "on_server, active, mail_message_id, create_uid, create_date, write_uid, write_date) VALUES %s "
                     "ON CONFLICT (mailbox_id, message_key) DO NOTHING RETURNING id",
                     SQL(", ").join(rows),
                 )
@@ -569,9 +609,10 @@ class SyncWriter:
         )
         return dict(self.cr.fetchall())
 
-    def _upsert_places(self, folder_id, places):
+    def _upsert_places(self, mailbox_id, folder_id, places):
         if not places:
             return
+        self.changed.add(mailbox_id)
         uid = self.env.uid
         now = fields.Datetime.now()
         values = SQL(", ").join(
@@ -624,22 +665,61 @@ class SyncWriter:
             self.env["mail.mailbox.message"].invalidate_model(["seen", "flagged"])
 
     def _gone(self, message_ids):
-        """Messages no folder of the server has any more."""
-        if message_ids:
+        """Messages no folder of the server has any more (seen again somewhere later in
+        the run, they are back: what is gone is decided at the end, by :meth:`_settle`)."""
+        self.cr.execute(
+            SQL(
+                "UPDATE mail_mailbox_message m SET on_server = false WHERE m.id = ANY(%s) AND NOT EXISTS "
+                "(SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id)",
+                list(set(message_ids)),
+            )
+        )
+        self.env["mail.mailbox.message"].invalidate_model(["on_server"])
+
+    def _settle(self, mailbox_ids):
+        """After a complete run that added or removed places (so a message moved between
+        two folders is seen in both, whichever was looked at first): what left the Inbox
+        and stayed in the mailbox is archived in Odoo, what came back is restored, what
+        no folder has is deleted, each where the mailbox asks for it."""
+        if not mailbox_ids:
+            return
+        Messages = self.env["mail.mailbox.message"].sudo().with_context(active_test=False)
+        self.cr.execute(
+            SQL(
+                "WITH inbox AS (SELECT DISTINCT p.message_id FROM mail_mailbox_message_place p "
+                "JOIN mail_mailbox_folder f ON f.id = p.folder_id WHERE f.mailbox_id = ANY(%(ids)s) "
+                "AND f.special_use = %(inbox)s), "
+                "seen AS (SELECT m.id, m.in_inbox AS was, i.message_id IS NOT NULL AS is_in "
+                "FROM mail_mailbox_message m LEFT JOIN inbox i ON i.message_id = m.id "
+                "WHERE m.mailbox_id = ANY(%(ids)s)) "
+                "UPDATE mail_mailbox_message m SET in_inbox = seen.is_in FROM seen "
+                "WHERE m.id = seen.id AND m.in_inbox IS DISTINCT FROM seen.is_in "
+                "RETURNING m.id, m.mailbox_id, seen.was, seen.is_in",
+                ids=list(mailbox_ids),
+                inbox=INBOX,
+            )
+        )
+        moved = self.cr.fetchall()
+        Messages.invalidate_model(["in_inbox"])
+        asks = {m.id for m in self.mailboxes.values() if m.id in mailbox_ids and m.archive_in_odoo}
+        left = [mid for mid, mailbox_id, was, is_in in moved if mailbox_id in asks and was and not is_in]
+        back = [mid for mid, mailbox_id, was, is_in in moved if mailbox_id in asks and was is False and is_in]
+        if left:  # archived only when still in the mailbox, outside its Trash and Spam
             self.cr.execute(
                 SQL(
-                    "UPDATE mail_mailbox_message m SET on_server = false WHERE m.id = ANY(%s) AND NOT EXISTS "
-                    "(SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id) RETURNING m.id",
-                    list(set(message_ids)),
+                    "UPDATE mail_mailbox_message m SET active = false WHERE m.id = ANY(%s) AND m.active AND EXISTS "
+                    "(SELECT 1 FROM mail_mailbox_message_place p JOIN mail_mailbox_folder f ON f.id = p.folder_id "
+                    "WHERE p.message_id = m.id AND coalesce(f.special_use, '') NOT IN %s)",
+                    left,
+                    ("\\Trash", "\\Junk"),
                 )
             )
-            self._drop_if_asked([row[0] for row in self.cr.fetchall()])
-            self.env["mail.mailbox.message"].invalidate_model(["on_server"])
-
-    def _drop_if_asked(self, message_ids):
-        """Deleted in the mailbox: deleted in Odoo too where the mailbox asks for it."""
-        messages = self.env["mail.mailbox.message"].sudo().browse(message_ids)
-        messages.filtered(lambda m: m.mailbox_id.delete_in_odoo)._delete_in_odoo()
+        if back:
+            self.cr.execute(SQL("UPDATE mail_mailbox_message SET active = true WHERE id = ANY(%s)", back))
+        Messages.invalidate_model(["active"])
+        deleting = [m.id for m in self.mailboxes.values() if m.id in mailbox_ids and m.delete_in_odoo]
+        if deleting:
+            Messages.search([("mailbox_id", "in", deleting), ("on_server", "=", False)])._delete_in_odoo()
 
     def _save_state(self, folder_id, state, done=False):
         values = {"sync_state": asdict(state)}
@@ -647,6 +727,23 @@ class SyncWriter:
             values.update(last_sync_date=fields.Datetime.now(), sync_problem=False)
         self.folders[folder_id].sudo().write(values)
         self.env["mail.mailbox.message.place"].invalidate_model()
+
+
+def forget_places(env, folder_ids):
+    """Forget Odoo's UIDs of these folders (renumbered, or sync off for a while): the
+    sync finds the messages again by Message-ID; whether they are in the Inbox is
+    unknown until then, so that no message counts as moved meanwhile."""
+    if folder_ids:
+        env.cr.execute(
+            SQL(
+                "WITH forgotten AS (DELETE FROM mail_mailbox_message_place WHERE folder_id = ANY(%s) "
+                "RETURNING message_id) UPDATE mail_mailbox_message SET in_inbox = NULL "
+                "WHERE id IN (SELECT message_id FROM forgotten)",
+                list(folder_ids),
+            )
+        )
+        env["mail.mailbox.message.place"].invalidate_model()
+        env["mail.mailbox.message"].invalidate_model(["in_inbox"])
 
 
 def folder_state(values):

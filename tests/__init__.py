@@ -21,3 +21,4 @@ from . import test_reconnect_link
 from . import test_health_two_processes
 from . import test_sync
 from . import test_sync_two_processes
+from . import test_sync_archive

@@ -22,7 +22,12 @@ class MailMailboxDisconnectWizard(models.TransientModel):
             if not wizard.mailbox_id:
                 wizard.removal = False
                 continue
-            messages = self.env["mail.mailbox.message"].sudo().search([("mailbox_id", "=", wizard.mailbox_id.id)])
+            messages = (
+                self.env["mail.mailbox.message"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("mailbox_id", "=", wizard.mailbox_id.id)])
+            )
             attachments = (
                 self.env["ir.attachment"]
                 .sudo()

@@ -1,0 +1,192 @@
+"""Archive going both ways, against the real Dovecot, on Carol's own Inbox: each switch
+of the mailbox in its direction, an Archive folder as most servers have, and All Mail
+as Gmail has (its Inbox is a label: a message of the Inbox is also in All Mail)."""
+
+from imapclient import IMAPClient
+
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import tagged
+
+from ..devstack.testkit import server_message_ids
+from .common import MailboxCase, StackMixin
+from .test_sync import message
+
+CAROL = "carol@mail.test"
+ALL_MAIL = "All Mail"  # the local Dovecot gives a folder of that name Gmail's \All role
+
+
+@tagged("post_install", "-at_install")
+class TestSyncArchive(StackMixin, MailboxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
+
+    def setUp(self):
+        super().setUp()
+        self.imap = IMAPClient(self.stack["host"], port=self.stack["imap_port"], ssl=False, timeout=10)
+        self.imap.login(CAROL, self.stack["accounts"][CAROL])
+        self.empty()
+        self.addCleanup(self.imap.logout)
+        self.addCleanup(self.empty)
+
+    def empty(self):
+        """Carol's Inbox and Archive emptied, no All Mail."""
+        for path in ("INBOX", "Archive"):
+            self.imap.select_folder(path)
+            uids = self.imap.search(["ALL"])
+            if uids:
+                self.imap.delete_messages(uids)
+                self.imap.expunge()
+        self.imap.select_folder("INBOX", readonly=True)
+        if self.imap.folder_exists(ALL_MAIL):
+            self.imap.delete_folder(ALL_MAIL)
+
+    def put(self, subject, *paths):
+        """A message from a customer in each of ``paths`` (one message, several places)."""
+        key = f"<{subject.lower().replace(' ', '-')}-{id(self)}@customer.test>"
+        raw = message(subject, to=CAROL, message_id=key)
+        for path in paths:
+            self.imap.append(path, raw)
+        return key
+
+    def where(self, key):
+        """{folder: how many copies} of the message on the server."""
+        found = {}
+        for path in ("INBOX", "Archive", ALL_MAIL):
+            if self.imap.folder_exists(path):
+                count = server_message_ids(self.imap, path).count(key)
+                if count:
+                    found[path] = count
+        return found
+
+    def move(self, key, source, target):
+        """What a mail client does to archive (or to put back): a MOVE on the server."""
+        self.imap.select_folder(source)
+        self.imap.move(self.imap.search(["HEADER", "Message-ID", key]), target)
+
+    def mailbox(self):
+        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(CAROL))
+        mailbox.action_connect()
+        self.assertEqual(mailbox.state, "connected")
+        return mailbox.sudo()
+
+    def sync(self, mailbox):
+        """Sync rounds as the cron runs them, each folder's deep scan due (a move is seen
+        by the deep scan of the folder it left)."""
+        for folder in mailbox.folder_ids:
+            if folder.sync_state:
+                folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}
+        while mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round():
+            pass
+        self.env["mail.mailbox.message"].invalidate_model()
+
+    def stored(self, mailbox):
+        Messages = self.env["mail.mailbox.message"].with_context(active_test=False)
+        return {m.subject: m for m in Messages.search([("mailbox_id", "=", mailbox.id)])}
+
+    def test_an_archive_folder_both_ways_each_switch_in_its_direction(self):
+        keys = {subject: self.put(subject, "INBOX") for subject in ("A", "B", "C", "D")}
+        mailbox = self.mailbox()
+        archive = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Archive")
+        self.assertTrue(archive.selected)  # synced by default: archived mail is still one's mail
+        # deletions too: a move seen by the deep scan of the folder it left, before the
+        # folder it went to, must not pass for a deletion
+        mailbox.write({"archive_in_odoo": True, "archive_on_server": True, "delete_in_odoo": True})
+        self.sync(mailbox)
+        stored = self.stored(mailbox)
+        self.assertEqual(set(stored), {"A", "B", "C", "D"})
+        self.assertTrue(all(m.active and m.in_inbox for m in stored.values()))
+
+        # archived in the mailbox (a mail client moved it to Archive): archived in Odoo
+        self.move(keys["A"], "INBOX", "Archive")
+        self.sync(mailbox)
+        self.assertFalse(stored["A"].active)
+        self.assertEqual(stored["A"].folder_names, "Archive")
+        self.assertTrue(stored["B"].active)
+        # back in the Inbox: restored in Odoo
+        self.move(keys["A"], "Archive", "INBOX")
+        self.sync(mailbox)
+        self.assertTrue(stored["A"].active)
+        self.assertEqual(stored["A"].folder_names, "Inbox")
+
+        # archived in Odoo: moved to Archive on the server, and the sync leaves it archived
+        stored["B"].with_user(self.user_ann).action_archive()
+        self.assertFalse(stored["B"].active)
+        self.assertEqual(self.where(keys["B"]), {"Archive": 1})
+        self.sync(mailbox)
+        self.assertFalse(stored["B"].active)
+        self.assertEqual(stored["B"].folder_names, "Archive")
+        # restored in Odoo: back in the Inbox on the server
+        stored["B"].with_user(self.user_ann).action_unarchive()
+        self.assertEqual(self.where(keys["B"]), {"INBOX": 1})
+        self.sync(mailbox)
+        self.assertTrue(stored["B"].active)
+        self.assertEqual(stored["B"].folder_names, "Inbox")
+
+        # deleted on the server is not archived: it is deleted
+        self.imap.select_folder("INBOX")
+        self.imap.delete_messages(self.imap.search(["HEADER", "Message-ID", keys["C"]]))
+        self.imap.expunge()
+        self.sync(mailbox)
+        self.assertFalse(stored["C"].exists())
+        self.assertTrue(stored["A"].exists() and stored["B"].exists())
+
+        # another salesperson archives nothing of Carol's
+        with self.assertRaises(AccessError):
+            stored["D"].with_user(self.user_ben).action_archive()
+
+        # switches off: each side keeps its own archive
+        mailbox.write({"archive_in_odoo": False, "archive_on_server": False})
+        stored["D"].with_user(self.user_ann).action_archive()
+        self.assertFalse(stored["D"].active)
+        self.assertEqual(self.where(keys["D"]), {"INBOX": 1})
+        self.move(keys["A"], "INBOX", "Archive")
+        self.sync(mailbox)
+        self.assertTrue(stored["A"].active)
+        self.assertFalse(stored["D"].active)
+
+    def test_gmail_archive_is_the_inbox_label_removed_and_all_mail_keeps_one_copy(self):
+        self.imap.create_folder(ALL_MAIL)
+        keys = {subject: self.put(subject, "INBOX", ALL_MAIL) for subject in ("A", "B")}
+        mailbox = self.mailbox()
+        mailbox.write({"archive_in_odoo": True, "archive_on_server": True})
+        all_mail = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\All")
+        self.assertTrue(all_mail.selected)  # ticked by the switch: archived mail is seen there
+        self.sync(mailbox)
+        stored = self.stored(mailbox)
+        self.assertEqual(len(stored), 2)  # one message, two places
+        self.assertEqual(stored["A"].folder_names, "All Mail, Inbox")
+
+        # archived in Gmail (the Inbox label removed: gone from the Inbox folder only)
+        self.imap.select_folder("INBOX")
+        self.imap.delete_messages(self.imap.search(["HEADER", "Message-ID", keys["A"]]))
+        self.imap.expunge()
+        self.sync(mailbox)
+        self.assertFalse(stored["A"].active)
+        self.assertEqual(stored["A"].folder_names, "All Mail")
+
+        # archived in Odoo: out of the Inbox, still once in All Mail (not moved into it twice)
+        stored["B"].with_user(self.user_ann).action_archive()
+        self.assertEqual(self.where(keys["B"]), {ALL_MAIL: 1})
+        self.sync(mailbox)
+        self.assertFalse(stored["B"].active)
+        # restored: in the Inbox again, All Mail unchanged
+        stored["B"].with_user(self.user_ann).action_unarchive()
+        self.assertEqual(self.where(keys["B"]), {"INBOX": 1, ALL_MAIL: 1})
+        self.sync(mailbox)
+        self.assertTrue(stored["B"].active)
+        self.assertEqual(stored["B"].folder_names, "All Mail, Inbox")
+
+    def test_no_archive_folder_is_said_and_nothing_changes(self):
+        key = self.put("A", "INBOX")
+        mailbox = self.mailbox()
+        mailbox.write({"archive_on_server": True})
+        self.sync(mailbox)
+        (stored,) = self.stored(mailbox).values()
+        # as on a server that has no folder with the Archive role
+        mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Archive").present = False
+        with self.assertRaisesRegex(UserError, "has no Archive folder.*List the folders again"):
+            stored.with_user(self.user_ann).action_archive()
+        self.assertTrue(stored.active)
+        self.assertEqual(self.where(key), {"INBOX": 1})
