@@ -348,58 +348,82 @@ class MailMailboxMessage(models.Model):
         """Take these messages out of the mailbox's Inbox (``archived``) or put them back;
         Odoo's places follow at once (the sync then finds their new UIDs)."""
         folder = mailbox._archive_folder(tick=True)
-        inbox_places = self.place_ids.filtered(lambda p: p.folder_id.special_use == INBOX)
-        labels = folder.special_use == "\\All"  # Gmail: the Inbox is a label on a message of All Mail
-        if archived:
-            places = inbox_places
-            if places and not folder:
-                raise UserError(
-                    _(
-                        "%(address)s has no Archive folder to move archived mail to. Make one in your mail client "
-                        "(or turn off “Archive in the mailbox what is archived in Odoo”), then click “List the "
-                        "folders again”.",
-                        address=mailbox.email,
-                    )
+        inbox = mailbox.folder_ids.filtered(lambda f: f.special_use == INBOX and f.present)[:1]
+        if not folder or not inbox:
+            if not archived:
+                return None  # nowhere to bring them back from
+            raise UserError(
+                _(
+                    "%(address)s has no Archive folder to move archived mail to. Make one in your mail client "
+                    "(or turn off “Archive in the mailbox what is archived in Odoo”), then click “List the "
+                    "folders again”.",
+                    address=mailbox.email,
                 )
+            )
+        labels = folder.special_use == "\\All"  # Gmail: the Inbox is a label on a message of All Mail
+        moved = self.browse()
 
-            def change(client, _path, uids):
-                if labels:  # removed from the Inbox folder: the Inbox label goes, the message stays
-                    expunge(client, uids)
-                else:
-                    client.move(uids, folder.path)
-        else:
-            outside = self.filtered(lambda m: not (m.place_ids & inbox_places))
-            places = outside.place_ids.filtered(lambda p: p.folder_id == folder)
-            inbox = mailbox.folder_ids.filtered(lambda f: f.special_use == INBOX and f.present)[:1]
+        def work(client):
+            nonlocal moved
+            if archived:
+                found = self._found_in(client, inbox)
+                uids = [uid for uids in found.values() for uid in uids]
+                if uids:  # out of the Inbox folder: on Gmail, only the Inbox label goes
+                    expunge(client, uids) if labels else client.move(uids, folder.path)
+            else:
+                outside = self - self.browse([m.id for m in self._found_in(client, inbox)])
+                found = outside._found_in(client, folder)
+                uids = [uid for uids in found.values() for uid in uids]
+                if uids:
+                    (client.copy if labels else client.move)(uids, inbox.path)
+            moved = self.browse([m.id for m in found])
 
-            def change(client, _path, uids):
-                (client.copy if labels else client.move)(uids, inbox.path)
-
-        refused = self._change_on_server(mailbox, places, change)
+        refused = self._on_server(mailbox, work)
         if refused:
             return refused
-        moved = places.message_id
-        if archived or not labels:  # what left a folder on the server
-            places.unlink()
+        left = inbox if archived else (folder if not labels else None)
+        moved.place_ids.filtered(lambda p: p.folder_id == left).unlink()
         moved.in_inbox = not archived  # the sync will not take it for a move made elsewhere
         return None
+
+    def _found_in(self, client, folder):
+        """{message: UIDs} of these messages in ``folder``, selected to be changed: the
+        places Odoo knows, else a search by Message-ID (moved there since the last sync)."""
+        client.select_folder(folder.path)
+        found = {}
+        for message in self:
+            uids = [p.uid for p in message.place_ids if p.folder_id == folder]
+            uids = uids or client.search(["HEADER", "Message-ID", message.message_key])
+            if uids:
+                found[message] = uids
+        return found
 
     @api.model
     def _change_on_server(self, mailbox, places, change):
         """``change(client, path, uids)`` in each folder of ``places``, on one IMAP
-        connection. Refused or unreachable: the mailbox's access is checked (its status
-        and the form then say why) and a notification is returned; None when done."""
+        connection (see :meth:`_on_server`)."""
         by_folder = {}
         for place in places:
             by_folder.setdefault(place.folder_id.path, []).append(place.uid)
         if not by_folder:
             return None
+
+        def work(client):
+            for path, uids in by_folder.items():
+                client.select_folder(path)
+                change(client, path, uids)
+
+        return self._on_server(mailbox, work)
+
+    @api.model
+    def _on_server(self, mailbox, work):
+        """``work(client)`` on one IMAP connection to ``mailbox``. Refused or unreachable:
+        the mailbox's access is checked (its status and the form then say why) and a
+        notification is returned; None when done."""
         try:
             token = mailbox._get_access_token() if mailbox.provider != "imap" else None
             with imap_lib.session(mailbox._server("imap", token), mailbox.email) as client:
-                for path, uids in by_folder.items():
-                    client.select_folder(path)
-                    change(client, path, uids)
+                work(client)
         except (OSError, EOFError, IMAPClientError, OAuthError) as exc:
             failed = mailbox._check_credentials()
             cause = mailbox._render_diagnosis(failed.diagnosis)[0] if failed else str(exc)[:120]

@@ -32,7 +32,8 @@ class TestConnectOAuth(OAuthSignInMixin, StackHttpMixin, HttpCase):
         self.assertConnected(mailbox, response)
         self.assertTrue(mailbox._get_secret("refresh_token"))
         self.assertIn("✔ IMAP Login: signed in as ann@gmail.test", mailbox.last_check_report)
-        self.assertEqual({f.path for f in mailbox.folder_ids if f.selected}, {"INBOX", "Sent"})
+        # the local server has an Archive folder (Gmail has All Mail instead): both are synced by default
+        self.assertEqual({f.path for f in mailbox.folder_ids if f.selected}, {"INBOX", "Sent", "Archive"})
         # IMAP (and SMTP) with XOAUTH2 work with the stored token
         self.assertIsNone(mailbox._check_mailbox_access())
         # refresh: the emulator expires the access token, Odoo gets a new one with the refresh token

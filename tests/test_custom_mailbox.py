@@ -35,14 +35,14 @@ class TestCustomMailbox(StackMixin, MailboxCase):
             self.assertIn(line, report)
         self.assertEqual(mailbox.state, "draft")  # testing connects nothing
 
-    def test_connect_lists_folders_and_selects_inbox_and_sent(self):
+    def test_connect_lists_folders_and_selects_inbox_sent_and_archive(self):
         mailbox = self.new_mailbox()
         params = self.message_of(mailbox.action_connect())
         self.assertEqual(params["type"], "success")
         self.assertEqual(mailbox.state, "connected")
         folders = {f.path: f for f in mailbox.folder_ids}
         self.assertEqual(set(folders), {"INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"})
-        self.assertEqual({p for p, f in folders.items() if f.selected}, {"INBOX", "Sent"})
+        self.assertEqual({p for p, f in folders.items() if f.selected}, {"INBOX", "Sent", "Archive"})
         self.assertEqual(folders["Sent"].special_use, "\\Sent")
 
     def test_each_bad_input_gets_its_own_diagnosis(self):

@@ -5,22 +5,19 @@ as Gmail has (its Inbox is a label: a message of the Inbox is also in All Mail).
 from imapclient import IMAPClient
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from ..devstack.testkit import server_message_ids
-from .common import MailboxCase, StackMixin
+from .common import MailboxCase, StackHttpMixin, StackMixin
 from .test_sync import message
 
 CAROL = "carol@mail.test"
 ALL_MAIL = "All Mail"  # the local Dovecot gives a folder of that name Gmail's \All role
 
 
-@tagged("post_install", "-at_install")
-class TestSyncArchive(StackMixin, MailboxCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_stack(cls.env)
+class CarolsInboxMixin:
+    """Carol's Inbox and Archive, empty at the start and the end of each test, and her
+    mailbox connected in Odoo."""
 
     def setUp(self):
         super().setUp()
@@ -84,6 +81,14 @@ class TestSyncArchive(StackMixin, MailboxCase):
     def stored(self, mailbox):
         Messages = self.env["mail.mailbox.message"].with_context(active_test=False)
         return {m.subject: m for m in Messages.search([("mailbox_id", "=", mailbox.id)])}
+
+
+@tagged("post_install", "-at_install")
+class TestSyncArchive(CarolsInboxMixin, StackMixin, MailboxCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
 
     def test_an_archive_folder_both_ways_each_switch_in_its_direction(self):
         keys = {subject: self.put(subject, "INBOX") for subject in ("A", "B", "C", "D")}
@@ -190,3 +195,18 @@ class TestSyncArchive(StackMixin, MailboxCase):
             stored.with_user(self.user_ann).action_archive()
         self.assertTrue(stored.active)
         self.assertEqual(self.where(key), {"INBOX": 1})
+
+
+@tagged("post_install", "-at_install")
+class TestArchiveInTheBrowser(CarolsInboxMixin, StackHttpMixin, HttpCase):
+    def test_a_salesperson_archives_a_message_finds_it_again_and_restores_it(self):
+        key = self.put("Question about the offer", "INBOX")
+        self.put("Keep me", "INBOX")
+        mailbox = self.mailbox()
+        mailbox.write({"archive_on_server": True})
+        self.sync(mailbox)
+        self.start_tour("/odoo", "mail_connected_mailbox_tour_archive", login=self.user_ann.login)
+        self.assertEqual(self.where(key), {"Archive": 1})  # out of the Inbox on the server
+        self.start_tour("/odoo", "mail_connected_mailbox_tour_restore", login=self.user_ann.login)
+        self.assertEqual(self.where(key), {"INBOX": 1})  # and back
+        self.assertTrue(self.stored(mailbox)["Question about the offer"].active)

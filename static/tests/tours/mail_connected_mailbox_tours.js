@@ -516,3 +516,87 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail", {
         },
     ],
 });
+
+// My mail: a salesperson archives a message (out of the list, and of the mailbox's Inbox).
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_archive", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open My mail",
+            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
+            run: "click",
+        },
+        {
+            content: "Open the message",
+            trigger: ".o_list_view .o_data_row .o_data_cell[name=subject]:contains('Question about the offer')",
+            run: "click",
+        },
+        {
+            content: "Archive it",
+            trigger: ".o_form_view button[name=action_archive]",
+            run: "click",
+        },
+        {
+            content: "It says so",
+            trigger: ".o_form_view .ribbon:contains('Archived')",
+        },
+        {
+            content: "Back to My mail",
+            trigger: ".o_breadcrumb .o_back_button, .o_breadcrumb a:contains('My mail')",
+            run: "click",
+        },
+        {
+            content: "The other message is listed, the archived one is not",
+            trigger:
+                ".o_list_view:not(:has(.o_data_cell:contains('Question about the offer'))) .o_data_cell:contains('Keep me')",
+        },
+    ],
+});
+
+// My mail: the Archived filter finds it again, and Restore to the Inbox brings it back.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_restore", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open My mail",
+            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
+            run: "click",
+        },
+        {
+            content: "Open the search options",
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Show the archived messages",
+            trigger: ".o_filter_menu .o_menu_item:contains('Archived')",
+            run: "click",
+        },
+        {
+            content: "Open the archived message",
+            trigger: ".o_list_view .o_data_row .o_data_cell[name=subject]:contains('Question about the offer')",
+            run: "click",
+        },
+        {
+            content: "Restore it to the Inbox",
+            trigger: ".o_form_view button[name=action_unarchive]",
+            run: "click",
+        },
+        {
+            content: "It is no longer archived",
+            trigger: ".o_form_view:not(:has(.ribbon)) button[name=action_archive]",
+        },
+    ],
+});
