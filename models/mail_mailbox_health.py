@@ -32,6 +32,7 @@ _logger = logging.getLogger(__name__)
 
 CHECKED_STATES = ("connected", "throttled", "error")  # auth_lost waits for a Reconnect
 SENDING_STOPS = ("auth_lost", "throttled", "error", "disabled")  # (draft: disconnect retires the server)
+CAUGHT_UP_AFTER = ("auth_lost", "error")  # back from these, mail that came in meanwhile is synced first
 TRANSIENT_TO_ERROR = 3  # passing failures in a row before the mailbox shows an error
 RETRY_MINUTES = (1, 5, 15, 60)  # after a passing failure or a throttle (backoff), at least Retry-After
 DEFAULT_INTERVAL = 15  # minutes between scheduled checks of a healthy mailbox
@@ -60,6 +61,7 @@ class MailMailbox(models.Model):
         the state already changed)."""
         for mailbox in self:
             previous = mailbox.state
+            stopped_since = mailbox.state_changed_at if previous in CAUGHT_UP_AFTER else False
             values = {"state": state}
             if previous != state:
                 values["state_changed_at"] = fields.Datetime.now()
@@ -87,7 +89,7 @@ class MailMailbox(models.Model):
             if state in SENDING_STOPS:
                 mailbox._on_sending_stopped()
             elif state == "connected":
-                mailbox._on_sending_resumed()
+                mailbox.with_context(mcm_stopped_since=stopped_since)._on_sending_resumed()
 
     def _on_access_lost(self, diagnosis=None):
         """Entering "Access lost", once per incident: the owner, every mailbox administrator

@@ -114,6 +114,28 @@ class MailMailboxMessage(models.Model):
             ]
             message.logged_on = Markup(", ").join(links) if links else False
 
+    def _came_in_summary(self, listed=10):
+        """A sentence for the mailbox's chatter: these messages came in while access was
+        lost (sender, subject, and the record each was logged on)."""
+        if not self:
+            return Markup("")
+        items = []
+        for message in self[:listed]:
+            records = [self.env[c.model].browse(c.res_id) for c in message.logged_message_ids if c.model]
+            where = (
+                Markup(" (%s)") % _("on %(record)s", record=", ".join(r.sudo().display_name for r in records))
+                if records
+                else ""
+            )
+            items.append(Markup("<li>%s — %s%s</li>") % (message.email_from or "", message.subject or "", where))
+        more = (
+            Markup("<li>%s</li>") % _("and %(count)s more, in My mail", count=len(self) - listed)
+            if len(self) > listed
+            else ""
+        )
+        title = _("While access was lost, %(count)s messages came in:", count=len(self))
+        return Markup("<p>%s</p><ul>%s%s</ul>") % (title, Markup("").join(items), more)
+
     def _logged_records(self):
         """The records this message was logged on that the reader may open."""
         self.ensure_one()

@@ -4,6 +4,8 @@ and the SMTP sign-in (XOAUTH2 with a cached token, or the password)."""
 import logging
 import smtplib
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 
 from ..mailbox_engine import diagnosis as diag_lib
@@ -161,14 +163,19 @@ class MailMailbox(models.Model):
         limits, oldest first; its paused campaigns resume by themselves or wait for a
         click, as Settings say. The mailbox says what is waiting and what resumes."""
         auto = self.env["ir.config_parameter"].sudo().get_param(PARAM + "resume_campaigns") == "auto"
+        since = self.env.context.get("mcm_stopped_since")
         for mailbox in self:
+            # before anything leaves: what came in while access was lost, so that the
+            # summary shows the replies and nobody answers blind
+            came_in = mailbox._catch_up(since) if since else self.env["mail.mailbox.message"]
             released = self.env["mail.mail"]._mcm_release(mailbox)
             paused = self.env["mailing.mailing"]._mcm_of_mailbox(mailbox, ("paused",))
             remaining = sum(len(mailing._get_remaining_recipients()) for mailing in paused)
             if paused and auto:
                 paused._mcm_resume()
-            if released or paused:
-                mailbox.message_post(body=mailbox._resume_summary(len(released), paused, remaining, auto))
+            if released or paused or came_in:
+                body = mailbox._resume_summary(len(released), paused, remaining, auto)
+                mailbox.message_post(body=Markup(" ").join(filter(None, [body, came_in._came_in_summary()])))
 
     def _resume_summary(self, released, paused, remaining, auto):
         parts = []

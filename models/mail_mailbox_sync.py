@@ -234,6 +234,28 @@ class MailMailbox(models.Model):
         rows.write({"next_sync_at": fields.Datetime.now()})
         self.env.ref("mail_connected_mailbox.ir_cron_mailbox_sync")._trigger()
 
+    def _catch_up(self, since):
+        """Back after a loss: one sync round now (the rest goes on in the background),
+        so that the mail that came in meanwhile is in Odoo before held mail leaves.
+        Returns the messages received since ``since``; a sync that fails here changes
+        nothing of the reconnect (it is said on the form, and tried again)."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._ensure_sync_rows()
+                claimed = self._claim_sync(ids=self.ids, limit=1)
+                if claimed:
+                    claimed._sync_round()
+        except Exception:
+            _logger.warning("Catching up mailbox %s after a reconnect failed", self.id, exc_info=True)
+        own = self.email_normalized
+        return (
+            self.env["mail.mailbox.message"]
+            .sudo()
+            .search([("mailbox_id", "=", self.id), ("date", ">=", since), ("kind", "!=", "odoo")], order="date")
+            .filtered(lambda m: email_normalize(m.email_from or "") != own)
+        )
+
     def _ensure_sync_rows(self):
         """A sync row for every connected mailbox that has none (cheap when all have one)."""
         query = SQL(
