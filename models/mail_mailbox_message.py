@@ -149,6 +149,7 @@ class MailMailboxMessage(models.Model):
     def action_open_logged_record(self):
         """Open the contact or lead this message was logged on (the first one the reader
         may open)."""
+        self.check_access("read")  # the records it was logged on are the owner's business
         records = self._logged_records()
         if not records:
             raise UserError(_("This message is not logged on any record you can open."))
