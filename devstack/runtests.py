@@ -28,6 +28,7 @@ from .util import free_port
 
 RESULT_LINE = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 SKIP_LINE = re.compile(r"^\S+ \S+ \d+ INFO \S+ \S+: skipped ")
+FAILED_TEST = re.compile(r": (?:FAIL|ERROR): (\S+)")  # one line per failing test (or subtest)
 RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ ")
 SHOWN = re.compile(r" (ERROR|CRITICAL|WARNING) |odoo\.tests\.stats|when loading database")
 
@@ -177,7 +178,7 @@ def run_odoo(out, env, pg, tags):
     )
     print(f"\n=== odoo tier: odoo -d {database} -i {ADDON} --test-tags={tags} (full log: {log_path})", flush=True)
     started = time.monotonic()
-    summary = None
+    summary, failed_tests = None, set()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             cmd, cwd=out, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
@@ -192,6 +193,9 @@ def run_odoo(out, env, pg, tags):
                     print("   " + line.rstrip()[:400], flush=True)
                 if SKIP_LINE.search(line):
                     tally.skipped += 1
+                failing = FAILED_TEST.search(line)
+                if failing:
+                    failed_tests.add(failing.group(1))
                 found = RESULT_LINE.search(line)
                 if found:
                     summary = tuple(int(x) for x in found.groups())
@@ -205,7 +209,8 @@ def run_odoo(out, env, pg, tags):
         tally.failed, tally.note = 1, f"Odoo stopped before reporting tests (exit {rc}); see {log_path}"
         return tally
     failures, errors, run = summary
-    tally.failed = failures + errors
+    # Odoo counts each failing subtest; a test counts once, like the tests run
+    tally.failed = min(len(failed_tests) or failures + errors, run) if run else failures + errors
     tally.passed = run - tally.failed - tally.skipped
     if rc != 0 and not tally.failed:
         tally.failed, tally.note = 1, f"Odoo exited with {rc}; see {log_path}"
