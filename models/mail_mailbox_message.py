@@ -59,6 +59,11 @@ class MailMailboxMessage(models.Model):
     images_shown = fields.Boolean(readonly=True, help="The reader asked to see the remote images.")
     has_attachments = fields.Boolean("Has attachments", readonly=True)
     in_reply_to = fields.Char("In reply to", readonly=True)
+    thread_key = fields.Char(
+        "Conversation", readonly=True, index=True, help="The Message-ID the conversation started with."
+    )
+    thread_ids = fields.Many2many("mail.mailbox.message", compute="_compute_thread_ids", string="Conversation messages")
+    thread_count = fields.Integer(compute="_compute_thread_ids")
     logged = fields.Boolean("Logged on a record", readonly=True, help="A copy is in the chatter of a contact or lead.")
     logged_message_ids = fields.One2many("mail.message", "mcm_message_id", string="Logged copies", readonly=True)
     logged_on = fields.Html("Logged on", compute="_compute_logged_on", sanitize=False)
@@ -104,6 +109,27 @@ class MailMailboxMessage(models.Model):
             else:  # plain text, shown as such
                 message.body = Markup("<pre>%s</pre>") % (message.body_text or "")
                 message.blocked_images = 0
+
+    @api.depends("thread_key", "message_key")
+    def _compute_thread_ids(self):
+        """The messages of the same conversation in this mailbox, this one included."""
+        for message in self:
+            key = message.thread_key or message.message_key
+            message.thread_ids = (
+                self.search(
+                    [
+                        ("mailbox_id", "=", message.mailbox_id.id),
+                        "|",
+                        ("thread_key", "=", key),
+                        ("message_key", "=", key),
+                    ],
+                    order="date, id",
+                    limit=100,
+                )
+                if key and message.mailbox_id
+                else message
+            )
+            message.thread_count = len(message.thread_ids)
 
     @api.depends("logged_message_ids")
     def _compute_logged_on(self):
@@ -475,6 +501,7 @@ class MailMailboxMessage(models.Model):
             "body_text": parsed.text,
             "html_source": parsed.html,
             "in_reply_to": parsed.in_reply_to or False,
+            "thread_key": parsed.thread_key or False,
         }
 
     def _store_attachments(self, attachments):

@@ -568,9 +568,10 @@ class SyncWriter:
             problems = "; ".join(parsed.problems) if parsed and parsed.problems else item.reason or None
             rows.append(
                 SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, true, NULL, "
+                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, true, NULL, "
                     "%s, %s, %s, %s)",
                     values.get("in_reply_to"),
+                    values.get("thread_key"),
                     mailbox.id,
                     mailbox.user_id.id,
                     item.key,
@@ -597,8 +598,9 @@ class SyncWriter:
                 seen_keys.add(key)
                 rows.append(
                     SQL(
-                        "(NULL, %s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, "
+                        "(NULL, %s, %s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, "
                         "true, true, %s, %s, %s, %s, %s)",
+                        key,
                         mailbox.id,
                         mailbox.user_id.id,
                         key,
@@ -614,10 +616,10 @@ class SyncWriter:
         if rows:
             self.cr.execute(
                 SQL(
-                    "INSERT INTO mail_mailbox_message (in_reply_to, mailbox_id, user_id, message_key, subject, "
-                    "email_from, email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, problem, "
-                    "on_server, active, mail_message_id, create_uid, create_date, write_uid, write_date) VALUES %s "
-                    "ON CONFLICT (mailbox_id, message_key) DO NOTHING RETURNING id",
+                    "INSERT INTO mail_mailbox_message (in_reply_to, thread_key, mailbox_id, user_id, message_key, "
+                    "subject, email_from, email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, "
+                    "problem, on_server, active, mail_message_id, create_uid, create_date, write_uid, write_date) "
+                    "VALUES %s ON CONFLICT (mailbox_id, message_key) DO NOTHING RETURNING id",
                     SQL(", ").join(rows),
                 )
             )

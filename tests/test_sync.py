@@ -377,6 +377,19 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.sync(mailbox)
         self.assertFalse(by_subject["keep"].on_server)
 
+    def test_a_message_opens_with_its_conversation(self):
+        key = f"<{secrets.token_hex(8)}@customer.test>"
+        first = message("Offer", 2, message_id=key)
+        reply = message("Re: Offer", 1, In_Reply_To=key, References=key)
+        path = self.folder((first, 2), (reply, 1), (message("Unrelated", 0), 0))
+        mailbox = self.mailbox(path)
+        self.sync(mailbox)
+        by_subject = {m.subject: m for m in self.messages(mailbox)}
+        conversation = by_subject["Offer"].with_user(self.user_ann).thread_ids
+        self.assertEqual(conversation.mapped("subject"), ["Offer", "Re: Offer"])  # oldest first
+        self.assertEqual(by_subject["Re: Offer"].thread_ids, conversation)
+        self.assertEqual(by_subject["Unrelated"].thread_ids, by_subject["Unrelated"])
+
     def test_mail_sent_from_odoo_comes_back_in_sent_and_is_not_stored_twice(self):
         sent = self.folder()
         mailbox = self.mailbox(sent)
@@ -543,7 +556,11 @@ class TestMyMailInTheBrowser(ServerFoldersMixin, StackHttpMixin, HttpCase):
     def test_a_salesperson_reads_a_message_and_opens_the_lead_it_was_logged_on(self):
         self.user_ann.groups_id += self.env.ref("sales_team.group_sale_salesman_all_leads")
         lead = self.env["crm.lead"].create({"name": "Spring deal", "email_from": "lead@customer.test"})
-        path = self.folder((message("Question about the offer"), 0))
+        key = f"<{secrets.token_hex(8)}@customer.test>"
+        path = self.folder(
+            (message("Question about the offer", 1, message_id=key), 1),
+            (message("Follow-up", 0, sender="Boss <boss@customer-hq.test>", References=key), 0),
+        )
         mailbox = self.mailbox(path)
         mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round()
         self.start_tour("/odoo", "mail_connected_mailbox_tour_my_mail", login=self.user_ann.login)

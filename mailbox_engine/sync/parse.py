@@ -30,6 +30,7 @@ class ParsedMessage:
     html: str = ""
     attachments: list = field(default_factory=list)
     in_reply_to: str = ""  # the Message-ID this one answers
+    thread_key: str = ""  # the Message-ID its conversation started with (References), else its own
     problems: list = field(default_factory=list)  # what could not be read, in words
 
 
@@ -77,6 +78,7 @@ def _without_nul(parsed):
     parsed.message_id = clean(parsed.message_id) or stable_message_id(b"")
     parsed.subject, parsed.sender = clean(parsed.subject), clean(parsed.sender)
     parsed.in_reply_to = clean(parsed.in_reply_to)
+    parsed.thread_key = clean(parsed.thread_key) or parsed.message_id
     parsed.text, parsed.html = clean(parsed.text), clean(parsed.html)
     parsed.to, parsed.cc = [clean(a) for a in parsed.to], [clean(a) for a in parsed.cc]
     for attachment in parsed.attachments:
@@ -91,6 +93,8 @@ def _parse(raw, problems):
     parsed = ParsedMessage(message_id=message_id, problems=problems)
     parsed.subject = _header(message, "Subject", problems)
     parsed.in_reply_to = _header(message, "In-Reply-To", problems).strip().split(" ")[0]
+    references = _header(message, "References", problems).split()
+    parsed.thread_key = (references[0] if references else parsed.in_reply_to) or message_id
     parsed.sender = _header(message, "From", problems)
     parsed.to = [address for _name, address in getaddresses([_header(message, "To", problems)]) if address]
     parsed.cc = [address for _name, address in getaddresses([_header(message, "Cc", problems)]) if address]

@@ -80,3 +80,16 @@ def test_messages_from_the_wild_are_read_never_raise():
     assert parsed.html.strip() == "<p>Hi</p>"
     assert [(a.name, a.mimetype, a.data) for a in parsed.attachments] == [("offer.pdf", "application/pdf", b"%PDF-")]
     assert parse(b"\x00\xff garbage without headers").message_id.startswith("<mcm-")
+
+
+def test_a_conversation_is_keyed_by_the_message_it_started_with():
+    def raw(message_id, *headers):
+        return "\r\n".join(["From: a@b.test", f"Message-ID: {message_id}", *headers, "", "hi", ""]).encode()
+
+    first = parse(raw("<1@b.test>"))
+    reply = parse(raw("<2@b.test>", "In-Reply-To: <1@b.test>", "References: <1@b.test>"))
+    second = parse(raw("<3@b.test>", "In-Reply-To: <2@b.test>", "References: <1@b.test>\r\n <2@b.test>"))
+    bare = parse(raw("<4@b.test>", "In-Reply-To: <1@b.test>"))  # a client that sends no References
+    assert {first.thread_key, reply.thread_key, second.thread_key, bare.thread_key} == {"<1@b.test>"}
+    assert parse(raw("<5@b.test>")).thread_key == "<5@b.test>"
+    assert parse(b"no headers at all").thread_key == parse(b"no headers at all").message_id

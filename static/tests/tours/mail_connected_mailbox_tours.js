@@ -502,6 +502,15 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail", {
             trigger: ".o_form_view .o_field_widget[name=logged_on]:contains('Spring deal')",
         },
         {
+            content: "Open its conversation",
+            trigger: ".o_form_view .o_notebook a[name=conversation]",
+            run: "click",
+        },
+        {
+            content: "The answer that followed is in it",
+            trigger: ".o_form_view .o_field_widget[name=thread_ids] .o_data_row:contains('Follow-up')",
+        },
+        {
             content: "Open the lead it was logged on",
             trigger: ".o_form_view button[name=action_open_logged_record]",
             run: "click",
