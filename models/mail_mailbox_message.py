@@ -86,7 +86,10 @@ class MailMailboxMessage(models.Model):
         default=True, help="Archived: out of the lists (in the mailbox too, when the mailbox asks for that)."
     )
     in_inbox = fields.Boolean(
-        "In the Inbox", readonly=True, help="What the last complete sync saw (empty: not known yet)."
+        "In the Inbox",
+        readonly=True,
+        help="What the last complete sync saw, followed while archive goes from the mailbox to Odoo "
+        "(empty: not known).",
     )
     mail_message_id = fields.Many2one(
         "mail.message", "Odoo message", readonly=True, ondelete="set null", help="The same message, sent from Odoo."

@@ -110,9 +110,18 @@ class MailMailbox(models.Model):
     last_sync_date = fields.Datetime("Last sync", compute="_compute_sync_progress")
 
     def write(self, vals):
+        starting = self.filtered(lambda m: not m.archive_in_odoo) if vals.get("archive_in_odoo") else self.browse()
         result = super().write(vals)
         if vals.get("archive_in_odoo") or vals.get("archive_on_server"):
-            self._archive_folder(tick=True)
+            for mailbox in self:
+                mailbox._archive_folder(tick=True)
+        if starting:  # not followed while off: the next complete run sees where each message is, then moves count
+            self.env.cr.execute(
+                SQL("UPDATE mail_mailbox_message SET in_inbox = NULL WHERE mailbox_id IN %s", tuple(starting.ids))
+            )
+            self.env["mail.mailbox.message"].invalidate_model(["in_inbox"])
+            starting._ensure_sync_rows()
+            self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", starting.ids)]).places_changed = True
         return result
 
     def _archive_folder(self, tick=False):
@@ -704,30 +713,32 @@ class SyncWriter:
         """After a complete run that added or removed places (so a message moved between
         two folders is seen in both, whichever was looked at first): what left the Inbox
         and stayed in the mailbox is archived in Odoo, what came back is restored, what
-        no folder has is deleted, each where the mailbox asks for it."""
-        if not mailbox_ids:
-            return
+        no folder has is deleted, each where the mailbox asks for it. Whether a message
+        is in the Inbox is followed only where archive goes to Odoo (one query over the
+        mailbox's messages); turning that on starts from what the next complete run sees."""
         Messages = self.env["mail.mailbox.message"].sudo().with_context(active_test=False)
-        self.cr.execute(
-            SQL(
-                "WITH inbox AS (SELECT DISTINCT p.message_id FROM mail_mailbox_message_place p "
-                "JOIN mail_mailbox_folder f ON f.id = p.folder_id WHERE f.mailbox_id = ANY(%(ids)s) "
-                "AND f.special_use = %(inbox)s), "
-                "seen AS (SELECT m.id, m.in_inbox AS was, i.message_id IS NOT NULL AS is_in "
-                "FROM mail_mailbox_message m LEFT JOIN inbox i ON i.message_id = m.id "
-                "WHERE m.mailbox_id = ANY(%(ids)s)) "
-                "UPDATE mail_mailbox_message m SET in_inbox = seen.is_in FROM seen "
-                "WHERE m.id = seen.id AND m.in_inbox IS DISTINCT FROM seen.is_in "
-                "RETURNING m.id, m.mailbox_id, seen.was, seen.is_in",
-                ids=list(mailbox_ids),
-                inbox=INBOX,
+        asks = [m.id for m in self.mailboxes.values() if m.id in mailbox_ids and m.archive_in_odoo]
+        moved = []
+        if asks:
+            self.cr.execute(
+                SQL(
+                    "WITH inbox AS (SELECT DISTINCT p.message_id FROM mail_mailbox_message_place p "
+                    "JOIN mail_mailbox_folder f ON f.id = p.folder_id WHERE f.mailbox_id = ANY(%(ids)s) "
+                    "AND f.special_use = %(inbox)s), "
+                    "seen AS (SELECT m.id, m.in_inbox AS was, i.message_id IS NOT NULL AS is_in "
+                    "FROM mail_mailbox_message m LEFT JOIN inbox i ON i.message_id = m.id "
+                    "WHERE m.mailbox_id = ANY(%(ids)s)) "
+                    "UPDATE mail_mailbox_message m SET in_inbox = seen.is_in FROM seen "
+                    "WHERE m.id = seen.id AND m.in_inbox IS DISTINCT FROM seen.is_in "
+                    "RETURNING m.id, m.mailbox_id, seen.was, seen.is_in",
+                    ids=asks,
+                    inbox=INBOX,
+                )
             )
-        )
-        moved = self.cr.fetchall()
-        Messages.invalidate_model(["in_inbox"])
-        asks = {m.id for m in self.mailboxes.values() if m.id in mailbox_ids and m.archive_in_odoo}
-        left = [mid for mid, mailbox_id, was, is_in in moved if mailbox_id in asks and was and not is_in]
-        back = [mid for mid, mailbox_id, was, is_in in moved if mailbox_id in asks and was is False and is_in]
+            moved = self.cr.fetchall()
+            Messages.invalidate_model(["in_inbox"])
+        left = [mid for mid, _mailbox_id, was, is_in in moved if was and not is_in]
+        back = [mid for mid, _mailbox_id, was, is_in in moved if was is False and is_in]
         if left:  # archived only when still in the mailbox, outside its Trash and Spam
             self.cr.execute(
                 SQL(

@@ -183,6 +183,23 @@ class TestSyncArchive(CarolsInboxMixin, StackMixin, MailboxCase):
         self.assertTrue(stored["B"].active)
         self.assertEqual(stored["B"].folder_names, "All Mail, Inbox")
 
+    def test_turned_on_again_archive_counts_from_then_not_before(self):
+        keys = {subject: self.put(subject, "INBOX") for subject in ("A", "B")}
+        mailbox = self.mailbox()
+        mailbox.write({"archive_in_odoo": True})
+        self.sync(mailbox)
+        mailbox.write({"archive_in_odoo": False})
+        self.move(keys["A"], "INBOX", "Archive")  # archived while Odoo did not follow
+        self.sync(mailbox)
+        mailbox.write({"archive_in_odoo": True})
+        self.sync(mailbox)
+        stored = self.stored(mailbox)
+        self.assertTrue(stored["A"].active)  # not archived by surprise when the switch is turned on
+        self.move(keys["B"], "INBOX", "Archive")
+        self.sync(mailbox)
+        self.assertFalse(stored["B"].active)
+        self.assertTrue(stored["A"].active)  # nor at the next change
+
     def test_no_archive_folder_is_said_and_nothing_changes(self):
         key = self.put("A", "INBOX")
         mailbox = self.mailbox()
