@@ -327,29 +327,36 @@ class MailMailboxMessage(models.Model):
         return True
 
     def action_mark_read(self):
-        return self._set_seen(True)
+        return self._set_flag("\\Seen", "seen", True)
 
     def action_mark_unread(self):
-        return self._set_seen(False)
+        return self._set_flag("\\Seen", "seen", False)
 
-    def _set_seen(self, seen):
-        """Read or unread in Odoo and on the server, in every folder that has the message.
-        The server is told first: if it refuses, nothing changes in Odoo."""
+    def action_star(self):
+        return self._set_flag("\\Flagged", "flagged", True)
+
+    def action_unstar(self):
+        return self._set_flag("\\Flagged", "flagged", False)
+
+    def _set_flag(self, flag, field, value):
+        """Set or clear an IMAP flag (read, starred) in Odoo and on the server, in every
+        folder that has the message. The server is told first: if it refuses, nothing
+        changes in Odoo."""
         self.check_access("read")
         for mailbox in self.mailbox_id:
             mailbox._check_can_act()
             messages = self.filtered(lambda m, mailbox=mailbox: m.mailbox_id == mailbox).sudo()
 
-            def store(client, _path, uids, seen=seen):
-                (client.add_flags if seen else client.remove_flags)(uids, [b"\\Seen"])
+            def store(client, _path, uids):
+                (client.add_flags if value else client.remove_flags)(uids, [flag.encode()])
 
             refused = self._change_on_server(mailbox.sudo(), messages.place_ids, store)
             if refused:
                 return refused
             for place in messages.place_ids:
-                flags = set((place.flags or "").split()) - {"\\Seen"}
-                place.flags = " ".join(sorted(flags | ({"\\Seen"} if seen else set())))
-            messages.seen = seen
+                flags = set((place.flags or "").split()) - {flag}
+                place.flags = " ".join(sorted(flags | ({flag} if value else set())))
+            messages[field] = value
         return True
 
     def action_delete(self):

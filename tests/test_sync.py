@@ -305,7 +305,7 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(action.domain, "[('user_id', '=', uid)]")
         self.assertIn(stored, self.env["mail.mailbox.message"].with_user(self.user_ann).search(domain))
 
-    def test_read_and_unread_set_in_odoo_reach_the_server(self):
+    def test_read_unread_and_starred_set_in_odoo_reach_the_server(self):
         inbox = self.folder((message("Offer"), 0))
         archive = self.folder()
         mailbox = self.mailbox(inbox, archive)
@@ -315,12 +315,12 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         (stored,) = self.messages(mailbox).with_user(self.user_ann)
         self.assertEqual(len(stored.sudo().place_ids), 2)
 
-        def seen_on_server():
+        def seen_on_server(flag=b"\\Seen"):
             found = []
             for path in (inbox, archive):
                 self.imap.select_folder(path, readonly=True)
                 flags = self.imap.get_flags(self.imap.search(["ALL"]))
-                found += [b"\\Seen" in value for value in flags.values()]
+                found += [flag in value for value in flags.values()]
             return found
 
         self.assertEqual(seen_on_server(), [False, False])
@@ -328,6 +328,11 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual((stored.seen, seen_on_server()), (True, [True, True]))
         stored.action_mark_unread()
         self.assertEqual((stored.seen, seen_on_server()), (False, [False, False]))
+        stored.action_star()
+        self.assertEqual((stored.flagged, seen_on_server(b"\\Flagged")), (True, [True, True]))
+        self.assertEqual(seen_on_server(), [False, False])  # starring reads nothing
+        stored.action_unstar()
+        self.assertEqual((stored.flagged, seen_on_server(b"\\Flagged")), (False, [False, False]))
         # and a change made elsewhere comes back by the sync (CONDSTORE)
         self.imap.select_folder(inbox)
         self.imap.add_flags(self.imap.search(["ALL"]), [b"\\Seen"])
