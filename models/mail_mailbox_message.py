@@ -162,7 +162,11 @@ class MailMailboxMessage(models.Model):
             if len(self) > listed
             else ""
         )
-        title = _("While access was lost, %(count)s messages came in:", count=len(self))
+        title = _(
+            "While %(address)s was out of reach, %(count)s messages came in:",
+            address=self.mailbox_id[:1].email,
+            count=len(self),
+        )
         return Markup("<p>%s</p><ul>%s%s</ul>") % (title, Markup("").join(items), more)
 
     def _logged_records(self):
