@@ -3,6 +3,7 @@ so a retry, a crash or a renumbered folder never stores it twice), and one *plac
 folder and UID where the server keeps it (Gmail's labels are its places)."""
 
 import re
+from datetime import datetime
 
 from imapclient.exceptions import IMAPClientError
 from markupsafe import Markup
@@ -82,6 +83,9 @@ class MailMailboxMessage(models.Model):
     )
     problem = fields.Char(readonly=True, help="What could not be read or fetched, and why.")
     on_server = fields.Boolean(default=True, readonly=True, help="False once no folder of the server has it.")
+    gone_settled = fields.Boolean(
+        readonly=True, help="Found gone by a complete sync: deleted at the next one where the mailbox asks for it."
+    )
     active = fields.Boolean(
         default=True, help="Archived: out of the lists (in the mailbox too, when the mailbox asks for that)."
     )
@@ -118,20 +122,21 @@ class MailMailboxMessage(models.Model):
         """The messages of the same conversation in this mailbox, this one included."""
         for message in self:
             key = message.thread_key or message.message_key
-            message.thread_ids = (
-                self.search(
+            found = (
+                self.with_context(active_test=False).search(
                     [
                         ("mailbox_id", "=", message.mailbox_id.id),
                         "|",
                         ("thread_key", "=", key),
                         ("message_key", "=", key),
                     ],
-                    order="date, id",
-                    limit=100,
+                    order="date desc, id desc",
+                    limit=100,  # the newest
                 )
                 if key and message.mailbox_id
                 else message
             )
+            message.thread_ids = (found | message).sorted(lambda m: (m.date or datetime.min, m.id))
             message.thread_count = len(message.thread_ids)
 
     @api.depends("logged_message_ids")
@@ -150,7 +155,12 @@ class MailMailboxMessage(models.Model):
             return Markup("")
         items = []
         for message in self[:listed]:
-            records = [self.env[c.model].browse(c.res_id) for c in message.logged_message_ids if c.model]
+            records = [
+                self.env[c.model].browse(c.res_id).exists()
+                for c in message.logged_message_ids
+                if c.model in self.env and c.res_id
+            ]
+            records = [r for r in records if r]
             where = (
                 Markup(" (%s)") % _("on %(record)s", record=", ".join(r.sudo().display_name for r in records))
                 if records
@@ -376,7 +386,7 @@ class MailMailboxMessage(models.Model):
 
                 def remove(client, path, uids, trash=trash):
                     if trash and path != trash.path:
-                        client.move(uids, trash.path)
+                        move(client, uids, trash.path)
                     else:
                         expunge(client, uids)
 
@@ -432,13 +442,13 @@ class MailMailboxMessage(models.Model):
                 found = self._found_in(client, inbox)
                 uids = [uid for uids in found.values() for uid in uids]
                 if uids:  # out of the Inbox folder: on Gmail, only the Inbox label goes
-                    expunge(client, uids) if labels else client.move(uids, folder.path)
+                    expunge(client, uids) if labels else move(client, uids, folder.path)
             else:
                 outside = self - self.browse([m.id for m in self._found_in(client, inbox)])
                 found = outside._found_in(client, folder)
                 uids = [uid for uids in found.values() for uid in uids]
                 if uids:
-                    (client.copy if labels else client.move)(uids, inbox.path)
+                    client.copy(uids, inbox.path) if labels else move(client, uids, inbox.path)
             moved = self.browse([m.id for m in found])
 
         refused = self._on_server(mailbox, work)
@@ -456,7 +466,11 @@ class MailMailboxMessage(models.Model):
         found = {}
         for message in self:
             uids = [p.uid for p in message.place_ids if p.folder_id == folder]
-            uids = uids or client.search(["HEADER", "Message-ID", message.message_key])
+            if not uids:
+                try:
+                    uids = client.search(["HEADER", "Message-ID", message.message_key])
+                except UnicodeEncodeError:  # an 8-bit Message-ID no SEARCH can carry
+                    uids = []
             if uids:
                 found[message] = uids
         return found
@@ -534,6 +548,16 @@ class MailMailboxMessage(models.Model):
                     for attachment in attachments
                 ]
             )
+
+
+def move(client, uids, target):
+    """Move ``uids`` of the selected folder to ``target`` (copy, then delete, where the
+    server has no MOVE)."""
+    if client.has_capability("MOVE"):
+        client.move(uids, target)
+    else:
+        client.copy(uids, target)
+        expunge(client, uids)
 
 
 def expunge(client, uids):

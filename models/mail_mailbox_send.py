@@ -168,6 +168,8 @@ class MailMailbox(models.Model):
             # before anything leaves: what came in while access was lost, so that the
             # summary shows the replies and nobody answers blind
             came_in = mailbox._catch_up(since) if since else self.env["mail.mailbox.message"]
+            if mailbox.state != "connected":  # the catch-up found it down again: what it holds stays held
+                continue
             released = self.env["mail.mail"]._mcm_release(mailbox)
             paused = self.env["mailing.mailing"]._mcm_of_mailbox(mailbox, ("paused",))
             remaining = sum(len(mailing._get_remaining_recipients()) for mailing in paused)

@@ -84,8 +84,9 @@ class MailMailbox(models.Model):
     )
     delete_in_odoo = fields.Boolean(
         "Delete in Odoo what is deleted in the mailbox",
-        help="A synced message that no folder of the server has any more is deleted from Odoo (its copies in the "
-        "chatter of contacts and leads stay: they are those records' history). Off: it stays, marked as gone.",
+        help="A synced message that no folder of the server has any more is deleted from Odoo, once two syncs in a "
+        "row found it gone (its copies in the chatter of contacts and leads stay: they are those records' "
+        "history). Turned on, this also deletes the messages already marked as gone. Off: they stay, marked as gone.",
     )
     delete_on_server = fields.Boolean(
         "Delete in the mailbox what is deleted in Odoo",
@@ -127,13 +128,12 @@ class MailMailbox(models.Model):
     def _archive_folder(self, tick=False):
         """Where this mailbox keeps archived mail: Gmail's All Mail, else the folder the
         server gives the Archive role (``tick``: synced from now on, so that archived mail
-        is still seen there)."""
+        is still seen there). Another server's All folder is a view of the others (a
+        message taken out of the Inbox is gone from it too): never an archive."""
         self.ensure_one()
         present = self.sudo().folder_ids.filtered("present")
-        folder = (
-            present.filtered(lambda f: f.special_use == "\\All")[:1]
-            or present.filtered(lambda f: f.special_use == "\\Archive")[:1]
-        )
+        role = "\\All" if self.provider == "google" else "\\Archive"
+        folder = present.filtered(lambda f: f.special_use == role)[:1]
         if tick and folder and not folder.selected:
             folder.selected = True
         return folder
@@ -480,6 +480,8 @@ class SyncWriter:
                     fields.Datetime.now() - timedelta(days=mailbox.backfill_days),
                 )
             )
+            if self.cr.rowcount:
+                self.changed.add(mailbox_id)
             self.env["mail.mailbox.message"].invalidate_model(["on_server"])
         self._save_state(request.folder_id, request.state)
 
@@ -554,7 +556,14 @@ class SyncWriter:
                 if complete:
                     settled.append(mailbox_id)
                 row.places_changed = not complete
-        self._settle(settled)
+        try:
+            with self.cr.savepoint():
+                again = self._settle(settled)
+        except psycopg2.errors.SerializationFailure:  # a user changed one of those messages meanwhile
+            _logger.info("Settling mailboxes %s waits for their next run", settled)
+            again = set(settled)
+        if again:
+            rows.filtered(lambda r: r.mailbox_id.id in again).places_changed = True
         return more_ids
 
     # -- writing
@@ -663,7 +672,8 @@ class SyncWriter:
         # a message seen again somewhere is on the server
         self.cr.execute(
             SQL(
-                "UPDATE mail_mailbox_message SET on_server = true WHERE id = ANY(%s) AND NOT on_server",
+                "UPDATE mail_mailbox_message SET on_server = true, gone_settled = false WHERE id = ANY(%s) "
+                "AND (NOT on_server OR gone_settled)",
                 [message_id for message_id, _uid, _flags in places],
             )
         )
@@ -713,7 +723,8 @@ class SyncWriter:
         """After a complete run that added or removed places (so a message moved between
         two folders is seen in both, whichever was looked at first): what left the Inbox
         and stayed in the mailbox is archived in Odoo, what came back is restored, what
-        no folder has is deleted, each where the mailbox asks for it. Whether a message
+        no folder has is deleted (found gone by two complete runs in a row), each where
+        the mailbox asks for it; returns the mailboxes to settle again. Whether a message
         is in the Inbox is followed only where archive goes to Odoo (one query over the
         mailbox's messages); turning that on starts from what the next complete run sees."""
         Messages = self.env["mail.mailbox.message"].sudo().with_context(active_test=False)
@@ -752,9 +763,23 @@ class SyncWriter:
         if back:
             self.cr.execute(SQL("UPDATE mail_mailbox_message SET active = true WHERE id = ANY(%s)", back))
         Messages.invalidate_model(["active"])
+        # deleted in two steps: gone at two complete runs in a row (a message moved while a
+        # run was under way, or into a folder that could not be opened, is found again first)
         deleting = [m.id for m in self.mailboxes.values() if m.id in mailbox_ids and m.delete_in_odoo]
-        if deleting:
-            Messages.search([("mailbox_id", "in", deleting), ("on_server", "=", False)])._delete_in_odoo()
+        if not deleting:
+            return set()
+        Messages.search(
+            [("mailbox_id", "in", deleting), ("on_server", "=", False), ("gone_settled", "=", True)]
+        )._delete_in_odoo()
+        self.cr.execute(
+            SQL(
+                "UPDATE mail_mailbox_message SET gone_settled = true WHERE mailbox_id = ANY(%s) AND NOT on_server "
+                "AND gone_settled IS NOT TRUE RETURNING mailbox_id",
+                deleting,
+            )
+        )
+        Messages.invalidate_model(["gone_settled"])
+        return {row[0] for row in self.cr.fetchall()}  # to settle again at the next complete run
 
     def _save_state(self, folder_id, state, done=False):
         values = {"sync_state": asdict(state)}

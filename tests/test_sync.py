@@ -362,6 +362,9 @@ class TestSync(ServerFoldersMixin, StackMixin, MailboxCase):
         folder = mailbox.folder_ids.filtered(lambda f: f.path == inbox)
         folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}
         self.sync(mailbox)
+        self.assertFalse(by_subject["gone on the server"].on_server)  # found gone once: marked
+        self.assertTrue(by_subject["gone on the server"].exists())
+        self.sync(mailbox)  # gone at two complete runs in a row: deleted
         self.assertFalse(by_subject["gone on the server"].exists())
         # deleted in Odoo: moved to the mailbox's Trash
         trash = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Trash").path

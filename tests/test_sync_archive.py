@@ -2,12 +2,14 @@
 of the mailbox in its direction, an Archive folder as most servers have, and All Mail
 as Gmail has (its Inbox is a label: a message of the Inbox is also in All Mail)."""
 
+import secrets
+
 from imapclient import IMAPClient
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
-from ..devstack.testkit import server_message_ids
+from ..devstack.testkit import connect_oauth, server_message_ids
 from .common import MailboxCase, StackHttpMixin, StackMixin
 from .test_sync import message
 
@@ -39,20 +41,21 @@ class CarolsInboxMixin:
         if self.imap.folder_exists(ALL_MAIL):
             self.imap.delete_folder(ALL_MAIL)
 
-    def put(self, subject, *paths):
+    def put(self, subject, *paths, client=None):
         """A message from a customer in each of ``paths`` (one message, several places)."""
         key = f"<{subject.lower().replace(' ', '-')}-{id(self)}@customer.test>"
         raw = message(subject, to=CAROL, message_id=key)
         for path in paths:
-            self.imap.append(path, raw)
+            (client or self.imap).append(path, raw)
         return key
 
-    def where(self, key):
+    def where(self, key, client=None):
         """{folder: how many copies} of the message on the server."""
+        client = client or self.imap
         found = {}
         for path in ("INBOX", "Archive", ALL_MAIL):
-            if self.imap.folder_exists(path):
-                count = server_message_ids(self.imap, path).count(key)
+            if client.folder_exists(path):
+                count = server_message_ids(client, path).count(key)
                 if count:
                     found[path] = count
         return found
@@ -93,6 +96,8 @@ class TestSyncArchive(CarolsInboxMixin, StackMixin, MailboxCase):
         cls._setup_stack(cls.env)
 
     def test_an_archive_folder_both_ways_each_switch_in_its_direction(self):
+        # an All folder on a server that is not Gmail is a view of the others: never the archive
+        self.imap.create_folder(ALL_MAIL)
         keys = {subject: self.put(subject, "INBOX") for subject in ("A", "B", "C", "D")}
         mailbox = self.mailbox()
         # deletions too: a move seen by the deep scan of the folder it left, before the
@@ -134,6 +139,7 @@ class TestSyncArchive(CarolsInboxMixin, StackMixin, MailboxCase):
         self.imap.delete_messages(self.imap.search(["HEADER", "Message-ID", keys["C"]]))
         self.imap.expunge()
         self.sync(mailbox)
+        self.sync(mailbox)  # gone at two complete runs in a row
         self.assertFalse(stored["C"].exists())
         self.assertTrue(stored["A"].exists() and stored["B"].exists())
 
@@ -152,9 +158,16 @@ class TestSyncArchive(CarolsInboxMixin, StackMixin, MailboxCase):
         self.assertFalse(stored["D"].active)
 
     def test_gmail_archive_is_the_inbox_label_removed_and_all_mail_keeps_one_copy(self):
-        self.imap.create_folder(ALL_MAIL)
-        keys = {subject: self.put(subject, "INBOX", ALL_MAIL) for subject in ("A", "B")}
-        mailbox = self.mailbox()
+        address = f"archive-{secrets.token_hex(3)}@gmail.test"  # a mailbox of its own, Google-like
+        mailbox = connect_oauth(self.env(user=self.user_ann), self.stack, "google", address).sudo()
+        gmail = IMAPClient(self.stack["host"], port=self.stack["imap_port"], ssl=False, timeout=10)
+        gmail.oauth2_login(address, mailbox._get_access_token())
+        self.addCleanup(gmail.logout)
+        gmail.create_folder(ALL_MAIL)  # as on Gmail: every message of the Inbox is in All Mail too
+        keys = {subject: self.put(subject, "INBOX", ALL_MAIL, client=gmail) for subject in ("A", "B")}
+        mailbox.action_refresh_folders()
+        for folder in mailbox.folder_ids:
+            folder.selected = folder.special_use == "\\Inbox"
         mailbox.write({"archive_in_odoo": True, "archive_on_server": True})
         all_mail = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\All")
         self.assertTrue(all_mail.selected)  # ticked by the switch: archived mail is seen there
@@ -164,21 +177,21 @@ class TestSyncArchive(CarolsInboxMixin, StackMixin, MailboxCase):
         self.assertEqual(stored["A"].folder_names, "All Mail, Inbox")
 
         # archived in Gmail (the Inbox label removed: gone from the Inbox folder only)
-        self.imap.select_folder("INBOX")
-        self.imap.delete_messages(self.imap.search(["HEADER", "Message-ID", keys["A"]]))
-        self.imap.expunge()
+        gmail.select_folder("INBOX")
+        gmail.delete_messages(gmail.search(["HEADER", "Message-ID", keys["A"]]))
+        gmail.expunge()
         self.sync(mailbox)
         self.assertFalse(stored["A"].active)
         self.assertEqual(stored["A"].folder_names, "All Mail")
 
         # archived in Odoo: out of the Inbox, still once in All Mail (not moved into it twice)
         stored["B"].with_user(self.user_ann).action_archive()
-        self.assertEqual(self.where(keys["B"]), {ALL_MAIL: 1})
+        self.assertEqual(self.where(keys["B"], gmail), {ALL_MAIL: 1})
         self.sync(mailbox)
         self.assertFalse(stored["B"].active)
         # restored: in the Inbox again, All Mail unchanged
         stored["B"].with_user(self.user_ann).action_unarchive()
-        self.assertEqual(self.where(keys["B"]), {"INBOX": 1, ALL_MAIL: 1})
+        self.assertEqual(self.where(keys["B"], gmail), {"INBOX": 1, ALL_MAIL: 1})
         self.sync(mailbox)
         self.assertTrue(stored["B"].active)
         self.assertEqual(stored["B"].folder_names, "All Mail, Inbox")
