@@ -155,12 +155,7 @@ class MailMailboxMessage(models.Model):
             return Markup("")
         items = []
         for message in self[:listed]:
-            records = [
-                self.env[c.model].browse(c.res_id).exists()
-                for c in message.logged_message_ids
-                if c.model in self.env and c.res_id
-            ]
-            records = [r for r in records if r]
+            records = message._logged_records(readable=False)  # the owner's records, said to the owner
             where = (
                 Markup(" (%s)") % _("on %(record)s", record=", ".join(r.sudo().display_name for r in records))
                 if records
@@ -179,13 +174,16 @@ class MailMailboxMessage(models.Model):
         )
         return Markup("<p>%s</p><ul>%s%s</ul>") % (title, Markup("").join(items), more)
 
-    def _logged_records(self):
-        """The records this message was logged on that the reader may open."""
+    def _logged_records(self, readable=True):
+        """The records this message was logged on that still exist (``readable``: that
+        the reader may open)."""
         self.ensure_one()
         records = []
         for copy in self.sudo().logged_message_ids:
+            if copy.model not in self.env or not copy.res_id:
+                continue
             record = self.env[copy.model].browse(copy.res_id)
-            if record.exists() and record.has_access("read"):
+            if record.exists() and (not readable or record.has_access("read")):
                 records.append(record)
         return records
 
@@ -322,10 +320,16 @@ class MailMailboxMessage(models.Model):
         place = self.sudo().place_ids[:1]
         if not place:
             raise UserError(_("No folder of the server has this message any more."))
-        token = mailbox._get_access_token() if mailbox.provider != "imap" else None
-        with imap_lib.session(mailbox._server("imap", token), mailbox.email) as client:
+        fetched = {}
+
+        def work(client):
             client.select_folder(place.folder_id.path, readonly=True)
-            raw = client.fetch([place.uid], ["BODY.PEEK[]"]).get(place.uid, {}).get(b"BODY[]")
+            fetched.update(client.fetch([place.uid], ["BODY.PEEK[]"]).get(place.uid, {}))
+
+        refused = self._on_server(mailbox, work)  # refused: the mailbox's status says why
+        if refused:
+            return refused
+        raw = fetched.get(b"BODY[]")
         if raw is None:
             raise UserError(_("The server no longer has this message in %(folder)s.", folder=place.folder_id.name))
         parsed = parse(raw)

@@ -129,6 +129,19 @@ def flip(stack, switch, **params):
     return answer.json()
 
 
+def sync_until_done(mailbox, rounds=20):
+    """Sync rounds of ``mailbox`` as the cron runs them, until it is up to date; returns
+    how many ran."""
+    for done in range(1, rounds + 1):
+        mailbox.invalidate_recordset()
+        claimed = mailbox._claim_sync(ids=mailbox.ids, limit=1)
+        if claimed != mailbox:
+            raise AssertionError(f"{mailbox.email} could not be claimed for a sync")
+        if not claimed._sync_round():
+            return done
+    raise AssertionError("the sync never ended")
+
+
 class StackMixin:
     """Skip (loudly) when the local mail stack is not running; configure the addon for it."""
 

@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.testkit import connect_oauth, server_message_ids
-from .common import MailboxCase, StackHttpMixin, StackMixin
+from .common import MailboxCase, StackHttpMixin, StackMixin, sync_until_done
 from .test_sync import message
 
 CAROL = "carol@mail.test"
@@ -79,8 +79,7 @@ class CarolsInboxMixin:
         for folder in mailbox.folder_ids:
             if folder.sync_state:
                 folder.sync_state = {**folder.sync_state, "last_deep_scan": 0}
-        while mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round():
-            pass
+        sync_until_done(mailbox)
         self.env["mail.mailbox.message"].invalidate_model()
 
     def stored(self, mailbox):
@@ -233,9 +232,14 @@ class TestArchiveInTheBrowser(CarolsInboxMixin, StackHttpMixin, HttpCase):
         key = self.put("Question about the offer", "INBOX")
         self.put("Keep me", "INBOX")
         mailbox = self.mailbox()
-        mailbox.write({"archive_on_server": True})
         self.sync(mailbox)
-        self.start_tour("/odoo", "mail_connected_mailbox_tour_archive", login=self.user_ann.login)
+        # as the README's demo says: tick the switch on the mailbox, then archive in My mail
+        self.start_tour(
+            f"/odoo/action-mail_connected_mailbox.mail_mailbox_action/{mailbox.id}",
+            "mail_connected_mailbox_tour_archive",
+            login=self.user_ann.login,
+        )
+        self.assertTrue(mailbox.archive_on_server)
         self.assertEqual(self.where(key), {"Archive": 1})  # out of the Inbox on the server
         self.start_tour("/odoo", "mail_connected_mailbox_tour_restore", login=self.user_ann.login)
         self.assertEqual(self.where(key), {"INBOX": 1})  # and back

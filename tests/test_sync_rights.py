@@ -9,20 +9,12 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 
 from .common import MailboxCase, StackHttpMixin, StackMixin
-from .test_sync import BOB, ServerFoldersMixin, message
+from .test_sync import BOB, LeadMixin, ServerFoldersMixin, message
 
 # what "nothing" looks like for each kind of call: refused, or an empty answer
 NOTHING = (None, [], 0, {"groups": [], "length": 0}, {"length": 0, "records": []})
 ACCESS_ERROR = 4  # the XML-RPC fault code of an AccessError
 METHODS = ("action_mark_read", "action_delete", "action_show_images", "action_fetch_body", "action_open_logged_record")
-
-
-def sync(mailbox, rounds=20):
-    """Sync rounds as the cron runs them, until the mailbox is up to date."""
-    for _round in range(rounds):
-        if not mailbox._claim_sync(ids=mailbox.ids, limit=1)._sync_round():
-            return
-    raise AssertionError("the sync never ended")
 
 
 def raw_mail(headers, body="body"):
@@ -44,7 +36,7 @@ class TestSyncRights(ServerFoldersMixin, StackHttpMixin, HttpCase):
             {"name": "Ann's deal", "email_from": "lead@customer.test", "user_id": self.user_ann.id}
         )
         mailbox = self.mailbox(self.folder((message("Private offer", attachment=b"%PDF secret"), 0)))
-        sync(mailbox)
+        self.sync(mailbox)
         self.stored = self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)])
         self.assertEqual((len(self.stored), len(self.stored.attachment_ids)), (1, 1))
         self.signed_in = None
@@ -144,7 +136,7 @@ class TestSyncRights(ServerFoldersMixin, StackHttpMixin, HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestSyncCopies(ServerFoldersMixin, StackMixin, MailboxCase):
+class TestSyncCopies(LeadMixin, ServerFoldersMixin, StackMixin, MailboxCase):
     """What a sync logs, and where: once per record, never in a colleague's name, never a script."""
 
     @classmethod
@@ -152,21 +144,12 @@ class TestSyncCopies(ServerFoldersMixin, StackMixin, MailboxCase):
         super().setUpClass()
         cls._setup_stack(cls.env)
 
-    def setUp(self):
-        super().setUp()
-        self.user_ann.groups_id += self.env.ref("sales_team.group_sale_salesman_all_leads")
-        self.lead = self.env["crm.lead"].create({"name": "Spring deal", "email_from": "lead@customer.test"})
-
     def synced(self, *raws):
         """Ann's mailbox synced on a folder of ``raws``: its messages by subject."""
         mailbox = self.mailbox(self.folder(*[(raw, 0) for raw in raws]))
-        sync(mailbox)
+        self.sync(mailbox)
         self.assertFalse(mailbox.sync_problem)
         return {m.subject: m for m in self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)])}
-
-    def copies(self, record):
-        domain = [("model", "=", record._name), ("res_id", "=", record.id), ("mcm_message_id", "!=", False)]
-        return self.env["mail.message"].search(domain)
 
     def test_an_address_shared_by_two_contacts_and_a_lead_is_logged_once_on_each(self):
         Partner = self.env["res.partner"]
@@ -176,8 +159,8 @@ class TestSyncCopies(ServerFoldersMixin, StackMixin, MailboxCase):
         stored = self.synced(message("Shared", Cc="LEAD@customer.test"))
         for record in (*twins, self.lead):
             with self.subTest(record=record.display_name):
-                self.assertEqual(self.copies(record).mcm_message_id, stored["Shared"])
-                self.assertEqual(len(self.copies(record)), 1)
+                self.assertEqual(self.logged(record).mcm_message_id, stored["Shared"])
+                self.assertEqual(len(self.logged(record)), 1)
 
     def test_contacts_without_a_usable_address_and_mail_without_a_sender_break_nothing(self):
         odd = self.env["res.partner"].create([{"name": "No email"}, {"name": "Bad email", "email": "not an address"}])
@@ -188,8 +171,8 @@ class TestSyncCopies(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(sorted(stored), ["nobody", "odd"])
         self.assertFalse(stored["nobody"].email_from)
         self.assertFalse(stored["nobody"].logged_message_ids)
-        self.assertEqual(self.copies(self.lead).mcm_message_id, stored["odd"])  # the lead's address, in Cc
-        self.assertFalse(self.copies(odd[0]) | self.copies(odd[1]))
+        self.assertEqual(self.logged(self.lead).mcm_message_id, stored["odd"])  # the lead's address, in Cc
+        self.assertFalse(self.logged(odd[0]) | self.logged(odd[1]))
 
     def test_a_colleague_s_address_as_sender_never_makes_a_copy_look_posted_by_them(self):
         customer = self.env["res.partner"].create({"name": "Customer", "email": "lead@customer.test"})
@@ -204,7 +187,7 @@ class TestSyncCopies(ServerFoldersMixin, StackMixin, MailboxCase):
             with self.subTest(on=copy.model):
                 self.assertFalse(copy.author_id.user_ids.filtered(lambda u: not u.share))
                 self.assertIn(colleague.email, copy.email_from)
-        (genuine,) = self.copies(self.lead).filtered(lambda m: m.subject == "Genuine")
+        (genuine,) = self.logged(self.lead).filtered(lambda m: m.subject == "Genuine")
         self.assertEqual(genuine.author_id, customer)  # a customer's address still names its author
 
     def test_html_logged_on_a_lead_keeps_no_script_and_no_tracking_pixel(self):
@@ -216,7 +199,7 @@ class TestSyncCopies(ServerFoldersMixin, StackMixin, MailboxCase):
             '<p>Hi<script>steal()</script></p><img src="https://track.example/p.gif" width="1">', subtype="html"
         )
         self.synced(msg.as_bytes())
-        (copy,) = self.copies(self.lead)
+        (copy,) = self.logged(self.lead)
         body = str(copy.body)
         self.assertIn("Hi", body)
         self.assertNotIn("<script", body)

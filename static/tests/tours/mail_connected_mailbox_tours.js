@@ -94,6 +94,26 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_settings", 
     ],
 });
 
+function openMyMail() {
+    return [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        myMailMenu(),
+    ];
+}
+
+function myMailMenu() {
+    return {
+        content: "Open My mail",
+        trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
+        run: "click",
+    };
+}
+
 function cookie(name) {
     const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
     return found ? decodeURIComponent(found.split("=")[1]) : "";
@@ -477,17 +497,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_sync", {
 registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
-        {
-            content: "Open Mailboxes",
-            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
-            run: "click",
-        },
-        {
-            content: "Open My mail",
-            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
-            run: "click",
-        },
+        ...openMyMail(),
         {
             content: "Read the message",
             trigger: ".o_list_view .o_data_row .o_data_cell[name=subject]:contains('Question about the offer')",
@@ -528,19 +538,22 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail", {
 
 // My mail: a salesperson archives a message (out of the list, and of the mailbox's Inbox).
 registry.category("web_tour.tours").add("mail_connected_mailbox_tour_archive", {
-    url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
         {
-            content: "Open Mailboxes",
-            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            content: "On the mailbox, tick Archive in the mailbox what is archived in Odoo",
+            trigger: ".o_form_view .o_field_widget[name=archive_on_server] input",
             run: "click",
         },
         {
-            content: "Open My mail",
-            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
+            content: "Save the mailbox",
+            trigger: ".o_form_view .o_form_button_save",
             run: "click",
         },
+        {
+            content: "Saved",
+            trigger: ".o_form_saved .o_field_widget[name=archive_on_server] input:checked",
+        },
+        myMailMenu(),
         {
             content: "Open the message",
             trigger: ".o_list_view .o_data_row .o_data_cell[name=subject]:contains('Question about the offer')",
@@ -572,17 +585,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_archive", {
 registry.category("web_tour.tours").add("mail_connected_mailbox_tour_restore", {
     url: "/odoo",
     steps: () => [
-        stepUtils.showAppsMenuItem(),
-        {
-            content: "Open Mailboxes",
-            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
-            run: "click",
-        },
-        {
-            content: "Open My mail",
-            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_my_mail']",
-            run: "click",
-        },
+        ...openMyMail(),
         {
             content: "Open the search options",
             trigger: ".o_searchview_dropdown_toggler",
