@@ -91,6 +91,11 @@ class MailMail(models.Model):
                         "mcm_hold_reason": reason,
                     }
                 )
+            if mailbox.state != "throttled" and (mailbox.state not in SENDING_STATES or not mailbox.active):
+                # whatever the campaign's state (it may have finished generating: Odoo
+                # queues a large campaign and marks it done), mail held for a mailbox that
+                # cannot send pauses it, so that it resumes as Settings say
+                mails.mailing_id.filtered(lambda mailing: mailing.state != "paused")._mcm_pause(mailbox)
         return self.browse([mail.id for mail in holds])
 
     def _mcm_hold_reason_for(self, mailbox):

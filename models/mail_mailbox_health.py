@@ -154,6 +154,8 @@ class MailMailbox(models.Model):
         addresses = sorted({address for address in addresses if address})
         if not addresses:
             return self.env["mail.mail"]
+        # the queue runs hourly by itself: woken, it tells them within a minute
+        self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
         return (
             self.env["mail.mail"]
             .sudo()

@@ -172,7 +172,7 @@ class MailMailbox(models.Model):
                 continue
             released = self.env["mail.mail"]._mcm_release(mailbox)
             paused = self.env["mailing.mailing"]._mcm_of_mailbox(mailbox, ("paused",))
-            remaining = sum(len(mailing._get_remaining_recipients()) for mailing in paused)
+            remaining = paused._mcm_recipients_to_go()
             if paused and auto:
                 paused._mcm_resume()
             if released or paused or came_in:

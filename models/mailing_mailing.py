@@ -32,6 +32,11 @@ class MailingMailing(models.Model):
             return server.mcm_mailbox_id
         return self.env["mail.mailbox"]
 
+    def _mcm_recipients_to_go(self):
+        """Recipients still to be mailed: not generated yet, or generated and held."""
+        held = self.env["mail.mail"].sudo().search_count([("mailing_id", "in", self.ids), ("state", "=", "outgoing")])
+        return held + sum(len(mailing._get_remaining_recipients()) for mailing in self)
+
     @api.model
     def _mcm_of_mailbox(self, mailbox, states):
         candidates = self.sudo().search(
@@ -81,10 +86,12 @@ class MailingMailing(models.Model):
 
     def _mcm_resume(self):
         for mailing in self:
+            # a campaign paused after it finished generating is done again: its held mail
+            # is all that was left to send
             state = mailing.mcm_state_before_pause or "in_queue"
             mailing.write(
                 {
-                    "state": "sending" if state == "sending" else "in_queue",
+                    "state": state if state in ("sending", "done") else "in_queue",
                     "mcm_pause_reason": False,
                     "mcm_state_before_pause": False,
                 }

@@ -88,7 +88,7 @@ class TestCampaigns(StackMixin, MailboxCase):
         self.assertEqual(mailing.state, "paused")
         notes = self.mailbox.message_ids.mapped("body")
         self.assertTrue(
-            any("Paused campaigns waiting for a click on Resume (1, 7 recipients to go)" in note for note in notes),
+            any("Paused campaigns waiting for a click on Resume (1, 12 recipients to go)" in note for note in notes),
             notes,
         )
         self.assertTrue(all(mail.mcm_hold_reason for mail in held))
@@ -117,3 +117,67 @@ class TestCampaigns(StackMixin, MailboxCase):
             sorted(set(self.received(mailing.subject))), sorted(mailing.contact_list_ids.contact_ids.mapped("email"))
         )
         self.assertEqual(len(self.received(mailing.subject)), 3)
+
+    def test_campaign_that_finished_generating_pauses_and_waits_for_resume(self):
+        # over mail.mail.force.send.limit (100), Odoo queues the whole campaign and marks it
+        # done: its mail is all that is left, and it must pause all the same
+        self.env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.campaign_chunk", 1000)
+        mailing = self.campaign(250)
+        with mute_logger(*QUIET):
+            self.env["mailing.mailing"]._process_mass_mailing_queue()
+        self.assertEqual(mailing.state, "done")
+        queued = self.env["mail.mail"].sudo().search([("mailing_id", "=", mailing.id)])
+        self.assertEqual((len(queued), set(queued.mapped("state"))), (250, {"outgoing"}))
+        # the password changes at the server; the queue finds it when it signs in
+        self.lose_access()
+        self.run_queue()
+        self.assertEqual(self.mailbox.state, "auth_lost")
+        self.assertEqual(mailing.state, "paused")
+        self.assertIn("access to alice@mail.test was lost", mailing.mcm_pause_reason)
+        self.assertEqual(self.received(mailing.subject), [])
+        self.assertEqual(self.mailbox.held_mail_count, 250)
+        # reconnect: the default waits for a click on Resume, and the mailbox says how many
+        self.reconnect()
+        self.assertEqual(mailing.state, "paused")
+        notes = self.mailbox.message_ids.mapped("body")
+        self.assertTrue(
+            any("Paused campaigns waiting for a click on Resume (1, 250 recipients to go)" in note for note in notes),
+            notes,
+        )
+        self.run_queue()
+        self.assertEqual(self.received(mailing.subject), [])
+        mailing.action_mcm_resume()
+        self.assertEqual(mailing.state, "done")
+        self.run_queue()
+        recipients = self.received(mailing.subject)
+        self.assertEqual((len(recipients), len(set(recipients))), (250, 250))
+
+    def test_campaign_done_pauses_when_a_check_finds_the_loss_and_resumes_by_itself(self):
+        self.env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.resume_campaigns", "auto")
+        self.env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.campaign_chunk", 1000)
+        mailing = self.campaign(120)
+        with mute_logger(*QUIET):
+            self.env["mailing.mailing"]._process_mass_mailing_queue()
+        self.assertEqual(mailing.state, "done")
+        self.lose_access()
+        self.mailbox.with_user(self.user_ann).action_test_connection()  # a check finds it first
+        self.assertEqual(mailing.state, "paused")
+        held = self.env["mail.mail"].sudo().search([("mailing_id", "=", mailing.id)])
+        self.assertEqual(len(held.filtered("mcm_hold_reason")), 120)
+        self.run_queue()
+        self.assertEqual(self.received(mailing.subject), [])
+        self.reconnect()
+        self.assertEqual(mailing.state, "done")
+        self.run_queue()
+        recipients = self.received(mailing.subject)
+        self.assertEqual((len(recipients), len(set(recipients))), (120, 120))
+
+    def test_an_alert_wakes_the_mail_queue(self):
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
+        before = Trigger.search_count([("cron_id", "=", cron.id)])
+        self.lose_access()
+        self.mailbox.with_user(self.user_ann).action_test_connection()
+        alert = self.env["mail.mail"].sudo().search([("subject", "=", "alice@mail.test is disconnected from Odoo")])
+        self.assertTrue(alert)
+        self.assertGreater(Trigger.search_count([("cron_id", "=", cron.id)]), before)
