@@ -89,7 +89,16 @@ class IrMailServer(models.Model):
     def connect(self, *args, **kwargs):
         """A connected mailbox's server that cannot be reached, or a sign-in that fails
         for a passing reason (the provider is down): the batch waits and is tried again,
-        it does not fail (a lost access is applied to the mailbox and holds it)."""
+        it does not fail (a lost access is applied to the mailbox and holds it).
+
+        Connecting to a mailbox's server signs in as the mailbox: outside Odoo's own
+        sending (which runs as superuser), only its owner, the users it lets send and
+        mailbox administrators may (``connect`` can be called over RPC)."""
+        host = kwargs.get("host") or (args[0] if args else None)
+        if not self.env.su and (kwargs.get("mail_server_id") or not host):
+            mailbox = self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
+            if mailbox:
+                mailbox.with_env(self.env)._mcm_check_owner_or_admin(senders_too=True)
         try:
             return super().connect(*args, **kwargs)
         except Exception as exc:

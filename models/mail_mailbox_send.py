@@ -49,11 +49,21 @@ class MailMailbox(models.Model):
             writers=", ".join((writers.sudo() - mailbox.user_id - mailbox.sender_user_ids).mapped("name")),
         )
 
-    def _mcm_check_owner_or_admin(self):
-        """Refuse unless the current user owns this mailbox or is a mailbox administrator."""
+    def _mcm_check_owner_or_admin(self, senders_too=False):
+        """Refuse unless the current user owns this mailbox or is a mailbox administrator
+        (or, with ``senders_too``, may send through it)."""
         self.ensure_one()
         if self.env.su or self.env.user.has_group(ADMIN_GROUP) or self.sudo().user_id == self.env.user:
             return
+        if senders_too:
+            if self._mcm_lets_send(self.env.user):
+                return
+            raise AccessError(
+                _(
+                    "Only the owner of this mailbox, the users it lets send and mailbox administrators may sign "
+                    "in to its server."
+                )
+            )
         raise AccessError(
             _(
                 "Only the owner of this mailbox and mailbox administrators may test its server: a test signs "

@@ -242,6 +242,10 @@ class TestSendingIdentity(StackHttpMixin, HttpCase):
         self.assertIn("doesn't have 'read' access", fault)
         fault = self.assertRpcDenied(self.user_ben, "ir.mail_server", "test_smtp_connection", [self.server.id])
         self.assertIn("Only the owner of this mailbox and mailbox administrators may test its server", fault)
+        with really_sending():  # nor signs in as her through connect(), which RPC reaches too
+            for route in ({"mail_server_id": self.server.id}, {"smtp_from": ALICE}):
+                fault = self.assertRpcDenied(self.user_ben, "ir.mail_server", "connect", [], **route)
+                self.assertIn("Only the owner of this mailbox, the users it lets send", fault)
         # the owner lists and tests it (for real: Ann's password signs in)
         mine = self.call(self.user_ann, "ir.mail_server", "search_read", [], fields=["from_filter"])
         self.assertIn(ALICE, [s["from_filter"] for s in mine])
