@@ -15,6 +15,7 @@ STOPPED_MAILBOXES = "mail_connected_mailbox.stopped"  # mailboxes that stopped s
 DEFERRED = "mail_connected_mailbox.deferred"  # the mail being sent waits and is tried again
 LAST_SENT = "mail_connected_mailbox.last_sent"  # Message-Id of the last message that left
 DROPPED = "mail_connected_mailbox.dropped"  # a session dropped: Odoo's batch loop was cut short
+VETTED = "mail_connected_mailbox.vetted"  # Message-Ids of the mail that mail.mail.send let leave
 RETRY = "retry"  # tried: counts as an attempt
 RETRY_UNTRIED = "untried"  # not tried (no connection): no attempt counted
 
@@ -45,6 +46,26 @@ class IrMailServer(models.Model):
             if server.smtp_pass:
                 raise UserError(_("A connected mailbox's server keeps no password: the mailbox holds it, encrypted."))
 
+    @api.depends("name")
+    @api.depends_context("uid")
+    def _compute_display_name(self):
+        """A mailbox's server named where its reader may not read it (a many2one is read
+        as superuser) shows no address."""
+        super()._compute_display_name()
+        if not self.env.su:
+            return
+        mine = self.filtered(lambda server: isinstance(server.id, int) and server.mcm_mailbox_id)
+        unreadable = mine - mine.with_env(self.env(su=False))._filtered_access("read") if mine else mine
+        for server in unreadable:
+            server.display_name = _("Restricted mailbox server")
+
+    def test_smtp_connection(self, autodetect_max_email_size=False):
+        """A test signs in as the mailbox (its password or token): only its owner and
+        mailbox administrators may run it on a mailbox's server."""
+        for server in self.sudo().filtered(lambda s: s.smtp_authentication == "mcm_mailbox"):
+            server.mcm_mailbox_id.with_env(self.env)._mcm_check_owner_or_admin()
+        return super().test_smtp_connection(autodetect_max_email_size=autodetect_max_email_size)
+
     def _smtp_login(self, connection, smtp_user, smtp_password):
         if len(self) != 1 or self.smtp_authentication != "mcm_mailbox":
             return super()._smtp_login(connection, smtp_user, smtp_password)
@@ -68,7 +89,16 @@ class IrMailServer(models.Model):
     def connect(self, *args, **kwargs):
         """A connected mailbox's server that cannot be reached, or a sign-in that fails
         for a passing reason (the provider is down): the batch waits and is tried again,
-        it does not fail (a lost access is applied to the mailbox and holds it)."""
+        it does not fail (a lost access is applied to the mailbox and holds it).
+
+        Connecting to a mailbox's server signs in as the mailbox: outside Odoo's own
+        sending (which runs as superuser), only its owner, the users it lets send and
+        mailbox administrators may (``connect`` can be called over RPC)."""
+        host = kwargs.get("host") or (args[0] if args else None)
+        if not self.env.su and (kwargs.get("mail_server_id") or not host):
+            mailbox = self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
+            if mailbox:
+                mailbox.with_env(self.env)._mcm_check_owner_or_admin(senders_too=True)
         try:
             return super().connect(*args, **kwargs)
         except Exception as exc:
@@ -106,6 +136,7 @@ class IrMailServer(models.Model):
         A message sent through a custom IMAP mailbox is noted for a copy in its Sent
         folder (Google and Microsoft file it themselves), filed when the sending call ends
         (``mail.mail.send``), in one IMAP session per mailbox."""
+        self._mcm_check_sender(message, kwargs.get("mail_server_id") or (args[0] if args else None))
         session = kwargs.get("smtp_session")
         mailbox_id, copy = self._mcm_sending_mailbox(message, session, *args, **kwargs)
         if not mailbox_id:
@@ -176,6 +207,26 @@ class IrMailServer(models.Model):
         that would send the copy twice."""
         partial = bool(message_key) and self.env.cr.cache.get(LAST_SENT) == message_key
         self.env.cr.cache[DEFERRED] = {"kind": kind, "text": text, "partial": partial}
+
+    def _mcm_check_sender(self, message, mail_server_id):
+        """A message sent directly (not a mail of ``mail.mail.send``, which vetted its
+        own) through a mailbox's server, or From a mailbox's address through any server,
+        leaves only on behalf of the current user (OdooBot for Odoo's own code), who must
+        be the mailbox's owner or named in its *Who else may send through it*."""
+        if message["Message-Id"] and message["Message-Id"] in self.env.cr.cache.get(VETTED, ()):
+            return
+        server = self.sudo().browse(mail_server_id) if mail_server_id else self.sudo()
+        mailbox = server.mcm_mailbox_id if server and server.smtp_authentication == "mcm_mailbox" else None
+        address = email_normalize(message["From"] or "")
+        if not mailbox and address:
+            mailbox = (
+                self.env["mail.mailbox"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("email_normalized", "=", address)], limit=1)
+            )
+        if mailbox and not mailbox._mcm_lets_send(self.env.user):
+            raise MailDeliveryException(_("Mail Delivery Failed"), mailbox._mcm_foreign_reason(self.env.user))
 
     def _mcm_sending_mailbox(self, message, session, *args, **kwargs):
         """``(mailbox id or False, whether to file a Sent copy)`` for this message; worked

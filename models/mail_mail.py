@@ -1,12 +1,15 @@
 import smtplib
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import email_normalize, email_split
 
-from .ir_mail_server import DEFERRED, DROPPED, RETRY_UNTRIED, STOPPED_MAILBOXES
+from .ir_mail_server import DEFERRED, DROPPED, RETRY_UNTRIED, STOPPED_MAILBOXES, VETTED
 
 SENDING_STATES = ("connected",)
+# the fields this addon keeps on mail; Odoo writes them, never a user (over RPC or otherwise)
+MCM_FIELDS = {"mcm_mailbox_id", "mcm_hold_reason", "mcm_wait_reason", "mcm_send_attempts"}
 RETRY_DELAYS = (1, 5, 15, 60)  # minutes before the next try of a mail that failed for a passing reason
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 MAX_PASSES = 3  # fresh SMTP sessions one sending call opens after connections dropped
@@ -32,10 +35,84 @@ class MailMail(models.Model):
     mcm_wait_reason = fields.Char("Waiting for", readonly=True, copy=False)
     mcm_send_attempts = fields.Integer("Tries that failed for a passing reason", readonly=True, copy=False)
 
+    # ------------------------------------------------------------------ on whose behalf
+    def _mcm_writers(self):
+        """The users on whose behalf this mail leaves; each must be the owner of the mailbox
+        it uses, or named in its *Who else may send through it*:
+
+        - the users who created the mail and the message it carries (who posted in the
+          chatter, clicked Send, ran the composer); never its author or From, which the
+          poster chooses freely. OdooBot (the superuser) is left aside: it acts for someone;
+        - for a campaign's mail, also the user who last edited the campaign (or, when only
+          Odoo edited it, its responsible user);
+        - for mail Odoo made on its own (a scheduled action, a notification sent later by
+          the queue, the mail gateway): the responsible user (``user_id``) of the record the
+          mail is about; without one, OdooBot itself."""
+        self.ensure_one()
+        mail = self.sudo()
+        writers = (mail.create_uid | mail.mail_message_id.create_uid).filtered(lambda user: user.id != SUPERUSER_ID)
+        if mail.mailing_id:
+            writers |= mail.mailing_id.mcm_edited_by_id or mail.mailing_id.user_id
+        if not writers:
+            writers = mail._mcm_record_responsible() or mail.env["res.users"].browse(SUPERUSER_ID)
+        return writers
+
+    def _mcm_record_responsible(self):
+        """The responsible user of the record this mail is about, if it has one."""
+        if not (self.model and self.res_id) or self.model not in self.env:
+            return self.env["res.users"]
+        field = self.env[self.model]._fields.get("user_id")
+        if not field or field.type != "many2one" or field.comodel_name != "res.users":
+            return self.env["res.users"]
+        return self.env[self.model].sudo().browse(self.res_id).exists().user_id
+
+    def _mcm_foreign(self):
+        """``{mail: (mailbox, writers)}`` for the mails that would leave as a connected
+        mailbox (through its server, or from its address, connected or not) on behalf of
+        someone the mailbox does not let send."""
+        Mailboxes = self.env["mail.mailbox"].sudo().with_context(active_test=False)
+        addresses = {email_normalize(mail.email_from) for mail in self} - {False}
+        by_address = {}
+        if addresses:
+            found = Mailboxes.search([("email_normalized", "in", list(addresses))])
+            by_address = {mailbox.email_normalized: mailbox for mailbox in found}
+        foreign = {}
+        for mail in self:
+            server = mail.sudo().mail_server_id
+            mailbox = server.mcm_mailbox_id if server.smtp_authentication == "mcm_mailbox" else None
+            mailbox = mailbox or by_address.get(email_normalize(mail.email_from))
+            if not mailbox:
+                continue
+            writers = mail._mcm_writers()
+            if not mailbox._mcm_lets_send(writers):
+                foreign[mail] = (mailbox, writers)
+        return foreign
+
+    def _mcm_refuse(self, foreign):
+        """Fail ``{mail: (mailbox, writers)}``: never sent, through the mailbox or any other
+        server, with the reason that says who may send through the mailbox."""
+        refused = self.browse()
+        for mail, (mailbox, writers) in foreign.items():
+            reason = mailbox._mcm_foreign_reason(writers)
+            mail.sudo().write(
+                {
+                    "state": "exception",
+                    "failure_type": "mail_from_invalid",
+                    "failure_reason": reason,
+                    "mcm_mailbox_id": False,
+                    "mcm_hold_reason": False,
+                    "mcm_wait_reason": False,
+                }
+            )
+            mail._postprocess_sent_message(success_pids=[], failure_reason=reason, failure_type="mail_from_invalid")
+            refused |= mail
+        return refused
+
     # ------------------------------------------------------------------ which mailbox
     def _mcm_mailbox_of(self):
         """``{mail: mailbox}`` for the mails that leave through a connected mailbox's server
-        (the server set on the mail, or Odoo's routing by the From address)."""
+        (the server set on the mail, or Odoo's routing by the From address); mail the
+        mailbox does not send (:meth:`_mcm_foreign`) is not among them: it fails instead."""
         Servers = self.env["ir.mail_server"].sudo()
         by_server = {}
         unrouted = self.filtered(lambda mail: not mail.mail_server_id)
@@ -51,6 +128,9 @@ class MailMail(models.Model):
                     by_server[mail] = server.mcm_mailbox_id
             elif mailbox := by_address.get(email_normalize(mail.email_from)):
                 by_server[mail] = mailbox
+        if by_server:
+            foreign = self.browse([mail.id for mail in by_server])._mcm_foreign()
+            by_server = {mail: mailbox for mail, mailbox in by_server.items() if mail not in foreign}
         return by_server
 
     def _mcm_by_mailbox(self, mailbox_of):
@@ -108,6 +188,8 @@ class MailMail(models.Model):
     # ------------------------------------------------------------------ CRUD
     @api.model_create_multi
     def create(self, vals_list):
+        if not self.env.su and any(MCM_FIELDS & vals.keys() for vals in vals_list):
+            raise AccessError(_("Odoo sets which mailbox holds a mail, and why, itself."))
         mails = super().create(vals_list)
         holds = mails._mcm_to_hold()
         if holds:
@@ -115,6 +197,8 @@ class MailMail(models.Model):
         return mails
 
     def write(self, vals):
+        if MCM_FIELDS & vals.keys() and not self.env.su:
+            raise AccessError(_("Odoo sets which mailbox holds a mail, and why, itself."))
         # Odoo marks a mail failed right after its sending failed: a mail that must wait
         # (a passing failure) or be held (its mailbox stopped sending) stays queued instead
         # (only then: Odoo also writes "exception" on every mail just before sending it)
@@ -173,12 +257,18 @@ class MailMail(models.Model):
         return super(MailMail, self.with_context(filters=filters)).process_email_queue(ids=ids, batch_size=batch_size)
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
-        mailbox_of = self._mcm_outgoing_mailboxes()  # one lookup for holds and limits
-        holds = self._mcm_to_hold(mailbox_of)
-        held = self._mcm_hold(holds) if holds else self.browse()
-        held |= self.filtered("mcm_hold_reason")
-        rest = (self - held)._mcm_within_limits({m: mb for m, mb in mailbox_of.items() if m not in held})
+        # mail that would leave as a colleague's mailbox fails first, whatever its route
+        refused = self._mcm_refuse(self.filtered(lambda mail: mail.state == "outgoing")._mcm_foreign())
+        mails = self - refused
+        mailbox_of = mails._mcm_outgoing_mailboxes()  # one lookup for holds and limits
+        holds = mails._mcm_to_hold(mailbox_of)
+        held = mails._mcm_hold(holds) if holds else self.browse()
+        held |= mails.filtered("mcm_hold_reason")
+        rest = (mails - held)._mcm_within_limits({m: mb for m, mb in mailbox_of.items() if m not in held})
         self.env.cr.cache.pop(DEFERRED, None)  # nothing left over from a call that raised
+        # what leaves now was vetted here: its direct send (send_email) needs no second look
+        vetted = set(filter(None, rest.mapped("message_id")))
+        self.env.cr.cache.setdefault(VETTED, set()).update(vetted)
         try:
             for _pass in range(MAX_PASSES):
                 if not rest:
@@ -198,6 +288,7 @@ class MailMail(models.Model):
                 self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
             return True
         finally:
+            self.env.cr.cache.get(VETTED, set()).difference_update(vetted)
             self.env["mail.mailbox"]._file_sent_copies()
 
     def _mcm_not_reached(self):

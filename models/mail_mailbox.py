@@ -67,6 +67,19 @@ class MailMailbox(models.Model):
         tracking=True,
         domain=[("share", "=", False)],
     )
+    sender_user_ids = fields.Many2many(
+        "res.users",
+        "mail_mailbox_sender_user_rel",
+        "mailbox_id",
+        "user_id",
+        string="Who else may send through it",
+        domain=[("share", "=", False)],
+        copy=False,
+        tracking=True,
+        help="Colleagues whose mail may leave through this mailbox, from its address (an assistant, a "
+        "marketing colleague running your campaigns). Nobody else's: their mail from this address fails, "
+        "with the reason. Only the owner and mailbox administrators change this list.",
+    )
     email = fields.Char(
         string="Address",
         tracking=True,
@@ -270,6 +283,13 @@ class MailMailbox(models.Model):
             owner=owner,
         )
 
+    @api.constrains("sender_user_ids")
+    def _check_sender_users(self):
+        if any(user.share for user in self.sender_user_ids):
+            raise ValidationError(
+                _("Only internal users may send through a mailbox: remove portal users from the list.")
+            )
+
     @api.constrains("imap_port", "smtp_port")
     def _check_ports(self):
         for mailbox in self:
@@ -340,6 +360,13 @@ class MailMailbox(models.Model):
             )
         if LIMIT_FIELDS & vals.keys() and not creating and not self.env.user.has_group(ADMIN_GROUP):
             raise AccessError(_("Only a mailbox administrator can change a mailbox's sending limits."))
+        not_owner = any(mailbox.user_id != self.env.user for mailbox in self) or (
+            creating and vals.get("user_id", self.env.uid) != self.env.uid
+        )
+        if "sender_user_ids" in vals and not_owner and not self.env.user.has_group(ADMIN_GROUP):
+            raise AccessError(
+                _("Only the owner of a mailbox and mailbox administrators choose who may send through it.")
+            )
         if "user_id" in vals and not self.env.user.has_group(
             "mail_connected_mailbox.mail_connected_mailbox_group_admin"
         ):

@@ -9,7 +9,7 @@ from imapclient.exceptions import IMAPClientError
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize, html_sanitize
 
 from ..mailbox_engine import imap as imap_lib
@@ -591,3 +591,16 @@ class MailMessage(models.Model):
     mcm_message_id = fields.Many2one(
         "mail.mailbox.message", "Synced message", index="btree_not_null", ondelete="set null", readonly=True
     )
+
+    # a chatter copy points to its synced message only as Odoo's sync made it: a user
+    # never links a message to a mailbox's synced mail (another user's, or at all)
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su and any(vals.get("mcm_message_id") for vals in vals_list):
+            raise AccessError(_("Only Odoo's sync links a message to a synced message."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su and "mcm_message_id" in vals:
+            raise AccessError(_("Only Odoo's sync links a message to a synced message."))
+        return super().write(vals)

@@ -7,6 +7,7 @@ import smtplib
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import imap as imap_lib
@@ -15,7 +16,7 @@ from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
 from .ir_mail_server import SENT_COPIES, STOPPED_MAILBOXES
-from .mail_mailbox import PARAM
+from .mail_mailbox import ADMIN_GROUP, PARAM
 
 _logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
@@ -24,6 +25,51 @@ ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "start
 
 class MailMailbox(models.Model):
     _inherit = "mail.mailbox"
+
+    # ------------------------------------------------------------------ who sends through it
+    def _mcm_lets_send(self, writers):
+        """Whether mail written by ``writers`` (users) may leave as this mailbox: each is
+        its owner or named in its *Who else may send through it*."""
+        self.ensure_one()
+        mailbox = self.sudo()
+        return bool(writers) and not (writers.sudo() - mailbox.user_id - mailbox.sender_user_ids)
+
+    def _mcm_foreign_reason(self, writers):
+        """Why mail written by ``writers`` does not leave as this mailbox, and who may send."""
+        self.ensure_one()
+        mailbox = self.sudo()
+        others = mailbox.sender_user_ids - mailbox.user_id
+        return _(
+            "Not sent: %(address)s is the connected mailbox of %(owner)s, and only %(owner)s and the users "
+            "under “Who else may send through it” on that mailbox (%(allowed)s) may send from it; this mail was "
+            "on behalf of %(writers)s. Ask %(owner)s to add them there, or send from your own address.",
+            address=mailbox.email,
+            owner=mailbox.user_id.name,
+            allowed=", ".join(others.mapped("name")) or _("nobody yet"),
+            writers=", ".join((writers.sudo() - mailbox.user_id - mailbox.sender_user_ids).mapped("name")),
+        )
+
+    def _mcm_check_owner_or_admin(self, senders_too=False):
+        """Refuse unless the current user owns this mailbox or is a mailbox administrator
+        (or, with ``senders_too``, may send through it)."""
+        self.ensure_one()
+        if self.env.su or self.env.user.has_group(ADMIN_GROUP) or self.sudo().user_id == self.env.user:
+            return
+        if senders_too:
+            if self._mcm_lets_send(self.env.user):
+                return
+            raise AccessError(
+                _(
+                    "Only the owner of this mailbox, the users it lets send and mailbox administrators may sign "
+                    "in to its server."
+                )
+            )
+        raise AccessError(
+            _(
+                "Only the owner of this mailbox and mailbox administrators may test its server: a test signs "
+                "in with the owner's password or token."
+            )
+        )
 
     def _get_mail_server(self):
         self.ensure_one()

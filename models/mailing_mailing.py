@@ -1,8 +1,11 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 from odoo.tools import email_normalize
 
 from .mail_mailbox import PARAM
 
+# kept by Odoo, never written by a user (over RPC or otherwise)
+MCM_FIELDS = {"mcm_mailbox_id", "mcm_pause_reason", "mcm_state_before_pause", "mcm_edited_by_id"}
 GENERATION_CHUNK = 200  # recipients generated between two looks at the mailbox (parameter: campaign_chunk)
 
 
@@ -19,6 +22,35 @@ class MailingMailing(models.Model):
     mcm_mailbox_id = fields.Many2one("mail.mailbox", string="Paused for mailbox", readonly=True, copy=False)
     mcm_pause_reason = fields.Char("Paused because", readonly=True, copy=False)
     mcm_state_before_pause = fields.Char(readonly=True, copy=False)
+    mcm_edited_by_id = fields.Many2one(
+        "res.users",
+        string="Last edited by",
+        readonly=True,
+        copy=False,
+        help="The user who last changed the campaign: its mail leaves through a connected mailbox only "
+        "when this user (or, if only Odoo changed it, its responsible) may send through that mailbox.",
+    )
+
+    # ------------------------------------------------------------------ CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:
+            self._mcm_check_kept_fields(vals_list)
+            vals_list = [{**vals, "mcm_edited_by_id": self.env.uid} for vals in vals_list]
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self.env.su:
+            self._mcm_check_kept_fields([vals])
+            vals = {**vals, "mcm_edited_by_id": self.env.uid}
+        return super().write(vals)
+
+    @api.model
+    def _mcm_check_kept_fields(self, vals_list):
+        if any(MCM_FIELDS & vals.keys() for vals in vals_list):
+            raise AccessError(
+                _("Odoo sets why a campaign is paused, and for which mailbox, itself: use Resume instead.")
+            )
 
     # ------------------------------------------------------------------ which mailbox
     def _mcm_mailbox(self):

@@ -38,6 +38,7 @@ class TestCampaigns(StackMixin, MailboxCase):
                 "subject": f"Spring offer {tag}",
                 "body_html": "<p>Our spring offer</p>",
                 "email_from": ALICE,
+                "user_id": self.user_ann.id,  # her campaign
                 "mailing_model_id": self.env.ref("mass_mailing.model_mailing_list").id,
                 "contact_list_ids": [(4, mailing_list.id)],
                 "state": "in_queue",

@@ -57,6 +57,7 @@ class TestHealth(StackMixin, MailboxCase):
         revoked, fine_google = self.google("lost-run@gmail.test"), self.google("fine-run@gmail.test")
         queued = (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create({"email_from": ALICE, "email_to": "lead@customer.test", "subject": "Offer", "auto_delete": False})
         )
@@ -66,6 +67,7 @@ class TestHealth(StackMixin, MailboxCase):
                 "subject": "Spring offer",
                 "body_html": "<p>Offer</p>",
                 "email_from": revoked.email,
+                "user_id": self.user_ann.id,  # her campaign
                 "mailing_model_id": self.env.ref("mass_mailing.model_mailing_list").id,
                 "contact_list_ids": [(0, 0, {"name": "Leads", "contact_ids": contacts.ids})],
                 "state": "in_queue",
@@ -100,6 +102,7 @@ class TestHealth(StackMixin, MailboxCase):
         self.user_ann.email = mailbox.email
         queued = (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create(
                 {

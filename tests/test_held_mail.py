@@ -29,6 +29,7 @@ class TestHeldMail(StackMixin, MailboxCase):
     def new_mail(self, sender=ALICE, **values):
         return (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create(
                 {
@@ -120,7 +121,7 @@ class TestHeldMail(StackMixin, MailboxCase):
 
     def test_held_mail_does_not_starve_the_queue(self):
         self.lose_access()
-        Mail = self.env["mail.mail"].sudo()
+        Mail = self.env["mail.mail"].with_user(self.user_ann).sudo()  # written by the owner
         others = Mail.create(
             [
                 {

@@ -83,6 +83,7 @@ class TestReconnectLink(LostMailboxMixin, OAuthSignInMixin, StackHttpMixin, Http
         mailbox.with_user(self.user_ada).send_limit_minute = 10
         held = (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create(
                 [

@@ -119,6 +119,7 @@ class TestSendThroughMailbox(OAuthSignInMixin, StackHttpMixin, HttpCase):
         subject = "sent copy " + str(mailbox.id)
         mail = (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create({"email_from": ALICE, "email_to": "lead@customer.test", "subject": subject, "auto_delete": False})
         )

@@ -91,7 +91,7 @@ class TestSendFromChatter(OAuthSignInMixin, StackHttpMixin, HttpCase):
     def test_bcc_stays_out_of_the_headers_and_in_the_sent_copy(self):
         mailbox = self.custom_mailbox()
         subject = "Offer " + secrets.token_hex(4)
-        Servers = self.env["ir.mail_server"].sudo()
+        Servers = self.env["ir.mail_server"].with_user(self.user_ann).sudo()  # sent by the owner
         message = Servers.build_email(
             CAROL,
             ["lead@customer.test"],

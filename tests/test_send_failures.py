@@ -40,6 +40,7 @@ class TestSendFailures(StackMixin, MailboxCase):
         tag = uuid.uuid4().hex[:8]
         return (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create(
                 [

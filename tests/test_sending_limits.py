@@ -28,6 +28,7 @@ class TestSendingLimits(StackMixin, MailboxCase):
     def queue(self, count):
         return (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create(
                 [
@@ -74,6 +75,7 @@ class TestSendingLimits(StackMixin, MailboxCase):
                 "subject": "Our offer",
                 "body_html": "<p>Our offer</p>",
                 "email_from": ALICE,
+                "user_id": self.user_ann.id,  # her campaign
                 "mailing_model_id": self.env.ref("base.model_res_partner").id,
                 "mailing_domain": [("id", "in", partners.ids)],
             }

@@ -33,6 +33,7 @@ class TestCatchUpAfterReconnect(CarolsInboxMixin, StackMixin, MailboxCase):
         mailbox.state_changed_at = fields.Datetime.now() - timedelta(days=1)  # lost since yesterday
         held = (
             self.env["mail.mail"]
+            .with_user(self.user_ann)  # written by the owner
             .sudo()
             .create({"email_from": CAROL, "email_to": "lead@customer.test", "subject": "Offer", "auto_delete": False})
         )
