@@ -83,7 +83,7 @@ def check(host, port, policy):
     except HostRefusedError:
         return False
     except (OSError, UnicodeError):
-        pass
+        return True
     return True
 
 

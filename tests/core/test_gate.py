@@ -10,6 +10,7 @@ import urllib.parse
 
 import pytest
 
+from devstack.testkit import RecordingServer as Listener
 from mailbox_engine import imap, netgate, smtp
 from mailbox_engine.connection_test import Server, check_imap, check_smtp
 from mailbox_engine.netgate import HostRefusedError, Policy
@@ -40,42 +41,6 @@ class Resolver:
         self.asked.append(host)
         found = self.answers[min(len(self.asked), len(self.answers)) - 1]
         return answer(*found, port=port)
-
-
-class Listener:
-    """A real TCP server on loopback that records each connection it accepts and, if
-    given, greets it with ``banner``."""
-
-    def __init__(self, host="127.0.0.1", banner=b"", port=0):
-        self.sock = socket.create_server((host, port))
-        self.port = self.sock.getsockname()[1]
-        self.banner = banner
-        self.accepted = []
-        self.sock.settimeout(0.1)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted.append(peer)
-            if self.banner:
-                try:
-                    conn.sendall(self.banner)
-                    conn.settimeout(1)
-                    conn.recv(1024)
-                except OSError:
-                    pass
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
 
 
 @pytest.fixture
