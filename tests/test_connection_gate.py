@@ -9,9 +9,10 @@ import re
 import xmlrpc.client
 
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from ..devstack.testkit import RecordingServer
-from .common import StackHttpMixin, captured_logs
+from .common import StackHttpMixin, captured_logs, really_sending
 
 ALICE = "alice@mail.test"
 PRIVATE = "mail_connected_mailbox.allow_private_hosts"
@@ -126,6 +127,37 @@ class TestConnectionGate(StackHttpMixin, HttpCase):
         (outcome,) = mailbox._claim(ids=mailbox.ids, limit=1)._check_health(trigger="scheduled")
         self.assertEqual((outcome.ok, outcome.diagnosis.kind), (False, "host_refused"))
         self.assertEqual(mailbox.state, "error")
+        self.assertIn("Settings", mailbox.last_error_fix)
+        self.assertEqual(server.accepted, [])
+
+    def test_sending_through_a_private_host_is_refused_and_the_mail_waits(self):
+        server = self.listen()
+        mailbox = self.mailbox_at(server.port)
+        mailbox.sudo()._sync_mail_server()
+        self.params.set_param(PRIVATE, False)
+        mail = (
+            self.env["mail.mail"]
+            .with_user(self.user_ann)
+            .sudo()
+            .create(
+                {
+                    "email_from": ALICE,
+                    "author_id": self.user_ann.partner_id.id,
+                    "email_to": "lead@customer.test",
+                    "subject": "Our offer",
+                    "body_html": "<p>Our offer</p>",
+                    "auto_delete": False,
+                }
+            )
+        )
+        with (
+            mute_logger("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server"),
+            really_sending(),
+        ):
+            mail.send()
+        self.assertEqual(mail.state, "outgoing")  # not failed: it leaves once the server is fixed
+        self.assertIn("private, loopback or link-local network", mail.mcm_wait_reason or mail.mcm_hold_reason)
+        self.assertEqual(self.state(mailbox), "error")
         self.assertIn("Settings", mailbox.last_error_fix)
         self.assertEqual(server.accepted, [])
 
