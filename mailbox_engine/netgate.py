@@ -21,8 +21,6 @@ import ipaddress
 import socket
 from dataclasses import dataclass, field
 
-from .servers import _also_embedded
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -46,9 +44,24 @@ class HostRefusedError(OSError):
         self.host = host
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_addresses(address):
+    """``address`` and the IPv4 addresses an IPv6 one carries (mapped, NAT64, 6to4, Teredo)."""
+    found = []
+    if isinstance(address, ipaddress.IPv6Address):
+        found += [a for a in (address.ipv4_mapped, address.sixtofour) if a]
+        if address.teredo:
+            found += list(address.teredo)
+        if address in NAT64:
+            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [*found, address]
+
+
 def is_restricted(address):
     """Whether ``address`` (an :mod:`ipaddress` object) is not a public unicast address."""
-    return any(not found.is_global or found.is_multicast for found in _also_embedded(address))
+    return any(not found.is_global or found.is_multicast for found in embedded_addresses(address))
 
 
 def resolve(host, port, policy=ANYWHERE):
