@@ -1,6 +1,10 @@
 """Facts about the local mail stack that the tests, the demo and the bench share
 (plain Python: no Odoo import)."""
 
+import contextlib
+import socket
+import threading
+
 
 def stack_parameters(stack, allow_private_hosts=True):
     """The system parameters that point the addon at the local mail stack."""
@@ -138,3 +142,37 @@ def save_bench_results(results):
     saved.update(results)
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(saved, fh)
+
+
+class RecordingServer:
+    """A real TCP server on loopback that records each connection it accepts and, if
+    given, greets it with ``banner``."""
+
+    def __init__(self, host="127.0.0.1", banner=b"", port=0):
+        self.sock = socket.create_server((host, port))
+        self.port = self.sock.getsockname()[1]
+        self.banner = banner
+        self.accepted = []
+        self.sock.settimeout(0.1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted.append(peer)
+            if self.banner:
+                with contextlib.suppress(OSError):
+                    conn.sendall(self.banner)
+                    conn.settimeout(1)
+                    conn.recv(1024)
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()

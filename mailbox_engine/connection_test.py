@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from . import diagnosis, imap, smtp
+from . import diagnosis, imap, netgate, smtp
 from .diagnosis import Diagnosis
 from .providers import SECURITY_NONE, SECURITY_SSL, SECURITY_STARTTLS, default_port
 
@@ -44,6 +44,7 @@ class Server:
     timeout: float = 15.0
     ssl_context: ssl.SSLContext | None = None
     label: str = ""  # how to name the provider in messages (default: the host)
+    policy: netgate.Policy = netgate.ANYWHERE  # where the gate lets connections go
 
     def context(self):
         return self.ssl_context or default_ssl_context()
@@ -91,13 +92,13 @@ def _reach(server, steps, params, probe_tcp=True):
     if not probe_tcp:
         return
     try:
-        infos = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise _failed("DNS", diagnosis.from_network_error(exc, **params)) from None
-    steps.append(Step("DNS", True, f"{server.host} → {infos[0][4][0]}"))
+        addresses = netgate.resolve(server.host, server.port, server.policy)
+    except (OSError, UnicodeError) as exc:
+        raise _failed(_step_of(exc, "DNS"), diagnosis.from_network_error(exc, **params)) from None
+    steps.append(Step("DNS", True, f"{server.host} → {addresses[0][1][0]}"))
     start = time.monotonic()
     try:
-        socket.create_connection((server.host, server.port), timeout=server.timeout).close()
+        netgate.connect(server.host, server.port, server.timeout, server.policy).close()
     except OSError as exc:
         raise _failed("TCP", diagnosis.from_network_error(exc, timeout=server.timeout, **params)) from None
     steps.append(Step("TCP", True, f"port {server.port} answers ({_timed(start)})"))
@@ -132,13 +133,16 @@ def _connect_failure(server, exc, params, tcp_checked=True):
         name = "TCP"
     else:
         name = "TLS" if tls else "Greeting"
-    return _failed(name, diagnosis.from_network_error(exc, timeout=server.timeout, tls=tls, **params))
+    return _failed(_step_of(exc, name), diagnosis.from_network_error(exc, timeout=server.timeout, tls=tls, **params))
 
 
-def _protocol_failure(exc, params):
+def _step_of(exc, name):
+    return "Address" if isinstance(exc, netgate.HostRefusedError) else name
+
+
+def _protocol_failure(params):
     # what the other side said is never echoed: it may be another service's banner
-    detail = "unexpected greeting"
-    return _failed("Greeting", diagnosis.diagnose("protocol", params["protocol"], detail=detail, **params))
+    return _failed("Greeting", diagnosis.diagnose("not_mail", params["protocol"], **params))
 
 
 def check_imap(server, address, probe_tcp=True):
@@ -155,8 +159,8 @@ def check_imap(server, address, probe_tcp=True):
             raise _failed("STARTTLS", diagnosis.diagnose("no_starttls", "STARTTLS", **params)) from None
         except (OSError, EOFError) as exc:
             raise _connect_failure(server, exc, params, probe_tcp) from None
-        except IMAPClientError as exc:
-            raise _protocol_failure(exc, params) from None
+        except IMAPClientError:
+            raise _protocol_failure(params) from None
         if server.security != SECURITY_NONE:
             steps.append(Step("TLS", True, f"{client.socket().version()} ({_timed(start)})"))
         before = [c.decode().upper() for c in client.capabilities()]
@@ -191,22 +195,16 @@ def check_smtp(server, address, probe_tcp=True):
         _reach(server, steps, params, probe_tcp)
         start = time.monotonic()
         try:
-            if server.security == SECURITY_SSL:
-                connection = smtplib.SMTP_SSL(
-                    server.host, server.port, timeout=server.timeout, context=server.context()
-                )
-            else:
-                connection = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
-            code, _banner = connection.ehlo()
-            if server.security == SECURITY_STARTTLS:
-                if not connection.has_extn("starttls"):
-                    raise _failed("STARTTLS", diagnosis.diagnose("no_starttls", "STARTTLS", **params))
-                connection.starttls(context=server.context())
-                code, _banner = connection.ehlo()
-        except (OSError, EOFError, smtplib.SMTPServerDisconnected) as exc:
+            connection = smtp.open_connection(server)
+        except smtplib.SMTPNotSupportedError:
+            raise _failed("STARTTLS", diagnosis.diagnose("no_starttls", "STARTTLS", **params)) from None
+        except smtplib.SMTPServerDisconnected as exc:
             raise _connect_failure(server, exc, params, probe_tcp) from None
-        except smtplib.SMTPException as exc:
-            raise _protocol_failure(exc, params) from None
+        except smtplib.SMTPException:  # an OSError too: before it
+            raise _protocol_failure(params) from None
+        except (OSError, EOFError) as exc:
+            raise _connect_failure(server, exc, params, probe_tcp) from None
+        code = 250
         if server.security != SECURITY_NONE:
             steps.append(Step("TLS", True, f"{connection.sock.version()} ({_timed(start)})"))
         mechanisms = (connection.esmtp_features.get("auth") or "").upper().split()

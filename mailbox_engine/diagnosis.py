@@ -14,6 +14,8 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 
+from .netgate import HostRefusedError
+
 
 def _(text):
     """Mark a text for translation; the addon translates it when it shows it."""
@@ -176,6 +178,25 @@ CATALOG = {
             "this kind of account."
         ),
     ),
+    "not_mail": (
+        ERROR,
+        _("The server at {host}:{port} does not behave like an {protocol} server: it did not answer as one."),
+        _(
+            "Check the host and the port: usually 993 (SSL/TLS) or 143 (STARTTLS) for IMAP, 465 (SSL/TLS) "
+            "or 587 (STARTTLS) for SMTP."
+        ),
+    ),
+    "host_refused": (
+        ERROR,
+        _(
+            "{host} is on a private, loopback or link-local network: Odoo connects there only for "
+            "mailboxes of administrators."
+        ),
+        _(
+            "Use the public name of your mail server, or ask an administrator to allow servers on private "
+            "networks in Settings › Connected Mailboxes."
+        ),
+    ),
     "protocol": (
         ERROR,
         _("{host} on port {port} does not behave like an {protocol} server ({detail})."),
@@ -282,7 +303,10 @@ def from_send_throttled(code, message, **params):
 
 
 def from_network_error(exc, timeout=None, tls=False, **params):
-    """Classify a failure to reach ``params['host']:params['port']`` (DNS, TCP, TLS)."""
+    """Classify a failure to reach ``params['host']:params['port']`` (the gate, DNS,
+    TCP, TLS). Nothing the other side sent is kept."""
+    if isinstance(exc, HostRefusedError):
+        return diagnose("host_refused", "PRIVATE", **params)
     if isinstance(exc, socket.gaierror):
         return diagnose("dns", "DNS", **params)
     if isinstance(exc, ssl.SSLCertVerificationError):

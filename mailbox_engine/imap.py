@@ -3,7 +3,10 @@
 import contextlib
 
 import imapclient
+from imapclient import tls as imapclient_tls
+from imapclient.imap4 import IMAP4WithTimeout
 
+from . import netgate
 from .providers import SECURITY_SSL, SECURITY_STARTTLS
 
 SPECIAL_USE = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important")
@@ -17,10 +20,44 @@ class StartTLSMissingError(Exception):
     """STARTTLS was asked for and the server does not offer it."""
 
 
+class _GatedIMAP4(IMAP4WithTimeout):
+    """imaplib's connection, its socket opened through the gate (TLS against the name)."""
+
+    def __init__(self, host, port, timeout, policy, ssl_context=None):
+        self._policy = policy
+        self._tls_context = ssl_context
+        super().__init__(host, port, timeout)
+
+    def _create_socket(self, timeout=None):
+        sock = netgate.connect(self.host, self.port, timeout if timeout is not None else self._timeout, self._policy)
+        if self._tls_context is None:
+            return sock
+        try:
+            return self._tls_context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class GatedIMAPClient(imapclient.IMAPClient):
+    """An IMAPClient whose connection goes through :func:`.netgate.connect`."""
+
+    def __init__(self, host, policy, **kwargs):
+        self._policy = policy  # before connecting: IMAPClient connects in its constructor
+        super().__init__(host, **kwargs)
+
+    def _create_IMAP4(self):
+        timeout = getattr(self._timeout, "connect", None)
+        context = (self.ssl_context or imapclient_tls.create_default_context()) if self.ssl else None
+        return _GatedIMAP4(self.host, self.port, timeout, self._policy, context)
+
+
 def open_client(server):
-    """An IMAPClient connected to a :class:`~.connection_test.Server`, TLS set up as asked."""
-    client = imapclient.IMAPClient(
+    """An IMAPClient connected to a :class:`~.connection_test.Server` through the gate
+    (its ``policy``), TLS set up as asked."""
+    client = GatedIMAPClient(
         server.host,
+        server.policy,
         port=server.port,
         ssl=server.security == SECURITY_SSL,
         ssl_context=server.context() if server.security == SECURITY_SSL else None,

@@ -2,11 +2,14 @@
 
 A custom mailbox makes Odoo connect to a host and port the user typed. Without a
 limit, that is a port scanner of the network Odoo runs in: private, loopback,
-link-local and other non-public addresses are for administrators only.
+link-local and other non-public addresses are for administrators only. The gate of
+every connection is :mod:`.netgate`; this names the first such address of a host.
 """
 
 import ipaddress
 import socket
+
+from .netgate import embedded_addresses
 
 
 def restricted_address(host, port=None):
@@ -27,22 +30,7 @@ def restricted_address(host, port=None):
             return ""
         candidates = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
     for candidate in candidates:
-        for address in _also_embedded(candidate):
+        for address in embedded_addresses(candidate):
             if not address.is_global or address.is_multicast:
                 return str(address)
     return ""
-
-
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _also_embedded(address):
-    """``address`` and the IPv4 addresses an IPv6 one carries (mapped, NAT64, 6to4, Teredo)."""
-    found = []
-    if isinstance(address, ipaddress.IPv6Address):
-        found += [a for a in (address.ipv4_mapped, address.sixtofour) if a]
-        if address.teredo:
-            found += list(address.teredo)
-        if address in NAT64:
-            found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return [*found, address]

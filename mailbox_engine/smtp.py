@@ -7,8 +7,87 @@ answer is checked, so a lost access shows at sign-in, once.
 """
 
 import base64
+import contextlib
 import re
 import smtplib
+
+from . import netgate
+from .providers import SECURITY_SSL, SECURITY_STARTTLS
+
+
+class GatedSMTP(smtplib.SMTP):
+    """:class:`smtplib.SMTP` whose socket is opened by :func:`.netgate.connect` (STARTTLS
+    still checks the certificate against the host name)."""
+
+    def __init__(self, host, port, policy, timeout):
+        self._policy = policy
+        super().__init__(host, port, timeout=timeout)
+
+    def _get_socket(self, host, port, timeout):
+        return netgate.connect(host, port, timeout, self._policy)
+
+
+class GatedSMTPSSL(smtplib.SMTP_SSL):
+    """:class:`smtplib.SMTP_SSL` through the gate; TLS against the host name."""
+
+    def __init__(self, host, port, policy, timeout, context):
+        self._policy = policy
+        super().__init__(host, port, timeout=timeout, context=context)
+
+    def _get_socket(self, host, port, timeout):
+        sock = netgate.connect(host, port, timeout, self._policy)
+        try:
+            return self.context.wrap_socket(sock, server_hostname=self._host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+class NotSMTPError(smtplib.SMTPException):
+    """The other side did not answer as an SMTP server (its words are not kept)."""
+
+
+def open_connection(server):
+    """An SMTP connection to a :class:`~.connection_test.Server` through the gate, TLS
+    set up as asked and EHLO said. A refused host raises
+    :class:`~.netgate.HostRefusedError`; a peer that does not speak SMTP raises
+    :class:`NotSMTPError` (whatever it sent is dropped); a server without STARTTLS when
+    it was asked for raises :class:`smtplib.SMTPNotSupportedError`."""
+    connection = None
+    try:
+        if server.security == SECURITY_SSL:
+            connection = GatedSMTPSSL(server.host, server.port, server.policy, server.timeout, server.context())
+        else:
+            connection = GatedSMTP(server.host, server.port, server.policy, server.timeout)
+        _ehlo(connection, server)
+        if server.security == SECURITY_STARTTLS:
+            if not connection.has_extn("starttls"):
+                raise smtplib.SMTPNotSupportedError("STARTTLS")
+            connection.starttls(context=server.context())
+            _ehlo(connection, server)
+    except (smtplib.SMTPNotSupportedError, NotSMTPError):
+        _close(connection)
+        raise
+    except smtplib.SMTPResponseException:  # a greeting that is not 220, STARTTLS refused…
+        _close(connection)
+        raise NotSMTPError(server.host) from None
+    except BaseException:
+        _close(connection)
+        raise
+    return connection
+
+
+def _ehlo(connection, server):
+    """EHLO, which every submission server answers with 250 (AUTH needs ESMTP)."""
+    code, _answer = connection.ehlo()
+    if code != 250:
+        raise NotSMTPError(server.host)
+
+
+def _close(connection):
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.close()
 
 
 def xoauth2(user, token):

@@ -1,12 +1,13 @@
 import smtplib
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.tools import email_normalize
 
-from odoo.addons.base.models.ir_mail_server import MailDeliveryException
+from odoo.addons.base.models.ir_mail_server import MailDeliveryException, SMTPConnection
 
 from ..mailbox_engine import diagnosis as diag_lib
+from ..mailbox_engine import providers
 from ..mailbox_engine import smtp as smtp_lib
 
 # cursor cache keys, for one sending call
@@ -87,9 +88,11 @@ class IrMailServer(models.Model):
         return super()._find_mail_server(email_from, mail_servers=mail_servers - mailboxes)
 
     def connect(self, *args, **kwargs):
-        """A connected mailbox's server that cannot be reached, or a sign-in that fails
-        for a passing reason (the provider is down): the batch waits and is tried again,
-        it does not fail (a lost access is applied to the mailbox and holds it).
+        """A custom mailbox's server is reached through the gate (see
+        :meth:`_mcm_connect`). A connected mailbox's server that cannot be reached, or a
+        sign-in that fails for a passing reason (the provider is down): the batch waits
+        and is tried again, it does not fail (a lost access is applied to the mailbox and
+        holds it). What the other side said is not kept: the reason is Odoo's sentence.
 
         Connecting to a mailbox's server signs in as the mailbox: outside Odoo's own
         sending (which runs as superuser), only its owner, the users it lets send and
@@ -99,19 +102,47 @@ class IrMailServer(models.Model):
             mailbox = self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
             if mailbox:
                 mailbox.with_env(self.env)._mcm_check_owner_or_admin(senders_too=True)
+        mailbox = None
+        if not modules.module.current_test and (kwargs.get("mail_server_id") or kwargs.get("smtp_from")):
+            mailbox = self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
         try:
+            if mailbox and not providers.PROVIDERS[mailbox.provider].oauth:
+                return self._mcm_connect(mailbox, kwargs.get("smtp_from"))
             return super().connect(*args, **kwargs)
         except Exception as exc:
-            mailbox = self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
+            mailbox = mailbox or self._mcm_mailbox_of_connect(kwargs.get("mail_server_id"), kwargs.get("smtp_from"))
             if mailbox and mailbox.state == "connected":
-                cause = mailbox.last_error_cause if isinstance(exc, smtplib.SMTPAuthenticationError) else None
-                text = cause or _(
-                    "Could not reach the server of %(address)s (%(error)s).",
-                    address=mailbox.email,
-                    error=str(exc)[:160] or type(exc).__name__,
-                )
-                self._mcm_defer(RETRY_UNTRIED, text)
+                if isinstance(exc, smtplib.SMTPAuthenticationError):
+                    text = mailbox.last_error_cause
+                elif diagnosis := mailbox._smtp_connect_diagnosis(exc):
+                    if diagnosis.state == diag_lib.ERROR:  # the gate refused the host, or it is no SMTP server
+                        mailbox._apply_diagnosis(diagnosis)
+                    text = mailbox._render_diagnosis(diagnosis)[0]
+                else:
+                    text = _(
+                        "Could not reach the server of %(address)s (%(error)s).",
+                        address=mailbox.email,
+                        error=type(exc).__name__,
+                    )
+                self._mcm_defer(RETRY_UNTRIED, text or type(exc).__name__)
             raise
+
+    def _mcm_connect(self, mailbox, smtp_from):
+        """Odoo's SMTP session for a custom mailbox's server, its socket opened through the
+        gate (``mailbox_engine.netgate``: the host is checked and the checked address is
+        the one connected to), then signed in as the mailbox."""
+        server = mailbox._get_mail_server()
+        connection = object.__new__(SMTPConnection)  # Odoo's wrapper, around the gated connection
+        connection.__obj__ = smtp_lib.open_connection(mailbox._server("smtp", password=""))
+        try:
+            server._smtp_login(connection, server.smtp_user, "")
+            connection.ehlo_or_helo_if_needed()
+        except BaseException:
+            connection.close()
+            raise
+        connection.from_filter = server.from_filter
+        connection.smtp_from = smtp_from
+        return connection
 
     def _mcm_mailbox_of_connect(self, mail_server_id, smtp_from):
         if mail_server_id:

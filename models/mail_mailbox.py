@@ -12,6 +12,8 @@ NEW_PASSWORD = "password_new"  # noqa: S105 (a secret kind, not a password): a t
 ADMIN_GROUP = "mail_connected_mailbox.mail_connected_mailbox_group_admin"
 LIMIT_FIELDS = {"send_limit_minute", "send_limit_day", "send_limit_recipients_day"}
 CHECKS_PER_MINUTE = 10  # connection tests a user may start per minute
+# where a custom mailbox signs in: a change leaves the mailbox "Not connected" until a check passes
+SERVER_FIELDS = ("imap_host", "imap_port", "imap_security", "smtp_host", "smtp_port", "smtp_security", "login")
 # Written by Odoo only (through the buttons and checks), never directly over RPC
 MANAGED_FIELDS = {
     "state",
@@ -404,11 +406,13 @@ class MailMailbox(models.Model):
         if vals.get("email"):
             vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
         moved = self._moved_away(vals)
+        repointed = self._repointed(vals)
         owners = {mailbox: mailbox.user_id for mailbox in self} if "user_id" in vals else {}
         archived = self.filtered("active") if vals.get("active") is False else self.browse()
         result = super().write(vals)
         for mailbox in moved:  # a stored password never goes to a server it was not typed for
             mailbox._set_secrets({"password": "", NEW_PASSWORD: ""})
+        repointed._server_changed()
         for mailbox, previous in owners.items():
             if mailbox.user_id != previous:
                 mailbox._owner_changed(previous)
@@ -454,6 +458,39 @@ class MailMailbox(models.Model):
 
     def _creation_message(self):
         return _("Mailbox created (not connected yet).")
+
+    def _repointed(self, vals):
+        """Custom mailboxes, once connected, whose server (host, port, security) or login
+        would change."""
+        keys = [key for key in SERVER_FIELDS if key in vals]
+        if not keys:
+            return self.browse()
+        return self.filtered(
+            lambda m: (
+                m.provider == "imap" and m.state != "draft" and any((vals[k] or False) != (m[k] or False) for k in keys)
+            )
+        )
+
+    def _server_changed(self):
+        """A new server is not trusted until a check with it passes: the mailbox is “Not
+        connected” (its mail waits, nothing is synced or checked) until Connect works."""
+        for mailbox in self:
+            mailbox._set_state("draft")
+            mailbox.sudo().write(
+                {
+                    "next_check_at": False,
+                    "last_error_date": fields.Datetime.now(),
+                    "last_error_cause": _("The server settings changed: Odoo has not signed in to the new server yet."),
+                    "last_error_fix": _("Click Connect to check the new server and connect the mailbox again."),
+                }
+            )
+            mailbox.message_post(
+                body=_(
+                    "%(user)s changed the server settings: the mailbox is not connected until a check with "
+                    "the new server works.",
+                    user=self.env.user.name,
+                )
+            )
 
     def _moved_away(self, vals):
         """Mailboxes whose password would reach another server or login than it was typed for."""
@@ -519,6 +556,7 @@ class MailMailbox(models.Model):
 
     def action_test_connection(self):
         self._check_can_act()
+        self._gate_action()
         failed = self._check_credentials()
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)
@@ -537,6 +575,7 @@ class MailMailbox(models.Model):
     def action_enable(self):
         """Check access again and resume; the backfill window is fetched again."""
         self._check_can_act()
+        self._gate_action()
         failed = self._check_credentials()
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)
@@ -597,6 +636,7 @@ class MailMailbox(models.Model):
     def _connect_with_password(self):
         if not (self.has_password or self._get_secret(NEW_PASSWORD)):
             raise UserError(_("Type the mailbox's password (or app password) first, then click Connect."))
+        self._gate_action()
         failed = self._check_credentials()
         if failed:
             cause, fix = self._render_diagnosis(failed.diagnosis)

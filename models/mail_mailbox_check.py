@@ -12,8 +12,9 @@ from datetime import timedelta
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
+from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import imap as imap_lib
-from ..mailbox_engine import providers, servers
+from ..mailbox_engine import netgate, providers
 from ..mailbox_engine.connection_test import Server, Step, check_imap, check_smtp
 from ..mailbox_engine.oauth import OAuthError
 from .mail_mailbox import ADMIN_GROUP, CHECKS_PER_MINUTE, NEW_PASSWORD, PARAM
@@ -41,7 +42,42 @@ class MailMailbox(models.Model):
             password=password,
             oauth_token=oauth_token or "",
             label=providers.PROVIDERS[self.provider].label if self.provider != "imap" else "",
+            policy=self._gate_policy(),
         )
+
+    def _gate_policy(self):
+        """Where the gate (``mailbox_engine.netgate``) lets this mailbox's connections go:
+        Google's and Microsoft's servers (or those an administrator set for them) anywhere;
+        a custom server only to public addresses, unless Settings allow private networks
+        or the owner is a mailbox administrator. Every connection is checked, whoever
+        starts it (a button, the reconnect link, the scheduled check and sync, sending)."""
+        if providers.PROVIDERS[self.provider].oauth:
+            return netgate.ANYWHERE
+        if self.env["ir.config_parameter"].sudo().get_param(PARAM + "allow_private_hosts"):
+            return netgate.ANYWHERE
+        return netgate.ANYWHERE if self.sudo().user_id.has_group(ADMIN_GROUP) else netgate.PUBLIC_ONLY
+
+    def _gate_action(self, user=None, count=True):
+        """Before a person's action connects to these mailboxes' custom servers (Test
+        connection, Connect, Reconnect, Check now, Sync now, Enable, listing folders,
+        fetching a message, the reconnect link): the per-user rate (``user``: who is
+        counted, by default the current user; mailbox administrators are not) and the
+        host check, refused with a clear error before any connection is opened.
+        Scheduled work is not counted; its connections meet the same host check."""
+        custom = self.filtered(lambda mailbox: not providers.PROVIDERS[mailbox.provider].oauth)
+        if not custom:
+            return
+        user = user or self.env.user
+        if count and not (user._is_superuser() or user.has_group(ADMIN_GROUP)):
+            self.env["mail.mailbox.check.counter"]._count_check(CHECKS_PER_MINUTE, user=user, count=len(custom))
+        for mailbox in custom:
+            policy = mailbox._gate_policy()
+            for kind in ("imap", "smtp"):
+                host = mailbox[f"{kind}_host"]
+                if host and not netgate.check(host, mailbox[f"{kind}_port"], policy):
+                    # the address the name stands for is not shown: that would answer DNS questions
+                    cause, fix = mailbox._render_diagnosis(diag_lib.diagnose("host_refused", "PRIVATE", host=host))
+                    raise UserError(_("%(cause)s %(fix)s", cause=cause, fix=fix))
 
     def _run_checks(self):
         """(IMAP steps, SMTP steps); an OAuth token problem is reported as a “Sign-in” step.
@@ -50,7 +86,6 @@ class MailMailbox(models.Model):
         answer to that (revoked, consent, MFA, throttling…) is the real diagnosis."""
         self.ensure_one()
         if self.provider == "imap":
-            self._check_servers_allowed()
             password = self._get_secret(NEW_PASSWORD) or None  # a password just typed is tried first
             imap_steps = check_imap(self._server("imap", password=password), self.email)
             if not imap_steps[-1].ok:
@@ -67,27 +102,6 @@ class MailMailbox(models.Model):
         if not imap_steps[-1].ok:
             return imap_steps, []
         return imap_steps, check_smtp(self._server("smtp", token), self.email)
-
-    def _check_servers_allowed(self):
-        """Custom servers: non-administrators may not reach private, loopback or link-local
-        addresses (unless Settings allow it) and may start only a few tests a minute."""
-        if self.env.su or self.env.user.has_group(ADMIN_GROUP):
-            return
-        self.env["mail.mailbox.check.counter"]._count_check(CHECKS_PER_MINUTE)
-        if self.env["ir.config_parameter"].sudo().get_param(PARAM + "allow_private_hosts"):
-            return
-        for kind in ("imap", "smtp"):
-            host = self[f"{kind}_host"]
-            if servers.restricted_address(host, self[f"{kind}_port"]):
-                # the address the name stands for is not shown: that would answer DNS questions
-                raise UserError(
-                    _(
-                        "%(host)s is on a private, loopback or link-local network: only an administrator "
-                        "can connect a mailbox there. Use the public name of your mail server, or ask an "
-                        "administrator to allow servers on private networks in Settings › Connected Mailboxes.",
-                        host=host,
-                    )
-                )
 
     def _record_checks(self, imap_steps, smtp_steps):
         """Write the step-by-step report; return the failed step, if any."""

@@ -25,15 +25,18 @@ class MailMailboxCheckCounter(models.Model):
     _sql_constraints = [("user_uniq", "unique(user_id)", "One counter per user.")]
 
     @api.model
-    def _count_check(self, per_minute):
-        """Count a check by the current user; refuse it beyond ``per_minute`` a minute."""
+    def _count_check(self, per_minute, user=None, count=1):
+        """Count ``count`` connections started by ``user`` (default: the current user);
+        refuse them beyond ``per_minute`` a minute."""
         cr = self.env.cr
+        uid = (user or self.env.user).id
+        started = count
         self.flush_model()
         cr.execute(
             SQL(
                 "INSERT INTO mail_mailbox_check_counter (user_id, window_start, count) "
                 "VALUES (%s, (now() AT TIME ZONE 'UTC'), 0) ON CONFLICT (user_id) DO NOTHING",
-                self.env.uid,
+                uid,
             ),
             log_exceptions=False,  # see below
         )
@@ -41,21 +44,28 @@ class MailMailboxCheckCounter(models.Model):
             SQL(
                 "SELECT count, EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - window_start) "
                 "FROM mail_mailbox_check_counter WHERE user_id = %s FOR UPDATE",
-                self.env.uid,
+                uid,
             ),
             log_exceptions=False,  # a serialization failure here is expected: the request is retried
         )
         count, age = cr.fetchone() or (0, WINDOW_SECONDS)
         if age >= WINDOW_SECONDS:
+            count, age = 0, 0
             cr.execute(
                 SQL(
-                    "UPDATE mail_mailbox_check_counter SET count = 1, window_start = (now() AT TIME ZONE 'UTC') "
+                    "UPDATE mail_mailbox_check_counter SET count = 0, window_start = (now() AT TIME ZONE 'UTC') "
                     "WHERE user_id = %s",
-                    self.env.uid,
+                    uid,
                 )
             )
-            return
-        if count >= per_minute:
+        if started > per_minute:
+            raise UserError(
+                _(
+                    "Odoo connects to at most %(most)s of your mailboxes' servers a minute: select fewer.",
+                    most=per_minute,
+                )
+            )
+        if count + started > per_minute:
             raise UserError(
                 _(
                     "You started %(count)s connection tests in the last minute, the most Odoo allows. "
@@ -64,7 +74,7 @@ class MailMailboxCheckCounter(models.Model):
                     seconds=max(1, int(WINDOW_SECONDS - age)),
                 )
             )
-        cr.execute(SQL("UPDATE mail_mailbox_check_counter SET count = count + 1 WHERE user_id = %s", self.env.uid))
+        cr.execute(SQL("UPDATE mail_mailbox_check_counter SET count = count + %s WHERE user_id = %s", started, uid))
 
     @api.autovacuum
     def _gc_check_counters(self):

@@ -20,7 +20,7 @@ import psycopg2
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..mailbox_engine import diagnosis as diag_lib
@@ -417,6 +417,10 @@ class MailMailbox(models.Model):
         self.ensure_one()
         if not password:
             return {"cause": _("Type the mailbox's password (or app password)."), "fix": ""}
+        try:  # the owner's rate: the link acts for them
+            self._gate_action(user=self.user_id)
+        except UserError as exc:
+            return {"cause": str(exc), "fix": ""}
         self._set_secrets({NEW_PASSWORD: password})
         failed = self._check_credentials()
         if failed:
@@ -431,6 +435,7 @@ class MailMailbox(models.Model):
         """Check now, for the selected mailboxes (those another check holds are skipped)."""
         for mailbox in self:
             mailbox._check_can_act()
+        self._gate_action()
         claimed = self.sudo()._claim(ids=self.ids, limit=len(self.ids))
         outcomes = claimed._check_health(trigger="manual") if claimed else []
         works = sum(1 for outcome in outcomes if outcome.ok)
@@ -501,6 +506,7 @@ class MailMailbox(models.Model):
             return self._notify(
                 _("A check is already running"), _("Odoo is checking this mailbox right now."), "info", reload=True
             )
+        self._gate_action()
         (outcome,) = mailbox._check_health(trigger="manual")
         if outcome.ok:
             return self._notify(_("Access works"), _("Odoo signed in to the mailbox."), "success", reload=True)

@@ -316,6 +316,7 @@ class MailMailboxMessage(models.Model):
         self.mailbox_id._check_can_act()
         if self.kind != "placeholder":
             raise UserError(_("This message is already in Odoo."))
+        self.mailbox_id._gate_action()
         mailbox = self.mailbox_id.sudo()
         place = self.sudo().place_ids[:1]
         if not place:
@@ -501,13 +502,18 @@ class MailMailboxMessage(models.Model):
         """``work(client)`` on one IMAP connection to ``mailbox``. Refused or unreachable:
         the mailbox's access is checked (its status and the form then say why) and a
         notification is returned; None when done."""
+        mailbox._gate_action(count=False)  # the rate counts what a person starts: a fetch, not each flag
         try:
             token = mailbox._get_access_token() if mailbox.provider != "imap" else None
             with imap_lib.session(mailbox._server("imap", token), mailbox.email) as client:
                 work(client)
         except (OSError, EOFError, IMAPClientError, OAuthError) as exc:
             failed = mailbox._check_credentials()
-            cause = mailbox._render_diagnosis(failed.diagnosis)[0] if failed else str(exc)[:120]
+            cause = (
+                mailbox._render_diagnosis(failed.diagnosis)[0]
+                if failed
+                else _("the server answered with an error (%(error)s).", error=type(exc).__name__)
+            )
             return mailbox._notify(
                 _("Nothing changed"),
                 _("%(address)s did not take the change: %(cause)s", address=mailbox.email, cause=cause),

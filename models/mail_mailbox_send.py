@@ -135,6 +135,18 @@ class MailMailbox(models.Model):
             self._apply_diagnosis(diag_lib.from_smtp_error(code, answer, with_password=not oauth, **params))
             raise smtplib.SMTPAuthenticationError(code, answer)
 
+    def _smtp_connect_diagnosis(self, exc):
+        """Why the SMTP session could not open, in Odoo's words (never the other side's)."""
+        server = self._server("smtp", password="")
+        params = diagnosis_params(server, "SMTP", self.email)
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return diag_lib.diagnose("no_starttls", "STARTTLS", **params)
+        if isinstance(exc, smtplib.SMTPException) and not isinstance(exc, smtplib.SMTPServerDisconnected):
+            return diag_lib.diagnose("not_mail", "SMTP", **params)  # NotSMTPError, a refused greeting…
+        if isinstance(exc, OSError | EOFError):
+            return diag_lib.from_network_error(exc, timeout=server.timeout, tls=server.security != "none", **params)
+        return None
+
     def _smtp_diagnosis_params(self):
         """The placeholders of a diagnosis about this mailbox's SMTP server."""
         return diagnosis_params(self._server("smtp", password=""), "SMTP", self.email)

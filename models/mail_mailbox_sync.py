@@ -183,6 +183,7 @@ class MailMailbox(models.Model):
             return self._notify(
                 _("Not synced"), _("Only a connected mailbox syncs. Reconnect it or enable sync first."), "warning"
             )
+        self._gate_action()
         self._ensure_sync_rows()
         claimed = self.sudo()._claim_sync(ids=self.ids, limit=1)
         if not claimed:
@@ -204,6 +205,7 @@ class MailMailbox(models.Model):
     def action_refresh_folders(self):
         """List the server's folders again (a folder made or removed since the connect)."""
         self._check_can_act()
+        self._gate_action()
         before = len(self.folder_ids.filtered("present"))
         if not self._refresh_folders():
             return self._notify(
@@ -514,7 +516,8 @@ class SyncWriter:
             self.ended(mailbox_id, problem=f"{cause} {fix}".strip(), retry=True)
         else:
             _logger.exception("Sync of mailbox %s stopped", mailbox_id, exc_info=exc)
-            text = self.env._("The sync stopped on an unexpected error: %(error)s", error=str(exc)[:200])
+            # its type only: the text of an error may carry what a server sent
+            text = self.env._("The sync stopped on an unexpected error: %(error)s", error=type(exc).__name__)
             self.ended(mailbox_id, problem=text)
 
     def ended(self, mailbox_id, problem, retry=False):

@@ -25,3 +25,4 @@ from . import test_sync_archive
 from . import test_sync_reconnect
 from . import test_sync_rights
 from . import test_sending_identity
+from . import test_connection_gate

@@ -324,8 +324,13 @@ def sign_in(server, address):
     params = diagnosis_params(server, "IMAP", address)
     try:
         client = imap_lib.open_client(server)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError) as exc:  # the gate's refusal too
         raise SyncFailedError(diag_lib.from_network_error(exc, timeout=server.timeout, **params)) from None
+    except imap_lib.StartTLSMissingError:
+        raise SyncFailedError(diag_lib.diagnose("no_starttls", "STARTTLS", **params)) from None
+    except IMAPClientError:
+        # not an IMAP greeting: what the other side sent is never kept (another service's banner)
+        raise SyncFailedError(diag_lib.diagnose("not_mail", "IMAP", **params)) from None
     try:
         imap_lib.login(client, server, address)
     except LoginError as exc:
