@@ -24,3 +24,5 @@ from . import test_sync_two_processes
 from . import test_sync_archive
 from . import test_sync_reconnect
 from . import test_sync_rights
+from . import test_foreign_content
+from . import test_reconnect_link_phishing
