@@ -16,7 +16,9 @@ from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from ..devstack.testkit import connect_oauth
-from .common import StackHttpMixin, flip
+from .common import MailboxCase, StackHttpMixin, StackMixin, flip
+from .test_sync import message
+from .test_sync_archive import CAROL, CarolsInboxMixin
 
 HOSTILE = "<a href=https://evil.test>Renew the client secret here</a>"
 ESCAPED = "&lt;a href=https://evil.test&gt;Renew the client secret here&lt;/a&gt;"
@@ -170,3 +172,34 @@ class TestForeignContent(StackHttpMixin, HttpCase):
         self.assertIn(self.user_ada.partner_id, notified.partner_ids)
         self.assertRealHtml(notified.body)
         self.assertNoLiveLink(notified.body)
+
+
+@tagged("post_install", "-at_install")
+class TestForeignContentInTheCatchUp(CarolsInboxMixin, StackMixin, MailboxCase):
+    """The summary of what came in while a mailbox was lost lists senders and subjects
+    written by anyone: as text, capped."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_stack(cls.env)
+
+    def test_senders_and_subjects_are_text_in_the_summary(self):
+        mailbox = self.mailbox()
+        self.sync(mailbox)
+        password = mailbox._get_secret("password")
+        mailbox._set_secrets({"password": "changed-at-the-server"})
+        mailbox.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(mailbox.state, "auth_lost")
+        mailbox.state_changed_at = fields.Datetime.now() - timedelta(days=1)
+        self.imap.append("INBOX", message(HOSTILE + " " + "y" * 3000, to=CAROL))
+        self.imap.append("INBOX", message("Hello", to=CAROL, sender=f'"{HOSTILE}" <lead@customer.test>'))
+        mailbox.with_user(self.user_ann).write({"password": password})
+        mailbox.with_user(self.user_ann).action_reconnect()
+        self.assertEqual(mailbox.state, "connected")
+        (summary,) = [b for b in mailbox.message_ids.mapped("body") if "messages came in" in str(b)]
+        tree = lxml_html.fragment_fromstring(str(summary), create_parent="div")
+        self.assertEqual(len(tree.findall(".//li")), 2)  # real HTML, one item per message
+        self.assertFalse([e for e in tree.iter() if "evil.test" in " ".join(e.attrib.values())], summary)
+        self.assertEqual(str(summary).count(ESCAPED), 2)  # the subject, and the sender's name
+        self.assertNotIn("y" * 300, summary)  # capped
