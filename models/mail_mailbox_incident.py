@@ -69,7 +69,9 @@ class MailMailboxIncident(models.Model):
         """A provider (or a custom server) whose mailboxes work again: its open incidents
         end. ``working``: (provider, host) pairs, host empty for Google and Microsoft."""
         for provider, host in working:
-            self.search([("provider", "=", provider), ("host", "=", host or False), ("closed_at", "=", False)]).write(
+            # a custom server's: that server's, and one of the whole kind left by an older version
+            hosts = [host, False] if host else [False]
+            self.search([("provider", "=", provider), ("host", "in", hosts), ("closed_at", "=", False)]).write(
                 {"closed_at": fields.Datetime.now()}
             )
 
