@@ -60,6 +60,7 @@ class ConnectedMailboxController(http.Controller):
                 "kind": providers.PROVIDERS[mailbox.provider].label,
                 "oauth": providers.PROVIDERS[mailbox.provider].oauth,
                 "asked_by": link.create_uid.name,
+                "servers": link._password_hosts(mailbox),  # where a password typed here goes
                 "error": error,
             },
         )

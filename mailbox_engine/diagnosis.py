@@ -40,9 +40,32 @@ class Diagnosis:
 
     def render(self, translate=lambda text: text, button="Reconnect"):
         """(cause, fix) with placeholders filled in, translated by ``translate``;
-        ``button`` names the button that signs in again (Connect or Reconnect)."""
-        params = {"button": button, **self.params}
+        ``button`` names the button that signs in again (Connect or Reconnect). Every
+        value is capped (:func:`shown`), and what a provider or a server said (``detail``)
+        is quoted, so that it reads as their words, not ours."""
+        params = {
+            "button": button,
+            **{
+                key: shown(value, quoted=key == "detail", limit=PARAM_LIMITS.get(key, PARAM_MAX))
+                for key, value in self.params.items()
+            },
+        }
         return translate(self.cause).format(**params), translate(self.fix).format(**params)
+
+
+PARAM_MAX = 255  # characters of one value (a host, an address, a provider's words) in a cause or a fix
+PARAM_LIMITS = {"consent_url": 1000}  # built by Odoo from the app's settings: cut, it would not work
+
+
+def shown(value, quoted=False, limit=PARAM_MAX):
+    """``value`` as text for a cause or a fix: on one line, capped to ``limit``
+    characters (an ellipsis says it was cut), between quotes when ``quoted``."""
+    if not isinstance(value, str):
+        return value
+    text = " ".join(value.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"“{text}”" if quoted and text else text
 
 
 CATALOG = {

@@ -8,7 +8,10 @@ one transaction. Nothing here touches a database.
 
 :func:`incidents` looks at a whole run: an OAuth app that is itself refused, or many
 mailboxes of one provider failing for a passing reason (or throttled) at once, is one
-incident of the app or the provider, not a loss of access of each mailbox.
+incident of the app or the provider, not a loss of access of each mailbox. A custom
+server is a "provider" only when mailboxes of several owners use it: one user's own
+server failing is that user's problem, told to them mailbox by mailbox, never an
+incident for the administrators.
 """
 
 import time
@@ -16,12 +19,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 
 from . import diagnosis as diag_lib
+from . import providers
 from .connection_test import Server, Step, check_imap, check_smtp
 from .oauth import Grant, OAuthError
 
 APP_KINDS = ("app_config",)  # the OAuth app itself is refused: every mailbox of the provider fails
 OUTAGE_MIN_MAILBOXES = 3  # at least this many mailboxes of one provider failing for a passing reason…
 OUTAGE_MIN_SHARE = 0.5  # …and at least this share of those checked in the run: an outage
+OUTAGE_MIN_OWNERS = 2  # a custom server: failing for mailboxes of at least this many owners
 
 
 @dataclass
@@ -37,6 +42,7 @@ class Probe:
     client: object = None
     refresh: object = None
     token: str = ""
+    owner: int = 0  # the owner's id: a custom server is an incident for several owners only
 
 
 @dataclass
@@ -49,6 +55,8 @@ class Outcome:
     grant: Grant | None = None  # a refreshed token, to store
     seconds: float = 0.0
     detail: str = field(default="", repr=False)
+    host: str = ""  # the IMAP server (custom servers are grouped by it)
+    owner: int = 0
 
 
 def probe(item):
@@ -80,6 +88,8 @@ def probe(item):
         grant,
         time.monotonic() - start,
         last.detail,
+        item.imap.host,
+        item.owner,
     )
 
 
@@ -121,20 +131,32 @@ class Incident:
     kind: str  # "app" (the OAuth app is refused) or "outage" (the provider fails for many)
     diagnosis: diag_lib.Diagnosis
     mailbox_ids: list
+    host: str = ""  # a custom server's incident: that server
+
+
+def group_key(provider, host):
+    """What an incident is about: a provider (Google, Microsoft), or one custom server."""
+    info = providers.PROVIDERS.get(provider)
+    if info is not None and info.oauth:
+        return (provider, "")
+    return (provider, (host or "").strip().lower())
 
 
 def incidents(outcomes):
     """The incidents of apps or providers in one run's outcomes (see the module doc);
     the mailboxes they name are not to be marked or alerted one by one."""
     found = []
-    by_provider = {}
+    groups = {}
     for outcome in outcomes:
-        by_provider.setdefault(outcome.provider, []).append(outcome)
-    for provider, group in by_provider.items():
+        groups.setdefault(group_key(outcome.provider, outcome.host), []).append(outcome)
+    for (provider, host), group in groups.items():
         app = [o for o in group if o.diagnosis and o.diagnosis.kind in APP_KINDS]
         if app:
-            found.append(Incident(provider, "app", app[0].diagnosis, [o.mailbox_id for o in app]))
+            found.append(Incident(provider, "app", app[0].diagnosis, [o.mailbox_id for o in app], host))
         passing = [o for o in group if o.diagnosis and o.diagnosis.state in (diag_lib.TRANSIENT, diag_lib.THROTTLED)]
-        if len(passing) >= OUTAGE_MIN_MAILBOXES and len(passing) >= OUTAGE_MIN_SHARE * len(group):
-            found.append(Incident(provider, "outage", passing[0].diagnosis, [o.mailbox_id for o in passing]))
+        if len(passing) < OUTAGE_MIN_MAILBOXES or len(passing) < OUTAGE_MIN_SHARE * len(group):
+            continue
+        if host and len({o.owner for o in passing}) < OUTAGE_MIN_OWNERS:
+            continue  # one user's own server: that user's problem, not the administrators'
+        found.append(Incident(provider, "outage", passing[0].diagnosis, [o.mailbox_id for o in passing], host))
     return found

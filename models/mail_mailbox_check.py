@@ -137,6 +137,8 @@ class MailMailbox(models.Model):
             self._set_secrets(
                 {NEW_PASSWORD: ""} if failed else {"password": self._get_secret(NEW_PASSWORD), NEW_PASSWORD: ""}
             )
+            if not failed:  # a new password signed in: a reconnect, whatever the status was
+                self.env["mail.mailbox.reconnect.link"]._end_reconnected(self)
         elif failed and self.state == "draft" and failed.diagnosis.kind == "password":
             self._set_secrets({"password": ""})
         if self.state != "draft":
@@ -185,6 +187,8 @@ class MailMailbox(models.Model):
         was = self.state
         self._sync_mail_server()
         self._set_state("connected")
+        # signed in again (also when it was connected already: a new OAuth grant): links die
+        self.env["mail.mailbox.reconnect.link"]._end_reconnected(self)
         now = fields.Datetime.now()
         self.sudo().write({"last_check_date": now, "next_check_at": now + timedelta(minutes=self._health_interval())})
         self._clear_error()

@@ -17,7 +17,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import psycopg2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -26,6 +26,7 @@ from odoo.tools import SQL
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import health as health_lib
 from ..mailbox_engine import providers
+from ..mailbox_engine.diagnosis import shown
 from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM
 
 _logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ DEFAULT_INTERVAL = 15  # minutes between scheduled checks of a healthy mailbox
 DEFAULT_REMINDER_DAYS = 2
 BATCH = 50  # mailboxes per cron round
 WORKERS = 8  # checks in flight at once
+ALERT_TEXT_MAX = 600  # characters of a cause or a fix in an alert (what a server said is capped before)
 
 
 class MailMailbox(models.Model):
@@ -76,12 +78,7 @@ class MailMailbox(models.Model):
             if previous == state:
                 continue
             if state == "connected":  # reconnected: links shared before are dead
-                links = (
-                    self.env["mail.mailbox.reconnect.link"]
-                    .sudo()
-                    .search([("mailbox_id", "=", mailbox.id), ("ended_at", "=", False)])
-                )
-                links.filtered(lambda link: link.id != self.env.context.get("mcm_link_id"))._end("reconnected")
+                self.env["mail.mailbox.reconnect.link"]._end_reconnected(mailbox)
             if state == "auth_lost":
                 mailbox._on_access_lost(diagnosis)
             elif previous == "auth_lost":
@@ -134,7 +131,10 @@ class MailMailbox(models.Model):
     @api.model
     def _tell(self, partners, subject, body, addresses=(), record=None):
         """Tell ``partners``: in Odoo those who read their notifications there (from
-        OdooBot, on ``record``), and by email everyone (plus ``addresses``), once each."""
+        OdooBot, on ``record``), and by email everyone (plus ``addresses``), once each.
+        ``body`` is HTML built with ``Markup`` (every value escaped where it enters);
+        plain text is shown as text."""
+        body = escape(body)
         inbox = partners.filtered(lambda p: any(u.notification_type == "inbox" for u in p.user_ids))
         if inbox:
             (record or self.env["mail.thread"]).sudo().message_notify(
@@ -152,6 +152,7 @@ class MailMailbox(models.Model):
         own server, pinned on the mail: by its address, Odoo would route an alert about a
         mailbox through that very mailbox."""
         addresses = sorted({address for address in addresses if address})
+        body = escape(body)  # plain text stays text: only Markup is HTML
         if not addresses:
             return self.env["mail.mail"]
         # the queue runs hourly by itself: woken, it tells them within a minute
@@ -172,13 +173,14 @@ class MailMailbox(models.Model):
         )
 
     def _alert_body(self, cause, fix):
+        """The alert in HTML: the cause and the fix as text (escaped, capped), then ours."""
         url = f"{self.get_base_url()}/odoo/action-mail_connected_mailbox.mail_mailbox_action/{self.id}"
-        return _(
-            "<p>%(cause)s</p><p>%(fix)s</p><p>Until then, mail sent from Odoo through it waits (nothing is "
-            "lost) and nothing new is synced.</p><p><a href='%(url)s'>Open the mailbox</a></p>",
-            cause=cause,
-            fix=fix,
-            url=url,
+        return Markup('<p>%s</p><p>%s</p><p>%s</p><p><a href="%s">%s</a></p>') % (
+            shown(cause, limit=ALERT_TEXT_MAX),
+            shown(fix, limit=ALERT_TEXT_MAX),
+            _("Until then, mail sent from Odoo through it waits (nothing is lost) and nothing new is synced."),
+            url,
+            _("Open the mailbox"),
         )
 
     def _alert_sender(self):
@@ -264,7 +266,17 @@ class MailMailbox(models.Model):
                     _logger.warning("Mailbox %s: check not prepared", mailbox.id, exc_info=True)
                     params = {"provider": mailbox.provider, "address": mailbox.email, "detail": str(exc)[:120]}
                     diagnosis = diag_lib.diagnose("request", "setup", **params)
-                    not_prepared.append(health_lib.Outcome(mailbox.id, mailbox.provider, False, "Setup", diagnosis))
+                    not_prepared.append(
+                        health_lib.Outcome(
+                            mailbox.id,
+                            mailbox.provider,
+                            False,
+                            "Setup",
+                            diagnosis,
+                            host=mailbox.imap_host or "",
+                            owner=mailbox.user_id.id,
+                        )
+                    )
             for outcome in prober.outcomes():
                 outcomes.append(outcome)
                 if outcome.ok:
@@ -278,7 +290,7 @@ class MailMailbox(models.Model):
             if not outcome.ok:
                 mailbox = by_id[outcome.mailbox_id]
                 mailbox._apply_outcome(outcome, trigger, in_incident=outcome.mailbox_id in in_incident)
-        working = {o.provider for o in outcomes if o.ok}
+        working = {health_lib.group_key(o.provider, o.host) for o in outcomes if o.ok}
         if working:
             self.env["mail.mailbox.incident"]._close(working)
         return outcomes
@@ -287,7 +299,9 @@ class MailMailbox(models.Model):
         """What :func:`mailbox_engine.health.probe` needs, read here (secrets, app)."""
         self.ensure_one()
         if not providers.PROVIDERS[self.provider].oauth:
-            return health_lib.Probe(self.id, self.provider, self.email, self._server("imap"), self._server("smtp"))
+            return health_lib.Probe(
+                self.id, self.provider, self.email, self._server("imap"), self._server("smtp"), owner=self.user_id.id
+            )
         if self.provider == "google":
             client = self._oauth_client()
             refresh_token = self._get_secret("refresh_token")
@@ -302,7 +316,13 @@ class MailMailbox(models.Model):
                 return client.refresh(address, force=True)
 
         return health_lib.Probe(
-            self.id, self.provider, self.email, self._server("imap", password=""), client=client, refresh=refresh
+            self.id,
+            self.provider,
+            self.email,
+            self._server("imap", password=""),
+            client=client,
+            refresh=refresh,
+            owner=self.user_id.id,
         )
 
     def _apply_outcome(self, outcome, trigger, in_incident=False):

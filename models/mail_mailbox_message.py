@@ -13,6 +13,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize, html_sanitize
 
 from ..mailbox_engine import imap as imap_lib
+from ..mailbox_engine.diagnosis import shown
 from ..mailbox_engine.oauth import OAuthError
 from ..mailbox_engine.sync.parse import parse
 from .mail_mailbox_sync import INBOX
@@ -157,11 +158,16 @@ class MailMailboxMessage(models.Model):
         for message in self[:listed]:
             records = message._logged_records(readable=False)  # the owner's records, said to the owner
             where = (
-                Markup(" (%s)") % _("on %(record)s", record=", ".join(r.sudo().display_name for r in records))
+                Markup(" (%s)")
+                % _("on %(record)s", record=shown(", ".join(r.sudo().display_name for r in records), limit=200))
                 if records
                 else ""
             )
-            items.append(Markup("<li>%s — %s%s</li>") % (message.email_from or "", message.subject or "", where))
+            # a sender's words: escaped by Markup, capped here
+            items.append(
+                Markup("<li>%s — %s%s</li>")
+                % (shown(message.email_from or "", limit=160), shown(message.subject or "", limit=200), where)
+            )
         more = (
             Markup("<li>%s</li>") % _("and %(count)s more, in My mail", count=len(self) - listed)
             if len(self) > listed
@@ -295,7 +301,11 @@ class MailMailboxMessage(models.Model):
             partner_ids=owner.partner_id.ids,
             subject=_("New mail on %(record)s", record=record.display_name),
             body=Markup("<p>%s</p>")
-            % _("%(sender)s wrote: %(subject)s", sender=self.email_from or "", subject=self.subject or ""),
+            % _(
+                "%(sender)s wrote: %(subject)s",
+                sender=shown(self.email_from or "", limit=160),
+                subject=shown(self.subject or "", limit=200),
+            ),
             author_id=self.env.ref("base.partner_root").id,
         )
 

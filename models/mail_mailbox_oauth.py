@@ -21,6 +21,15 @@ from .mail_mailbox_connect_attempt import state_hash
 
 _logger = logging.getLogger(__name__)
 TOKEN_MARGIN = timedelta(seconds=120)
+CALLBACK_ERROR_MAX = 64  # an OAuth error code (RFC 6749 §4.1.2.1) is a short word
+CALLBACK_DESCRIPTION_MAX = 500  # read only for a Microsoft AADSTS code, never shown
+
+
+def callback_text(value, limit):
+    """A parameter of the OAuth callback (anyone holding a link can send any), as plain
+    text: printable characters only, at most ``limit`` of them."""
+    text = value if isinstance(value, str) else ""
+    return "".join(char for char in text if char.isprintable())[:limit]
 
 
 class MailMailbox(models.Model):
@@ -128,7 +137,11 @@ class MailMailbox(models.Model):
     def _finish_oauth(self, attempt, params):
         label = providers.PROVIDERS[self.provider].label
         if params.get("error"):
-            payload = {"error": params["error"], "error_description": params.get("error_description", "")}
+            # sent by whoever came back to the callback: text, capped, never HTML
+            payload = {
+                "error": callback_text(params["error"], CALLBACK_ERROR_MAX) or "error",
+                "error_description": callback_text(params.get("error_description"), CALLBACK_DESCRIPTION_MAX),
+            }
             raise OAuthError(diag_lib.from_oauth_error(label, 400, payload, address=self.email or label))
         if not params.get("code"):
             raise OAuthError(diag_lib.diagnose("no_code", "code", provider=label, address=self.email or label))

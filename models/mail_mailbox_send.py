@@ -247,7 +247,7 @@ class MailMailbox(models.Model):
                 + "."
             )
         if paused:
-            names = ", ".join(paused.mapped("subject"))
+            names = diag_lib.shown(", ".join(paused.mapped("subject")), limit=500)
             if auto:
                 text = _(
                     "Campaigns resumed where they stopped (%(count)s, %(remaining)s recipients to go): %(names)s.",

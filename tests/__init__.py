@@ -26,3 +26,5 @@ from . import test_sync_reconnect
 from . import test_sync_rights
 from . import test_sending_identity
 from . import test_connection_gate
+from . import test_foreign_content
+from . import test_reconnect_link_phishing

@@ -118,7 +118,7 @@ class TestSendFailures(StackMixin, MailboxCase):
             (busy | next_one | elsewhere).send()
         # the mailbox shows why, and its mail waits, held, not failed
         self.assertEqual(self.mailbox.state, "throttled")
-        self.assertIn("refuses more mail from carol@mail.test for now (421 4.7.0", self.mailbox.last_error_cause)
+        self.assertIn("refuses more mail from carol@mail.test for now (“421 4.7.0", self.mailbox.last_error_cause)
         self.assertIn("leaves by itself once the limit lifts", self.mailbox.last_error_fix)
         for mail in (busy, next_one):
             self.assertEqual((mail.state, mail.failure_type), ("outgoing", False))

@@ -66,7 +66,7 @@ def test_a_daily_quota_waits_an_hour_a_rate_five_minutes():
     rate = diagnosis.from_send_throttled(421, b"4.7.0 Try again later", **params)
     assert (daily.state, daily.retry_after, rate.retry_after) == (diagnosis.THROTTLED, 3600, 300)
     cause, fix = rate.render()
-    assert cause == "Gmail refuses more mail from alice@mail.test for now (421 4.7.0 Try again later)."
+    assert cause == "Gmail refuses more mail from alice@mail.test for now (“421 4.7.0 Try again later”)."
     assert "in 300 seconds" in fix
 
 
