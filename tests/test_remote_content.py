@@ -3,8 +3,11 @@ in the message as its owner sees it until **Show images**, in its chatter copy o
 contact (which every reader of the contact sees, with no Show images), and attachments a
 browser would render as a page served as downloads by Odoo's own routes."""
 
+import base64
 import secrets
+import threading
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from odoo.tests import HttpCase, tagged
 
@@ -36,12 +39,12 @@ HOSTILE_HTML = (
 )
 
 
-def tracked_message(subject, attachments=()):
+def tracked_message(subject, attachments=(), html=HOSTILE_HTML):
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "Lead <lead@customer.test>", BOB, subject
     msg["Message-ID"] = f"<{secrets.token_hex(8)}@customer.test>"
     msg.set_content("Dear customer, the offer.")
-    msg.add_alternative(HOSTILE_HTML, subtype="html")
+    msg.add_alternative(html, subtype="html")
     for name, maintype, subtype, data in attachments:
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg.as_bytes()
@@ -161,3 +164,79 @@ class TestRemoteContent(ServerFoldersMixin, StackHttpMixin, HttpCase):
         self.assertTrue(response.headers["Content-Disposition"].startswith("inline"))
         response = self.url_open(f"/web/content/{attachments['report.bin'].id}")
         self.assertTrue(response.headers["Content-Type"].startswith("text/plain"))
+
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==")
+
+
+class Tracker(ThreadingHTTPServer):
+    """A sender's tracking server on loopback: answers every request with a pixel and
+    writes down what was asked."""
+
+    def __init__(self):
+        self.hits = []
+        tracker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                tracker.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/gif")
+                self.send_header("Content-Length", str(len(GIF)))
+                self.end_headers()
+                self.wfile.write(GIF)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def host(self):
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+@tagged("post_install", "-at_install")
+class TestRemoteContentInTheBrowser(ServerFoldersMixin, StackHttpMixin, HttpCase):
+    """What the browser loads: nothing from the sender's tracker until the owner clicks
+    Show images, and never from the chatter copy a colleague reads."""
+
+    def setUp(self):
+        super().setUp()
+        self.tracker = Tracker()
+        threading.Thread(target=self.tracker.serve_forever, daemon=True).start()
+        self.addCleanup(self.tracker.server_close)
+        self.addCleanup(self.tracker.shutdown)
+
+    def test_the_browser_loads_nothing_remote_until_show_images(self):
+        contact = self.env["res.partner"].create({"name": "Customer", "email": "lead@customer.test"})
+        host = self.tracker.host
+        html = (
+            "<p>Dear customer, <a href='https://shop.test/offer'>the offer</a></p>"
+            f"<img src='http://{host}/img.gif' width='10' height='10'>"
+            f'<img title=" src=\'http://harmless.test/\'" src="http://{host}/decoy.gif">'
+            f"<img src='&#104;ttp://{host}/entity.gif'><img srcset='//{host}/srcset.gif 1x'>"
+            f"<video poster='http://{host}/poster.gif'><source src='http://{host}/v.mp4'></video>"
+            f"<audio src='//{host}/a.mp3' autoplay></audio><input type='image' src='http://{host}/input.gif'>"
+            f"<p style=\"background:url( 'http://{host}/bg.gif' )\">styled</p>"
+            f"<svg><image href='http://{host}/svg.gif' width='5' height='5'/></svg>"
+        )
+        mailbox = self.mailbox(self.folder((tracked_message("Tracked offer", html=html), 0)))
+        self.sync(mailbox)
+        stored = self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)])
+        cookies = {"mcm_tracker": host}
+        self.start_tour(
+            f"/odoo/res.partner/{contact.id}",
+            "mail_connected_mailbox_tour_remote_content_copy",
+            login=self.user_ben.login,
+            cookies=cookies,
+        )
+        self.assertEqual(self.tracker.hits, [])  # nothing asked of the tracker yet
+        self.start_tour(
+            f"/odoo/action-mail_connected_mailbox.mail_mailbox_message_action_my/{stored.id}",
+            "mail_connected_mailbox_tour_remote_content",
+            login=self.user_ann.login,
+            cookies=cookies,
+        )
+        self.assertTrue(stored.images_shown)
+        self.assertIn("/img.gif", self.tracker.hits)  # the tracker answers when asked
