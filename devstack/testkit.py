@@ -2,6 +2,7 @@
 (plain Python: no Odoo import)."""
 
 import contextlib
+import re
 import socket
 import threading
 
@@ -109,6 +110,34 @@ def server_message_ids(client, path):
     return sorted(
         data[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].decode().split(":", 1)[1].strip() for data in fetched.values()
     )
+
+
+# what loads from elsewhere, in an attribute value or a style text
+REMOTE = re.compile(r"(?:https?|ftp)\s*:|[/\\\\]{2}|url\s*\(|@import|image-set", re.IGNORECASE)
+LOADED = ("src", "srcset", "poster", "background", "data", "action", "formaction", "href")
+
+
+def remote_addresses(text, local=("cid:", "data:", "#")):
+    """Every attribute value and style text of the HTML ``text`` (parsed as lxml, and so
+    the browser, reads it) that names an address to load from elsewhere: link targets
+    (``<a href>``, ``<area href>``) aside; a loaded attribute counts unless it starts
+    with one of ``local``."""
+    from lxml import etree, html
+
+    found = []
+    root = html.fromstring(f"<div>{text}</div>")
+    for element in root.iter(etree.Element):
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if tag == "style" and REMOTE.search(element.text or ""):
+            found.append(("style", element.text))
+        for attribute, value in element.attrib.items():
+            name = attribute.lower()
+            if name == "href" and tag in ("a", "area"):
+                continue  # a link, followed on a click
+            inside = value.strip().lower().startswith(local)
+            if REMOTE.search(value) or (name.rsplit(":", 1)[-1] in LOADED and value and not inside):
+                found.append((f"{tag}@{name}", value))
+    return found
 
 
 def bench_stack(env):

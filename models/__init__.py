@@ -19,3 +19,4 @@ from . import mail_mailbox_message
 from . import mail_mailbox_sync
 from . import res_users
 from . import res_config_settings
+from . import ir_attachment

@@ -2,7 +2,6 @@
 so a retry, a crash or a renumbered folder never stores it twice), and one *place* per
 folder and UID where the server keeps it (Gmail's labels are its places)."""
 
-import re
 from datetime import datetime
 
 from imapclient.exceptions import IMAPClientError
@@ -15,24 +14,23 @@ from odoo.tools import email_normalize, html_sanitize
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.diagnosis import shown
 from ..mailbox_engine.oauth import OAuthError
+from ..mailbox_engine.remote_content import hold_back, stored_mimetype
 from ..mailbox_engine.sync.parse import parse
 from .mail_mailbox_sync import INBOX
 
-# a remote image (a tracking pixel, often) in sanitized HTML: its address is kept aside
-# until the reader asks for the images
-REMOTE_IMAGE = re.compile(r"(<img\b[^>]*?\s)src=(\"|')((?:https?:)?//[^\"']*)\2", re.IGNORECASE)
-
 
 def safe_html(source, images=False):
-    """(sanitized HTML, remote images blocked): Odoo's sanitizer (no script, no event
-    handler, no form, no style), then remote images left out unless ``images``."""
+    """(HTML to show, how many things were held back): Odoo's sanitizer (no script, no
+    event handler, no form, no style sheet), then, unless ``images``, everything that
+    would load from elsewhere held back (see ``mailbox_engine.remote_content``), last,
+    on the HTML that reaches the browser."""
     if not source:
         return Markup(""), 0
     clean = str(html_sanitize(source, sanitize_attributes=True, sanitize_style=True, strip_classes=True))
     if images:
         return Markup(clean), 0  # noqa: S704 (the sanitizer's output)
-    clean, blocked = REMOTE_IMAGE.subn(r"\1data-mcm-blocked-src=\2\3\2", clean)
-    return Markup(clean), blocked  # noqa: S704 (the sanitizer's output, an attribute renamed)
+    clean, held = hold_back(clean)
+    return Markup(clean), held  # noqa: S704 (the sanitizer's output, with what loads taken out)
 
 
 class MailMailboxMessage(models.Model):
@@ -253,7 +251,7 @@ class MailMailboxMessage(models.Model):
         self.ensure_one()
         Message = self.env["mail.message"].sudo()
         owner = self.mailbox_id.user_id
-        body = self.body if self.html_source else Markup("<p>%s</p>") % (self.body_text or "")
+        body = self._copy_body()
         thread = (parent.model, parent.res_id) if parent else None
         # the From header proves nothing: a colleague's address never makes a copy look
         # posted by that colleague (the address is still shown as the sender)
@@ -289,6 +287,24 @@ class MailMailboxMessage(models.Model):
         if done:
             self.sudo().logged = True
         return created
+
+    def _copy_body(self):
+        """The body of a chatter copy, shown to every reader of the record: remote content
+        always held back (whatever the owner chose to see), with a word saying so and a
+        link to the synced message, where its owner can show it."""
+        self.ensure_one()
+        if not self.html_source:
+            return Markup("<p>%s</p>") % (self.body_text or "")
+        body, held = safe_html(self.html_source)
+        if not held:
+            return body
+        note = _(
+            "%(count)s remote images or other remote content were held back in this copy: they can tell the "
+            "sender that the message was read. The mailbox's owner can show them in the synced message.",
+            count=held,
+        )
+        link = Markup("<a href='/odoo/%s/%s'>%s</a>") % (self._name, self.id, _("Open the synced message"))
+        return body + Markup("<p class='text-muted'><em>%s %s</em></p>") % (note, link)
 
     def _tell_owner(self, record):
         """An Odoo notification to the owner (who asked for it) of new mail logged on
@@ -556,12 +572,16 @@ class MailMailboxMessage(models.Model):
         self.ensure_one()
         if attachments:
             self.has_attachments = True
-            self.env["ir.attachment"].create(
+            # what Odoo's own mail gateway does too: a part that reads as XML or HTML,
+            # whatever it claims, is kept as plain text (for administrators as well)
+            self.env["ir.attachment"].with_context(attachments_mime_plainxml=True).create(
                 [
                     {
                         "name": attachment.name,
                         "raw": attachment.data,
-                        "mimetype": attachment.mimetype,
+                        # a page, an image that runs scripts, a style sheet: plain text,
+                        # never rendered on Odoo's site, and served as a download
+                        "mimetype": stored_mimetype(attachment.mimetype, attachment.name),
                         "res_model": self._name,
                         "res_id": self.id,
                     }

@@ -28,3 +28,4 @@ from . import test_sending_identity
 from . import test_connection_gate
 from . import test_foreign_content
 from . import test_reconnect_link_phishing
+from . import test_remote_content
