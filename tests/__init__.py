@@ -24,3 +24,4 @@ from . import test_sync_two_processes
 from . import test_sync_archive
 from . import test_sync_reconnect
 from . import test_sync_rights
+from . import test_sync_bad_messages
