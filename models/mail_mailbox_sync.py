@@ -74,12 +74,22 @@ MESSAGE_COLUMNS = (
     "write_uid",
     "write_date",
 )
-BARE_COLUMNS = ("size", "seen", "flagged")  # what a message Odoo could not store keeps (with its key)
+BARE_COLUMNS = (
+    "message_id_header",
+    "size",
+    "seen",
+    "flagged",
+)  # what a message Odoo could not store keeps (with its key)
 
 
 def _why(exc):
     """What refused a statement, without the statement or its values."""
     return getattr(exc, "pgcode", None) or type(exc).__name__
+
+
+def _frames(exc):
+    """Where ``exc`` was raised (the traceback's frames, without the exception's text)."""
+    return "".join(traceback.format_tb(exc.__traceback__))
 
 
 class MailMailboxSync(models.Model):
@@ -329,8 +339,8 @@ class MailMailbox(models.Model):
                 claimed = self._claim_sync(ids=self.ids, limit=1)
                 if claimed:
                     claimed._sync_round()
-        except Exception:
-            _logger.warning("Catching up mailbox %s after a reconnect failed", self.id, exc_info=True)
+        except Exception as exc:  # said without the exception's text (a database error quotes the values)
+            _logger.warning("Catching up mailbox %s failed (%s)\n%s", self.id, _why(exc), _frames(exc))
         own = self.email_normalized
         return (
             self.env["mail.mailbox.message"]
@@ -593,8 +603,7 @@ class SyncWriter:
             self.ended(mailbox_id, problem=f"{cause} {fix}".strip(), retry=True)
         else:
             # the traceback without the exception's text (a database error quotes the values)
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            _logger.error("Sync of mailbox %s stopped (%s)\n%s", mailbox_id, _why(exc), frames)
+            _logger.error("Sync of mailbox %s stopped (%s)\n%s", mailbox_id, _why(exc), _frames(exc))
             detail = _why(exc)
             self.failing[mailbox_id] = diag_lib.diagnose("sync_failing", address=mailbox.email, detail=detail)
             text = self.env._("The sync stopped on an unexpected error: %(error)s", error=detail)

@@ -25,3 +25,4 @@ from . import test_sync_archive
 from . import test_sync_reconnect
 from . import test_sync_rights
 from . import test_sync_bad_messages
+from . import test_sync_corpus

@@ -9,6 +9,8 @@ import secrets
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from ..mailbox_engine.sync.parse import message_digest
+from ..models.mail_mailbox_sync import SyncWriter
 from .common import MailboxCase, StackMixin
 from .test_sync import PARAM, LeadMixin, ServerFoldersMixin, message
 
@@ -192,3 +194,26 @@ class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
         self.sync(mailbox)
         self.assertFalse(mailbox.sync_problem)
         self.assertEqual(len(self.messages(mailbox)), 1)
+
+    def test_a_row_the_database_refuses_becomes_a_placeholder_and_the_others_are_stored(self):
+        """The last resort behind the checks made before the INSERT: whatever refuses one
+        row (here a reference to no user), the batch goes on and the log shows no content."""
+        mailbox = self.mailbox()
+        writer = SyncWriter(self.env, mailbox)
+        marker = "BODY-" + secrets.token_hex(8)
+        rows = [
+            writer._row(mailbox, message_digest(f"<{n}@x.test>"), f"<{n}@x.test>", subject=n, body_text=marker)
+            for n in ("good", "refused", "good too")
+        ]
+        rows[1]["create_uid"] = 2**31 - 1  # no such user: the database refuses the row
+        with kept_logs() as records:
+            writer._insert_rows(mailbox, rows)
+        self.assertFalse([r for r in records if r.levelno >= logging.ERROR], log_text(records))
+        self.assertNotIn(marker, log_text(records))
+        self.assertIn("kept as a placeholder", log_text(records))
+        by_key = {m.message_id_header: m for m in self.messages(mailbox)}
+        self.assertEqual(sorted(by_key), ["<good too@x.test>", "<good@x.test>", "<refused@x.test>"])
+        self.assertEqual((by_key["<good@x.test>"].kind, by_key["<good@x.test>"].body_text), ("stored", marker))
+        refused = by_key["<refused@x.test>"]
+        self.assertEqual((refused.kind, refused.subject, refused.body_text), ("placeholder", False, False))
+        self.assertIn("Odoo could not store this message (23503)", refused.problem)
