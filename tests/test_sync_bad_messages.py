@@ -85,7 +85,7 @@ class BadMessageMixin(ServerFoldersMixin, StackMixin):
 class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
     def test_an_8kb_message_id_is_stored_and_the_40_others_too_with_nothing_in_the_log(self):
         marker = "BODY-" + secrets.token_hex(8)
-        huge = "<" + "x" * 8192 + "@customer.test>"
+        huge = f"<{secrets.token_urlsafe(6144)}@customer.test>"  # 8 KB that no compression makes fit an index
         others = [(marked(f"fine {n}", marker), 1) for n in range(40)]
         path = self.folder(*others[:20], (marked("long id", marker, message_id=huge), 1), *others[20:])
         mailbox = self.mailbox(path)
@@ -93,7 +93,7 @@ class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
             self.sync(mailbox)
         self.assertFalse([r for r in records if r.levelno >= logging.ERROR], log_text(records))
         self.assertNotIn(marker, log_text(records))
-        self.assertNotIn("x" * 200, log_text(records))
+        self.assertNotIn(huge[1:101], log_text(records))
         messages = self.messages(mailbox)
         self.assertEqual(len(messages), 41)
         self.assertEqual(self.place_uids(mailbox, path), self.server_uids(path))
