@@ -489,7 +489,7 @@ class MailMailboxMessage(models.Model):
             uids = [p.uid for p in message.place_ids if p.folder_id == folder]
             if not uids and message.message_id_header:
                 try:
-                    uids = client.search(["HEADER", "Message-ID", message.message_id_header or ""])
+                    uids = client.search(["HEADER", "Message-ID", message.message_id_header])
                 except UnicodeEncodeError:  # an 8-bit Message-ID no SEARCH can carry
                     uids = []
             if uids:

@@ -74,12 +74,8 @@ MESSAGE_COLUMNS = (
     "write_uid",
     "write_date",
 )
-BARE_COLUMNS = (
-    "message_id_header",
-    "size",
-    "seen",
-    "flagged",
-)  # what a message Odoo could not store keeps (with its key)
+# what a message that Odoo could not store keeps (with its key)
+BARE_COLUMNS = ("message_id_header", "size", "seen", "flagged")
 
 
 def _why(exc):
