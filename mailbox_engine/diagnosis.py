@@ -220,6 +220,14 @@ CATALOG = {
             "networks in Settings › Connected Mailboxes."
         ),
     ),
+    "sync_failing": (
+        ERROR,
+        _("Odoo could not sync {address}: its sync failed several times in a row ({detail})."),
+        _(
+            "Nothing is lost: the mail stays on the server. Click Check now once the cause is fixed; the sync then "
+            "resumes where it stopped. If it lasts, send this message to your administrator."
+        ),
+    ),
     "protocol": (
         ERROR,
         _("{host} on port {port} does not behave like an {protocol} server ({detail})."),

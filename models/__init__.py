@@ -16,6 +16,7 @@ from . import mail_mailbox_connect_attempt
 from . import mail_mailbox_check_counter
 from . import mail_mailbox_folder
 from . import mail_mailbox_message
+from . import mail_mailbox_message_deleted
 from . import mail_mailbox_sync
 from . import res_users
 from . import res_config_settings

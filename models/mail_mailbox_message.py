@@ -1,6 +1,8 @@
-"""What the sync stores: one record per message of a mailbox (keyed by its Message-ID,
-so a retry, a crash or a renumbered folder never stores it twice), and one *place* per
-folder and UID where the server keeps it (Gmail's labels are its places)."""
+"""What the sync stores: one record per message of a mailbox (keyed by a digest of its
+Message-ID, so a retry, a crash or a renumbered folder never stores it twice, and no
+Message-ID is too long for the key), and one *place* per folder and UID where the
+server keeps it (Gmail's labels are its places). What the user deleted in Odoo is
+remembered by its key alone, so that no sync brings it back unasked."""
 
 from datetime import datetime
 
@@ -15,8 +17,10 @@ from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.diagnosis import shown
 from ..mailbox_engine.oauth import OAuthError
 from ..mailbox_engine.remote_content import hold_back, stored_mimetype
-from ..mailbox_engine.sync.parse import parse
+from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX, message_digest, parse
 from .mail_mailbox_sync import INBOX
+
+CHATTER_MESSAGE_ID_MAX = 900  # bytes: well within what a btree index entry takes
 
 
 def safe_html(source, images=False):
@@ -43,7 +47,10 @@ class MailMailboxMessage(models.Model):
     mailbox_id = fields.Many2one("mail.mailbox", required=True, ondelete="cascade", index=True, readonly=True)
     user_id = fields.Many2one(related="mailbox_id.user_id", store=True, index=True)
     message_key = fields.Char(
-        "Message-ID", required=True, readonly=True, help="The message's Message-ID (or one made from its content)."
+        "Key", required=True, readonly=True, help="A digest of the message's Message-ID (its key in the mailbox)."
+    )
+    message_id_header = fields.Char(
+        "Message-ID", readonly=True, help="The message's Message-ID (or one made from its header), as received."
     )
     subject = fields.Char(readonly=True)
     email_from = fields.Char("From", readonly=True)
@@ -60,7 +67,7 @@ class MailMailboxMessage(models.Model):
     has_attachments = fields.Boolean("Has attachments", readonly=True)
     in_reply_to = fields.Char("In reply to", readonly=True)
     thread_key = fields.Char(
-        "Conversation", readonly=True, index=True, help="The Message-ID the conversation started with."
+        "Conversation", readonly=True, index=True, help="The key of the Message-ID the conversation started with."
     )
     thread_ids = fields.Many2many("mail.mailbox.message", compute="_compute_thread_ids", string="Conversation messages")
     thread_count = fields.Integer(compute="_compute_thread_ids")
@@ -253,6 +260,7 @@ class MailMailboxMessage(models.Model):
         owner = self.mailbox_id.user_id
         body = self._copy_body()
         thread = (parent.model, parent.res_id) if parent else None
+        message_id = self._chatter_message_id()
         # the From header proves nothing: a colleague's address never makes a copy look
         # posted by that colleague (the address is still shown as the sender)
         authors = [p for p in authors if not p.sudo().user_ids.filtered(lambda u: not u.share)]
@@ -263,7 +271,7 @@ class MailMailboxMessage(models.Model):
                 continue  # never on a record the mailbox's owner cannot see
             done.add(key)
             if Message.search_count(
-                [("message_id", "=", self.message_key), ("model", "=", record._name), ("res_id", "=", record.id)],
+                [("message_id", "=", message_id), ("model", "=", record._name), ("res_id", "=", record.id)],
                 limit=1,
             ):
                 continue  # once per record
@@ -279,7 +287,7 @@ class MailMailboxMessage(models.Model):
                     "subject": self.subject,
                     "body": body,
                     "date": self.date or fields.Datetime.now(),
-                    "message_id": self.message_key,
+                    "message_id": message_id,
                     "parent_id": parent.id if thread == key else False,
                     "mcm_message_id": self.id,
                 }
@@ -305,6 +313,14 @@ class MailMailboxMessage(models.Model):
         )
         link = Markup("<a href='/odoo/%s/%s'>%s</a>") % (self._name, self.id, _("Open the synced message"))
         return body + Markup("<p class='text-muted'><em>%s %s</em></p>") % (note, link)
+
+    def _chatter_message_id(self):
+        """The Message-ID its chatter copies carry: the message's own, or one made from its
+        key where the own is longer than Odoo's index of Message-IDs takes."""
+        own = self.message_id_header or ""
+        if own and len(own.encode()) <= CHATTER_MESSAGE_ID_MAX:
+            return own
+        return f"<mcm-{self.message_key[:32]}@long-message-id>"
 
     def _tell_owner(self, record):
         """An Odoo notification to the owner (who asked for it) of new mail logged on
@@ -424,6 +440,7 @@ class MailMailboxMessage(models.Model):
                 refused = self._change_on_server(mailbox.sudo(), messages.place_ids, remove)
                 if refused:
                     return refused
+            messages._remember_deleted()
             messages._delete_in_odoo()
         return {"type": "ir.actions.act_window_close"}
 
@@ -497,9 +514,9 @@ class MailMailboxMessage(models.Model):
         found = {}
         for message in self:
             uids = [p.uid for p in message.place_ids if p.folder_id == folder]
-            if not uids:
+            if not uids and message.message_id_header:
                 try:
-                    uids = client.search(["HEADER", "Message-ID", message.message_key])
+                    uids = client.search(["HEADER", "Message-ID", message.message_id_header])
                 except UnicodeEncodeError:  # an 8-bit Message-ID no SEARCH can carry
                     uids = []
             if uids:
@@ -548,6 +565,13 @@ class MailMailboxMessage(models.Model):
             )
         return None
 
+    def _remember_deleted(self):
+        """Keep these messages, deleted by the user, out of later syncs (Enable, a
+        backfill, a renumbered folder) until the mailbox asks for them again."""
+        self.env["mail.mailbox.message.deleted"].sudo()._remember(
+            [(message.mailbox_id.id, message.message_key) for message in self]
+        )
+
     def _delete_in_odoo(self):
         """The synced messages and their attachments (their chatter copies stay: they are
         the records' history)."""
@@ -556,6 +580,7 @@ class MailMailboxMessage(models.Model):
 
     @api.model
     def _values_from(self, parsed):
+        """The stored values of a parsed message (or of its header alone)."""
         return {
             "subject": parsed.subject,
             "email_from": parsed.sender,
@@ -564,8 +589,8 @@ class MailMailboxMessage(models.Model):
             "date": parsed.date,
             "body_text": parsed.text,
             "html_source": parsed.html,
-            "in_reply_to": parsed.in_reply_to or False,
-            "thread_key": parsed.thread_key or False,
+            "in_reply_to": parsed.in_reply_to[:MESSAGE_ID_MAX] or False,
+            "thread_key": message_digest(parsed.thread_key or parsed.message_id),
         }
 
     def _store_attachments(self, attachments):

@@ -18,6 +18,7 @@ several at once, and writes what it finds.
 
 import logging
 import time
+import traceback
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -26,10 +27,12 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.tools import SQL, email_normalize, email_split
 
+from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.oauth import OAuthError
 from ..mailbox_engine.sync import run as sync_lib
 from ..mailbox_engine.sync.driver import drive
+from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX, message_digest
 from ..mailbox_engine.sync.planner import FolderState
 from .mail_mailbox import PARAM
 
@@ -42,6 +45,47 @@ DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
 RETRY_MINUTES = 1  # after a dropped connection
 INBOX = "\\Inbox"  # the Inbox's role (every server has one)
+SYNC_FAILURES_TO_ERROR = 3  # runs in a row that failed once signed in, before the mailbox shows an error
+MAX_INT = 2**31 - 1
+MESSAGE_COLUMNS = (
+    "message_key",
+    "message_id_header",
+    "mailbox_id",
+    "user_id",
+    "in_reply_to",
+    "thread_key",
+    "subject",
+    "email_from",
+    "email_to",
+    "email_cc",
+    "date",
+    "body_text",
+    "html_source",
+    "size",
+    "seen",
+    "flagged",
+    "kind",
+    "problem",
+    "on_server",
+    "active",
+    "mail_message_id",
+    "create_uid",
+    "create_date",
+    "write_uid",
+    "write_date",
+)
+# what a message that Odoo could not store keeps (with its key)
+BARE_COLUMNS = ("message_id_header", "size", "seen", "flagged")
+
+
+def _why(exc):
+    """What refused a statement, without the statement or its values."""
+    return getattr(exc, "pgcode", None) or type(exc).__name__
+
+
+def _frames(exc):
+    """Where ``exc`` was raised (the traceback's frames, without the exception's text)."""
+    return "".join(traceback.format_tb(exc.__traceback__))
 
 
 class MailMailboxSync(models.Model):
@@ -56,6 +100,7 @@ class MailMailboxSync(models.Model):
     fetched = fields.Integer(help="Messages fetched since the backfill began.")
     remaining = fields.Integer(help="Messages of the backfill still to fetch.")
     problem = fields.Char()
+    failures_in_row = fields.Integer(help="Runs in a row that failed once signed in.")
     last_run_seconds = fields.Float()
     places_changed = fields.Boolean(help="Places were added or removed since the last complete run.")
     last_sync_date = fields.Datetime()
@@ -109,6 +154,11 @@ class MailMailbox(models.Model):
         "logged: colleagues, private contacts.",
     )
     last_sync_date = fields.Datetime("Last sync", compute="_compute_sync_progress")
+    deleted_message_count = fields.Integer(
+        "Deleted in Odoo",
+        compute="_compute_deleted_message_count",
+        help="Synced messages deleted in Odoo: no sync fetches them again until you ask for them.",
+    )
 
     def write(self, vals):
         starting = self.filtered(lambda m: not m.archive_in_odoo) if vals.get("archive_in_odoo") else self.browse()
@@ -158,6 +208,15 @@ class MailMailbox(models.Model):
         for mailbox in self:
             mailbox.synced_message_count = counts.get(mailbox._origin, 0)
 
+    def _compute_deleted_message_count(self):
+        counts = dict(
+            self.env["mail.mailbox.message.deleted"]
+            .sudo()
+            ._read_group([("mailbox_id", "in", self.ids)], ["mailbox_id"], ["__count"])
+        )
+        for mailbox in self:
+            mailbox.deleted_message_count = counts.get(mailbox._origin, 0)
+
     def _loggable_addresses(self, headers):
         """Normalized addresses of ``headers`` (From, To, Cc values) that may be logged:
         not the mailbox's own, not excluded by address or domain (or a subdomain)."""
@@ -201,6 +260,27 @@ class MailMailbox(models.Model):
         else:
             message = _("The mailbox is up to date (%(count)s messages in Odoo).", count=self.synced_message_count)
         return self._notify(_("Synced"), message, "success", reload=True)
+
+    def action_fetch_deleted_again(self):
+        """Forget which messages were deleted in Odoo: the next sync fetches the window
+        again, and those still on the server come back."""
+        self._check_can_act()
+        deleted = self.env["mail.mailbox.message.deleted"].sudo().search([("mailbox_id", "=", self.id)])
+        count = len(deleted)
+        deleted.unlink()
+        if self.state == "connected":
+            self._schedule_sync(reset=True)  # the window again: what Odoo has is matched, not fetched twice
+        return self._notify(
+            _("Deleted messages fetched again"),
+            _(
+                "%(count)s messages deleted in Odoo come back with the next sync (those still on the server, "
+                "within the last %(days)s days).",
+                count=count,
+                days=self.backfill_days,
+            ),
+            "success",
+            reload=True,
+        )
 
     def action_refresh_folders(self):
         """List the server's folders again (a folder made or removed since the connect)."""
@@ -257,8 +337,8 @@ class MailMailbox(models.Model):
                 claimed = self._claim_sync(ids=self.ids, limit=1)
                 if claimed:
                     claimed._sync_round()
-        except Exception:
-            _logger.warning("Catching up mailbox %s after a reconnect failed", self.id, exc_info=True)
+        except Exception as exc:  # said without the exception's text (a database error quotes the values)
+            _logger.warning("Catching up mailbox %s failed (%s)\n%s", self.id, _why(exc), _frames(exc))
         own = self.email_normalized
         return (
             self.env["mail.mailbox.message"]
@@ -387,6 +467,7 @@ class SyncWriter:
         self.more, self.problems, self.fetched, self.remaining = {}, {}, {}, {}
         self.folders = {f.id: f for f in mailboxes.sudo().with_context(active_test=False).folder_ids}
         self.inserted = []  # ids of the messages this batch stored
+        self.failing = {}  # mailbox id -> diagnosis: the run failed once signed in
         self.changed = set()  # mailboxes whose places were added or removed
 
     # -- the requests
@@ -400,14 +481,16 @@ class SyncWriter:
     def on_lookup(self, mailbox_id, request):
         if not request.keys:
             return set()
+        digests = {key: message_digest(key) for key in request.keys}
         self.cr.execute(
             SQL(
                 "SELECT message_key FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s)",
                 mailbox_id,
-                request.keys,
+                list(set(digests.values())),
             )
         )
-        known = {row[0] for row in self.cr.fetchall()}
+        stored = {row[0] for row in self.cr.fetchall()} | self._deleted(mailbox_id, list(set(digests.values())))
+        known = {key for key, digest in digests.items() if digest in stored}  # deleted in Odoo: not fetched again
         # sent from Odoo by the owner: already in Odoo, its Sent copy is not fetched again
         return known | set(self._sent_from_odoo(mailbox_id, request.keys))
 
@@ -513,11 +596,15 @@ class SyncWriter:
                 # then tells a revoked access from a token that had just expired
                 oauth = providers.PROVIDERS[mailbox.provider].oauth
                 mailbox._apply_diagnosis(exc.diagnosis, change_state=not (oauth and exc.diagnosis.kind == "revoked"))
+            else:  # signed in, then the server failed: counted, as a run that keeps failing shows
+                self.failing[mailbox_id] = exc.diagnosis
             self.ended(mailbox_id, problem=f"{cause} {fix}".strip(), retry=True)
         else:
-            _logger.exception("Sync of mailbox %s stopped", mailbox_id, exc_info=exc)
-            # its type only: the text of an error may carry what a server sent
-            text = self.env._("The sync stopped on an unexpected error: %(error)s", error=type(exc).__name__)
+            # the traceback without the exception's text (a database error quotes the values)
+            _logger.error("Sync of mailbox %s stopped (%s)\n%s", mailbox_id, _why(exc), _frames(exc))
+            detail = _why(exc)
+            self.failing[mailbox_id] = diag_lib.diagnose("sync_failing", address=mailbox.email, detail=detail)
+            text = self.env._("The sync stopped on an unexpected error: %(error)s", error=detail)
             self.ended(mailbox_id, problem=text)
 
     def ended(self, mailbox_id, problem, retry=False):
@@ -554,6 +641,7 @@ class SyncWriter:
             )
             if not problem:  # on the locked row: a write of the mailbox's would race the health check
                 row.last_sync_date = now
+            self._count_failure(row, self.failing.get(mailbox_id), problem)
             if mailbox_id in self.changed or row.places_changed:
                 complete = not (more or problem)
                 if complete:
@@ -569,90 +657,163 @@ class SyncWriter:
             rows.filtered(lambda r: r.mailbox_id.id in again).places_changed = True
         return more_ids
 
+    def _count_failure(self, row, diagnosis, problem):
+        """A run that failed once signed in counts; a run without a problem starts again
+        from zero; so many failures in a row turn the mailbox to Error, with the cause
+        (through the status owner; the health check brings it back once it works)."""
+        if diagnosis is None:
+            if not problem and row.failures_in_row:
+                row.failures_in_row = 0
+            return
+        row.failures_in_row += 1
+        mailbox = row.mailbox_id
+        if row.failures_in_row >= SYNC_FAILURES_TO_ERROR and mailbox.state == "connected":
+            if diagnosis.state != diag_lib.ERROR:  # e.g. a dropped connection, each time
+                diagnosis = diag_lib.diagnose(
+                    "sync_failing", address=mailbox.email, detail=diagnosis.render(self.env._)[0][:200]
+                )
+            mailbox._set_state("error", diagnosis)
+
     # -- writing
     def _insert_messages(self, mailbox, items, known):
-        """Insert the new messages (a conflict: stored already); return key -> id for all."""
-        keys = list(dict.fromkeys([item.key for item in items] + [key for _uid, _flags, key in known]))
-        if not keys:
+        """Insert the new messages (a conflict: stored already; deleted in Odoo: kept out);
+        return Message-ID -> id for all of them that Odoo stores."""
+        digests = {key: message_digest(key) for key in [item.key for item in items] + [k for _u, _f, k in known]}
+        if not digests:
             return {}
+        deleted = self._deleted(mailbox.id, list(digests.values()))
         odoo_ids = {}
         if known:  # known to Odoo as mail sent from Odoo, not yet as a message of this mailbox
             odoo_ids = self._sent_from_odoo(mailbox.id, [key for _uid, _flags, key in known])
-        rows, seen_keys = [], set()
-        uid = self.env.uid
+        rows, seen = [], set(deleted)
         for item in items:
-            if item.key in seen_keys:
-                continue
-            seen_keys.add(item.key)
-            parsed = item.parsed
-            values = self.env["mail.mailbox.message"]._values_from(parsed) if parsed else {}
-            problems = "; ".join(parsed.problems) if parsed and parsed.problems else item.reason or None
-            rows.append(
-                SQL(
-                    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true, true, NULL, "
-                    "%s, %s, %s, %s)",
-                    values.get("in_reply_to"),
-                    values.get("thread_key"),
-                    mailbox.id,
-                    mailbox.user_id.id,
-                    item.key,
-                    values.get("subject"),
-                    values.get("email_from"),
-                    values.get("email_to"),
-                    values.get("email_cc"),
-                    values.get("date"),
-                    values.get("body_text"),
-                    values.get("html_source"),
-                    item.size,
-                    "\\Seen" in item.flags,
-                    "\\Flagged" in item.flags,
-                    "stored" if parsed else "placeholder",
-                    problems,
-                    uid,
-                    fields.Datetime.now(),
-                    uid,
-                    fields.Datetime.now(),
-                )
-            )
+            if digests[item.key] not in seen:
+                seen.add(digests[item.key])
+                rows.append(self._message_row(mailbox, item, digests[item.key]))
         for _item_uid, flags, key in known:
-            if key in odoo_ids and key not in seen_keys:
-                seen_keys.add(key)
-                rows.append(
-                    SQL(
-                        "(NULL, %s, %s, %s, %s, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, %s, %s, 'odoo', NULL, "
-                        "true, true, %s, %s, %s, %s, %s)",
-                        key,
-                        mailbox.id,
-                        mailbox.user_id.id,
-                        key,
-                        "\\Seen" in flags,
-                        "\\Flagged" in flags,
-                        odoo_ids[key],
-                        uid,
-                        fields.Datetime.now(),
-                        uid,
-                        fields.Datetime.now(),
-                    )
-                )
+            if key in odoo_ids and digests[key] not in seen:
+                seen.add(digests[key])
+                rows.append(self._odoo_row(mailbox, key, digests[key], flags, odoo_ids[key]))
         if rows:
-            self.cr.execute(
-                SQL(
-                    "INSERT INTO mail_mailbox_message (in_reply_to, thread_key, mailbox_id, user_id, message_key, "
-                    "subject, email_from, email_to, email_cc, date, body_text, html_source, size, seen, flagged, kind, "
-                    "problem, on_server, active, mail_message_id, create_uid, create_date, write_uid, write_date) "
-                    "VALUES %s ON CONFLICT (mailbox_id, message_key) DO NOTHING RETURNING id",
-                    SQL(", ").join(rows),
-                )
-            )
-            self.inserted += [row[0] for row in self.cr.fetchall()]
+            self._insert_rows(mailbox, rows)
         self.cr.execute(
             SQL(
                 "SELECT message_key, id FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s)",
                 mailbox.id,
-                keys,
+                list(set(digests.values())),
             )
         )
-        return dict(self.cr.fetchall())
+        by_digest = dict(self.cr.fetchall())
+        return {key: by_digest[digest] for key, digest in digests.items() if digest in by_digest}
+
+    def _deleted(self, mailbox_id, digests):
+        """Which of ``digests`` were deleted in Odoo (kept out until asked for again)."""
+        self.cr.execute(
+            SQL(
+                "SELECT message_key FROM mail_mailbox_message_deleted WHERE mailbox_id = %s AND message_key = ANY(%s)",
+                mailbox_id,
+                digests,
+            )
+        )
+        return {row[0] for row in self.cr.fetchall()}
+
+    def _row(self, mailbox, digest, message_id, **values):
+        """The values of one new row, every one of a size and kind the table takes (a
+        fixed-size key, a Message-ID capped, a size within an integer)."""
+        now = fields.Datetime.now()
+        row = dict.fromkeys(MESSAGE_COLUMNS)
+        row.update(
+            message_key=digest,
+            message_id_header=(message_id or "")[:MESSAGE_ID_MAX] or None,
+            mailbox_id=mailbox.id,
+            user_id=mailbox.user_id.id or None,
+            size=0,
+            seen=False,
+            flagged=False,
+            kind="stored",
+            on_server=True,
+            active=True,
+            create_uid=self.env.uid,
+            create_date=now,
+            write_uid=self.env.uid,
+            write_date=now,
+        )
+        row.update(values)
+        row["size"] = min(max(int(row["size"] or 0), 0), MAX_INT)
+        return row
+
+    def _message_row(self, mailbox, item, digest):
+        parsed = item.parsed
+        values = self.env["mail.mailbox.message"]._values_from(parsed) if parsed else {}
+        problems = ([item.reason] if item.reason else []) + (parsed.problems if parsed else [])
+        return self._row(
+            mailbox,
+            digest,
+            item.key,
+            **{name: value or None for name, value in values.items()},
+            size=item.size,
+            seen="\\Seen" in item.flags,
+            flagged="\\Flagged" in item.flags,
+            kind="placeholder" if item.headers_only or not parsed else "stored",
+            problem="; ".join(problems) or None,
+        )
+
+    def _odoo_row(self, mailbox, key, digest, flags, mail_message_id):
+        return self._row(
+            mailbox,
+            digest,
+            key,
+            thread_key=digest,
+            seen="\\Seen" in flags,
+            flagged="\\Flagged" in flags,
+            kind="odoo",
+            mail_message_id=mail_message_id,
+        )
+
+    def _insert_rows(self, mailbox, rows):
+        """Insert ``rows`` in one statement; should one of them be refused all the same,
+        each on its own, and a row still refused becomes a placeholder that says so (the
+        message stays on the server): the rest of the batch and its checkpoint go on.
+        Neither the statement nor the log ever show the message's content."""
+        try:
+            with self.cr.savepoint():
+                self._insert(rows)
+            return
+        except (psycopg2.Error, ValueError) as exc:
+            _logger.warning(
+                "Mailbox %s: a batch of messages was refused (%s), stored one by one", mailbox.id, _why(exc)
+            )
+        for row in rows:
+            try:
+                with self.cr.savepoint():
+                    self._insert([row])
+            except (psycopg2.Error, ValueError) as exc:
+                _logger.warning(
+                    "Mailbox %s: a message could not be stored (%s), kept as a placeholder", mailbox.id, _why(exc)
+                )
+                bare = {name: row[name] for name in BARE_COLUMNS}
+                problem = self.env._(
+                    "Odoo could not store this message (%(error)s): it stays on the server.", error=_why(exc)
+                )
+                self._insert(
+                    [self._row(mailbox, row["message_key"], None, **bare, kind="placeholder", problem=problem)]
+                )
+
+    def _insert(self, rows):
+        values = SQL(", ").join(
+            SQL("(%s)", SQL(", ").join(SQL("%s", row[name]) for name in MESSAGE_COLUMNS)) for row in rows
+        )
+        self.cr.execute(
+            SQL(
+                "INSERT INTO mail_mailbox_message (%s) VALUES %s ON CONFLICT (mailbox_id, message_key) DO NOTHING "
+                "RETURNING id",
+                SQL(", ").join(SQL.identifier(name) for name in MESSAGE_COLUMNS),
+                values,
+            ),
+            # the statement carries message content: refused, it is said without it (above)
+            log_exceptions=False,
+        )
+        self.inserted += [row[0] for row in self.cr.fetchall()]
 
     def _upsert_places(self, mailbox_id, folder_id, places):
         if not places:

@@ -29,3 +29,5 @@ from . import test_connection_gate
 from . import test_foreign_content
 from . import test_reconnect_link_phishing
 from . import test_remote_content
+from . import test_sync_bad_messages
+from . import test_sync_corpus

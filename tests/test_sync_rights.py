@@ -126,7 +126,7 @@ class TestSyncRights(ServerFoldersMixin, StackHttpMixin, HttpCase):
         on_lead = copies.filtered(lambda m: (m.model, m.res_id) == ("crm.lead", self.lead.id))
         on_contact = copies.filtered(lambda m: (m.model, m.res_id) == ("res.partner", self.contact.id))
         self.assertEqual((len(on_lead), len(on_contact)), (1, 1))
-        domain = [("message_id", "=", self.stored.message_key)]
+        domain = [("message_id", "=", self.stored.message_id_header)]
         for user, readable in ((self.user_ann, on_lead | on_contact), (self.user_ben, on_contact)):
             for answer in self.answers(user, "mail.message", "search_read", domain, ["model", "res_id", "body"]):
                 self.assertEqual(sorted(row["id"] for row in answer), sorted(readable.ids), user.login)

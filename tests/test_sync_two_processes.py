@@ -111,7 +111,7 @@ class TestSyncTwoProcesses(StackMixin, OdooProcessesMixin, TransactionCase):
         with self.committed() as env:
             for mailbox_id in ids:
                 messages = env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox_id)])
-                self.assertEqual(sorted(messages.mapped("message_key")), expected)  # none twice, none missing
+                self.assertEqual(sorted(messages.mapped("message_id_header")), expected)  # none twice, none missing
                 places = env["mail.mailbox.message.place"].search([("message_id", "in", messages.ids)])
                 self.assertEqual(len(places), MESSAGES)
 

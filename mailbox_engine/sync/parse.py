@@ -1,11 +1,15 @@
 """A fetched message turned into plain values, whatever it contains: headers decoded
 (an unknown or lying charset falls back, never raises), the text and HTML bodies, the
-attachments; a message without a Message-ID gets a stable one derived from its bytes
-(so a retry or a renumbered folder finds it again)."""
+attachments; a message without a Message-ID gets a stable one derived from its header
+(so a retry, a renumbered folder or a fetch of its header alone finds it again).
+
+A message is keyed by :func:`message_digest` of its Message-ID: a fixed-size key that a
+database index always takes, whatever the sender put in the header."""
 
 import email
 import email.policy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import getaddresses, parsedate_to_datetime
@@ -34,14 +38,44 @@ class ParsedMessage:
     problems: list = field(default_factory=list)  # what could not be read, in words
 
 
+MESSAGE_ID_MAX = 998  # characters of a Message-ID kept as text (a header line's limit)
+_NOT_IN_KEY = re.compile(r"[ \t\r\n]")  # folding whitespace: no part of a Message-ID
+
+
+def message_digest(message_id):
+    """The fixed-size key of a Message-ID (hex SHA-256 of it without folding whitespace)."""
+    return hashlib.sha256(_NOT_IN_KEY.sub("", message_id or "").encode("utf-8", "replace")).hexdigest()
+
+
+def clean_text(text):
+    """``text`` as a database takes it: no NUL, no lone surrogate (left by 8-bit bytes)."""
+    if not text:
+        return text
+    text = text.replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+
+
+def _has_surrogates(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _header(message, name, problems):
     try:
         value = message.get(name)
-        return str(value) if value is not None else ""
     except Exception:  # a header no decoder accepts
         problems.append(f"the {name} header could not be decoded")
         raw = message.get_all(name, failobj=[""])  # the raw value, as received
         return str(raw[0]) if raw else ""
+    if value is None:
+        return ""
+    text = str(value)
+    if "\ufffd" in text or _has_surrogates(text):  # 8-bit bytes, or an encoded word of an unknown charset
+        problems.append(f"the {name} header could not be read in full (shown with replacement characters)")
+    return text
 
 
 def _text(part, problems):
@@ -54,14 +88,22 @@ def _text(part, problems):
         return payload.decode("utf-8", errors="replace")
 
 
+def header_block(raw):
+    """The header section of a message (or of its header alone), line ends made even."""
+    raw = (raw or b"").replace(b"\r\n", b"\n")
+    return raw.split(b"\n\n", 1)[0].rstrip()
+
+
 def stable_message_id(raw):
-    """For a message without a Message-ID: one made from its bytes (the same each time)."""
-    return f"<mcm-{hashlib.sha256(raw).hexdigest()[:32]}@no-message-id>"
+    """For a message without a Message-ID: one made from its header (the same each time,
+    whether the whole message or only its header was fetched)."""
+    return f"<mcm-{hashlib.sha256(header_block(raw)).hexdigest()[:32]}@no-message-id>"
 
 
 def parse(raw):
     """:class:`ParsedMessage` from the bytes of one message; never raises (what could not
-    be read is said in ``problems``; NUL characters, which no database text takes, go)."""
+    be read is said in ``problems``; NUL characters and lone surrogates, which no
+    database text takes, go). ``raw`` may be a header alone (no body: none is read)."""
     problems = []
     try:
         parsed = _parse(raw, problems)
@@ -72,9 +114,7 @@ def parse(raw):
 
 
 def _without_nul(parsed):
-    def clean(text):
-        return text.replace("\x00", "") if text else text
-
+    clean = clean_text
     parsed.message_id = clean(parsed.message_id) or stable_message_id(b"")
     parsed.subject, parsed.sender = clean(parsed.subject), clean(parsed.sender)
     parsed.in_reply_to = clean(parsed.in_reply_to)

@@ -57,14 +57,16 @@ class Folder:
 
 @dataclass
 class Item:
-    """One message found on the server, to store (``parsed`` None: recorded, not read)."""
+    """One message found on the server, to store (``headers_only``: its header was read,
+    its body left on the server; ``parsed`` None: recorded, not read)."""
 
     uid: int
     flags: tuple
     size: int
-    key: str
-    parsed: object = None  # ParsedMessage, or None when over the size cap
+    key: str  # its Message-ID (or one made from its header)
+    parsed: object = None  # ParsedMessage (of the header alone when ``headers_only``)
     reason: str = ""  # why it is a placeholder
+    headers_only: bool = False
 
 
 @dataclass
@@ -202,16 +204,20 @@ class _Run:
         bodies = {}
         for part in _by_size([row for row in wanted if row[2] <= self.size_cap]):
             bodies.update(self.client.fetch(part, ["BODY.PEEK[]"]))
+        big = [row[0] for row in wanted if row[2] > self.size_cap]
+        heads = self.client.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {}
         items = []
         for uid, flags, size, key in wanted:
             raw = bodies.get(uid, {}).get(b"BODY[]")
             if raw is not None:
                 parsed = parse(raw)
-                items.append(Item(uid, flags, size, parsed.message_id, parsed))
-            elif size > self.size_cap:
+                items.append(Item(uid, flags, size, key or parsed.message_id, parsed))
+            elif size > self.size_cap:  # its header only: listed like any other, keyed like any other
                 reason = f"over the size limit ({size // 1024} KB): left on the server, fetched on demand"
-                placeholder = key or stable_message_id(f"{uid}:{size}".encode())
-                items.append(Item(uid, flags, size, placeholder, None, reason))
+                head = heads.get(uid, {}).get(b"BODY[HEADER]")
+                parsed = parse(head) if head is not None else None
+                placeholder = key or (parsed.message_id if parsed else stable_message_id(f"{uid}:{size}".encode()))
+                items.append(Item(uid, flags, size, placeholder, parsed, reason, headers_only=True))
             # else: expunged between the two fetches; the next run sees it gone
         return items, known
 
