@@ -11,7 +11,7 @@ PARAM = "mail_connected_mailbox."
 NEW_PASSWORD = "password_new"  # noqa: S105 (a secret kind, not a password): a typed password, not yet proven by a sign-in
 ADMIN_GROUP = "mail_connected_mailbox.mail_connected_mailbox_group_admin"
 LIMIT_FIELDS = {"send_limit_minute", "send_limit_day", "send_limit_recipients_day"}
-CHECKS_PER_MINUTE = 10  # connection tests a user may start per minute
+CHECKS_PER_MINUTE = 10  # connections to mail servers a user may start per minute
 # where a custom mailbox signs in: a change leaves the mailbox "Not connected" until a check passes
 SERVER_FIELDS = ("imap_host", "imap_port", "imap_security", "smtp_host", "smtp_port", "smtp_security", "login")
 # Written by Odoo only (through the buttons and checks), never directly over RPC

@@ -68,7 +68,8 @@ class MailMailboxCheckCounter(models.Model):
         if count + started > per_minute:
             raise UserError(
                 _(
-                    "You started %(count)s connection tests in the last minute, the most Odoo allows. "
+                    "You started %(count)s connections to mail servers in the last minute (tests, checks, syncs), "
+                    "the most Odoo allows. "
                     "Wait %(seconds)s seconds, then try again.",
                     count=count,
                     seconds=max(1, int(WINDOW_SECONDS - age)),

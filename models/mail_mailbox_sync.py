@@ -603,7 +603,7 @@ class SyncWriter:
             # the traceback without the exception's text (a database error quotes the values)
             _logger.error("Sync of mailbox %s stopped (%s)\n%s", mailbox_id, _why(exc), _frames(exc))
             detail = _why(exc)
-            self.failing[mailbox_id] = diag_lib.diagnose("sync_failing", address=mailbox.email, detail=detail)
+            self.failing[mailbox_id] = diag_lib.diagnose("sync_failing", address=mailbox.email, error=detail)
             text = self.env._("The sync stopped on an unexpected error: %(error)s", error=detail)
             self.ended(mailbox_id, problem=text)
 
@@ -670,7 +670,7 @@ class SyncWriter:
         if row.failures_in_row >= SYNC_FAILURES_TO_ERROR and mailbox.state == "connected":
             if diagnosis.state != diag_lib.ERROR:  # e.g. a dropped connection, each time
                 diagnosis = diag_lib.diagnose(
-                    "sync_failing", address=mailbox.email, detail=diagnosis.render(self.env._)[0][:200]
+                    "sync_failing", address=mailbox.email, error=diagnosis.render(self.env._)[0][:200]
                 )
             mailbox._set_state("error", diagnosis)
 

@@ -69,6 +69,7 @@ class TestReconnectLinkPhishing(StackHttpMixin, HttpCase):
         # the address's own domain: the owner makes the link
         own = {"imap_host": "imap.company.example", "smtp_host": "smtp.company.example"}
         self.call(self.user_ann, "mail.mailbox", "write", [mailbox.id], own)
+        mailbox._set_state("auth_lost")  # a new server makes it Not connected: as if it had lost access again
         by_owner = self.rpc_link(self.user_ann, mailbox)
         self.assertEqual(self.servers_shown(by_owner), ["imap.company.example", "smtp.company.example"])
 

@@ -154,7 +154,7 @@ class TestNotAPortScanner(StackMixin, MailboxCase):
         mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE, imap_port=closed))
         for _attempt in range(10):
             mailbox.with_user(self.user_ann).action_test_connection()
-        with self.assertRaisesRegex(UserError, r"10 connection tests in the last minute.*Wait \d+ seconds"):
+        with self.assertRaisesRegex(UserError, r"10 connections to mail servers in the last minute.*Wait \d+ seconds"):
             mailbox.with_user(self.user_ann).action_test_connection()
         # another user is not held back
         other = (
