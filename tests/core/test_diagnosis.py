@@ -132,6 +132,7 @@ def test_every_kind_renders_with_the_parameters_callers_give():
         "signed_in": "z@example.com",
         "consent_url": "https://consent",
         "retry_after": 30,
+        "error": "w",
     }
     for kind in CATALOG:
         cause, fix = diagnose(kind, **SERVER, **extra).render()
