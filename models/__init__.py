@@ -10,6 +10,7 @@ from . import mail_mailbox_incident
 from . import mail_mailbox_reconnect_link
 from . import ir_mail_server
 from . import mail_mail
+from . import mail_notification
 from . import mailing_mailing
 from . import mail_mailbox_send_usage
 from . import mail_mailbox_connect_attempt

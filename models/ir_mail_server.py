@@ -17,6 +17,7 @@ DEFERRED = "mail_connected_mailbox.deferred"  # the mail being sent waits and is
 LAST_SENT = "mail_connected_mailbox.last_sent"  # Message-Id of the last message that left
 DROPPED = "mail_connected_mailbox.dropped"  # a session dropped: Odoo's batch loop was cut short
 VETTED = "mail_connected_mailbox.vetted"  # Message-Ids of the mail that mail.mail.send let leave
+SENT_THROUGH = "mail_connected_mailbox.sent_through"  # {Message-Id: mailbox id} of what left through a mailbox
 RETRY = "retry"  # tried: counts as an attempt
 RETRY_UNTRIED = "untried"  # not tried (no connection): no attempt counted
 
@@ -212,7 +213,7 @@ class IrMailServer(models.Model):
             if text:
                 raise MailDeliveryException(_("Mail Delivery Failed"), text) from error
             raise
-        self.env.cr.cache[LAST_SENT] = message_key
+        self._mcm_note_sent(message_key, message_id, mailbox_id)
         if copy:
             if bcc:
                 message["Bcc"] = bcc
@@ -220,6 +221,11 @@ class IrMailServer(models.Model):
             if session is None:  # one message on its own connection: file its copy now
                 self.env["mail.mailbox"]._file_sent_copies()
         return message_id
+
+    def _mcm_note_sent(self, message_key, message_id, mailbox_id):
+        """Note that the message left, and through which mailbox (the chatter says it)."""
+        self.env.cr.cache[LAST_SENT] = message_key
+        self.env.cr.cache.setdefault(SENT_THROUGH, {})[message_id] = mailbox_id
 
     @staticmethod
     def _mcm_reply(error):

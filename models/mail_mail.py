@@ -3,9 +3,10 @@ from datetime import timedelta
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
+from odoo.http import request
 from odoo.tools import email_normalize, email_split
 
-from .ir_mail_server import DEFERRED, DROPPED, RETRY_UNTRIED, STOPPED_MAILBOXES, VETTED
+from .ir_mail_server import DEFERRED, DROPPED, RETRY_UNTRIED, SENT_THROUGH, STOPPED_MAILBOXES, VETTED
 
 SENDING_STATES = ("connected",)
 # the fields this addon keeps on mail; Odoo writes them, never a user (over RPC or otherwise)
@@ -194,7 +195,34 @@ class MailMail(models.Model):
         holds = mails._mcm_to_hold()
         if holds:
             mails._mcm_hold(holds)
+            mails._mcm_tell_poster(holds)
         return mails
+
+    def _mcm_tell_poster(self, holds):
+        """Whoever just wrote mail that is held (the composer, a post over RPC) is told at
+        once, in Odoo: it waits, why, and when it leaves. Campaigns say it on the
+        campaign; Odoo's own work (OdooBot) tells nobody."""
+        user = self.env.user
+        if user.id == SUPERUSER_ID or user._is_public() or user.share:
+            return
+        if request and request.httprequest.path == "/mail/message/post":
+            return  # a post in the chatter: its return says it (static/src/chatter/thread_patch.js)
+        mailboxes = {mailbox for mail, mailbox in holds.items() if not mail.mailing_id}
+        for mailbox in mailboxes:
+            cause, leaves = mailbox._mcm_waiting_texts(mailbox._mcm_label(self.env))
+            user._bus_send(
+                "simple_notification",
+                {
+                    "type": "warning",
+                    "sticky": True,
+                    "title": _("Your message waits: it is not sent yet"),
+                    "message": _(
+                        "%(cause)s %(leaves)s It is kept, not failed: the chatter shows it as waiting.",
+                        cause=cause,
+                        leaves=leaves,
+                    ),
+                },
+            )
 
     def write(self, vals):
         if MCM_FIELDS & vals.keys() and not self.env.su:
@@ -335,9 +363,31 @@ class MailMail(models.Model):
         rest = self.filtered(lambda mail: mail.state != "outgoing")
         if not rest:
             return True
+        rest._mcm_note_sent_through(success_pids)
         return super(MailMail, rest)._postprocess_sent_message(
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )
+
+    def _mcm_note_sent_through(self, success_pids):
+        """Record, on the email notifications of the recipients this mail reached, the
+        mailbox it went through (the chatter names it)."""
+        through = self.env.cr.cache.get(SENT_THROUGH) or {}
+        for mail in self.filtered(lambda mail: mail.is_notification and mail.state == "sent"):
+            mailbox_id = through.get(mail.message_id)
+            if not mailbox_id:
+                continue
+            notifications = (
+                self.env["mail.notification"]
+                .sudo()
+                .search(
+                    [
+                        ("notification_type", "=", "email"),
+                        ("mail_mail_id", "=", mail.id),
+                        ("res_partner_id", "in", [getattr(pid, "id", pid) for pid in success_pids]),
+                    ]
+                )
+            )
+            notifications.write({"mcm_mailbox_id": mailbox_id})
 
     @api.model
     def _mcm_release(self, mailbox):

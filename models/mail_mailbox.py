@@ -648,7 +648,10 @@ class MailMailbox(models.Model):
             self._mark_connected(None)
         else:  # a new password for a working mailbox
             self.message_post(body=_("New password checked and stored by %(user)s.", user=self.env.user.name))
-        return self._notify(_("Connected"), _("%(address)s is connected.", address=self.email), "success", reload=True)
+        text = _("%(address)s is connected.", address=self.email)
+        if self.mcm_address_notice:  # where the owner's Odoo mail leaves from, and the fix
+            text = f"{text} {self.mcm_address_notice}"
+        return self._notify(_("Connected"), text, "success" if not self.mcm_address_notice else "warning", reload=True)
 
     def _notify(self, title, message, kind, reload=False):
         params = {"title": title, "message": message, "type": kind, "sticky": kind == "danger"}

@@ -195,7 +195,10 @@ class MailMailbox(models.Model):
         self._refresh_folders(oauth_token)
         self._schedule_sync()
         verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
-        self.message_post(body=_("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name))
+        body = _("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name)
+        if self.mcm_address_notice:  # said at connect: the owner's Odoo mail does not go through it
+            body = f"{body} {self.mcm_address_notice}"
+        self.message_post(body=body)
 
     def _refresh_folders(self, oauth_token=None):
         try:

@@ -7,7 +7,8 @@ import smtplib
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import email_normalize, formataddr
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import imap as imap_lib
@@ -25,6 +26,113 @@ ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "start
 
 class MailMailbox(models.Model):
     _inherit = "mail.mailbox"
+
+    mcm_sends_my_mail = fields.Boolean(
+        "My Odoo mail leaves from here",
+        compute="_compute_mcm_sends_my_mail",
+        help="The owner's Odoo email is this mailbox's address: what the owner sends from Odoo (the chatter, "
+        "the composer, campaigns from that address) leaves through this mailbox. Set it with Send my Odoo "
+        "mail from this mailbox.",
+    )
+    mcm_address_notice = fields.Char("Where my Odoo mail leaves from", compute="_compute_mcm_sends_my_mail")
+
+    # ------------------------------------------------------------------ my Odoo mail
+    @api.depends("email_normalized", "user_id.email")
+    @api.depends_context("uid")
+    def _compute_mcm_sends_my_mail(self):
+        """Odoo routes a user's mail by its From, which is the user's Odoo email: the
+        mailbox with that address is the one her mail leaves from; one address, one
+        mailbox, so there is never more than one."""
+        for mailbox in self:
+            owner = mailbox.sudo().user_id
+            mine = bool(mailbox.email_normalized) and email_normalize(owner.email or "") == mailbox.email_normalized
+            mailbox.mcm_sends_my_mail = mine
+            # said to the owner, who alone can fix it (the button changes her Odoo email)
+            told = not mine and mailbox.email and owner == self.env.user
+            mailbox.mcm_address_notice = mailbox._mcm_address_notice() if told else False
+
+    def _mcm_address_notice(self):
+        """Why the owner's Odoo mail does not go through this mailbox, and the fix."""
+        self.ensure_one()
+        owner = self.sudo().user_id
+        address = email_normalize(owner.email or "")
+        elsewhere = owner.mailbox_ids.filtered(lambda mailbox: address and mailbox.email_normalized == address)[:1]
+        if elsewhere:
+            return _(
+                "Your Odoo mail leaves from %(other)s (your Odoo email), not from %(address)s. To send it from "
+                "this mailbox instead, click Send my Odoo mail from this mailbox.",
+                other=elsewhere.email,
+                address=self.email,
+            )
+        return _(
+            "Your Odoo email is %(odoo_email)s, not %(address)s: the mail you send from Odoo leaves from "
+            "%(odoo_email)s and does not go through this mailbox (it fails unless Odoo has a server for that "
+            "address). Click Send my Odoo mail from this mailbox to make %(address)s your Odoo email.",
+            odoo_email=owner.email or _("empty"),
+            address=self.email,
+        )
+
+    def action_mcm_send_my_mail_from_here(self):
+        """Make this mailbox's address the owner's Odoo email, so that Odoo routes the
+        owner's mail through it; her mail still waiting to leave from her previous
+        address (queued, held or failed) takes the new one too, so that the queue or
+        a Resend sends it through this mailbox."""
+        self.ensure_one()
+        self._check_can_act()
+        if self.sudo().user_id != self.env.user:
+            raise AccessError(
+                _(
+                    "Only %(owner)s can send their Odoo mail from %(address)s: it changes their Odoo email.",
+                    owner=self.sudo().user_id.name,
+                    address=self.email,
+                )
+            )
+        if not self.email_normalized:
+            raise UserError(_("This mailbox has no address yet: connect it first, then click the button again."))
+        user = self.env.user
+        previous = email_normalize(user.email or "")
+        if previous != self.email_normalized:
+            user.sudo().write({"email": self.email})
+            moved = self._mcm_move_waiting_mail(user, previous)
+            self.message_post(
+                body=_(
+                    "%(user)s now sends their Odoo mail from %(address)s (it was %(previous)s); "
+                    "%(count)s messages still to send take the new address.",
+                    user=user.name,
+                    address=self.email,
+                    previous=previous or _("empty"),
+                    count=moved,
+                )
+            )
+        if self.env.context.get("mcm_from_preferences"):
+            return True  # Preferences reload, and show where the mail leaves from now
+        return self._notify(
+            _("Your Odoo mail leaves from %(address)s", address=self.email),
+            _("What you send from Odoo now goes through this mailbox, with a copy in its Sent folder."),
+            "success",
+            reload=True,
+        )
+
+    def _mcm_move_waiting_mail(self, user, previous):
+        """The mail ``user`` wrote from ``previous`` that has not left (queued, held,
+        waiting or failed) now leaves from this mailbox's address; how many."""
+        if not previous:
+            return 0
+        mails = (
+            self.env["mail.mail"]
+            .sudo()
+            .search(
+                [
+                    ("state", "in", ("outgoing", "exception")),
+                    ("create_uid", "=", user.id),
+                    ("email_from", "ilike", previous),
+                ]
+            )
+            .filtered(lambda mail: email_normalize(mail.email_from or "") == previous)
+        )
+        for mail in mails:
+            mail.email_from = formataddr((user.name or "", self.email))
+        return len(mails)
 
     # ------------------------------------------------------------------ who sends through it
     def _mcm_lets_send(self, writers):
@@ -172,6 +280,41 @@ class MailMailbox(models.Model):
             return _("%(address)s is disabled: it leaves once the mailbox is enabled again", address=address)
         return _("%(address)s is not connected: it leaves once it is connected", address=address)
 
+    def _mcm_label(self, reader):
+        """How this mailbox is named to ``reader`` (an environment) in a record's chatter:
+        its address to whoever may read the mailbox, else whose mailbox it is."""
+        self.ensure_one()
+        if self.with_env(reader(su=False))._filtered_access("read"):
+            return self.email
+        return _("the connected mailbox of %(owner)s", owner=self.sudo().user_id.name)
+
+    def _mcm_waiting_texts(self, label):
+        """``(cause, when it leaves)`` of mail held for this mailbox, naming it ``label``."""
+        self.ensure_one()
+        if not self.active:
+            return (
+                _("%(mailbox)s is archived.", mailbox=label),
+                _("It leaves when %(mailbox)s is restored and reconnected.", mailbox=label),
+            )
+        causes = {
+            "auth_lost": _("Access to %(mailbox)s was lost.", mailbox=label),
+            "error": _("%(mailbox)s has a server or configuration problem.", mailbox=label),
+            "draft": _("%(mailbox)s is not connected.", mailbox=label),
+        }
+        if self.state in causes:
+            return causes[self.state], _("It leaves when %(mailbox)s is reconnected.", mailbox=label)
+        if self.state == "throttled":
+            return (
+                _("%(mailbox)s is limited by its provider.", mailbox=label),
+                _("It leaves when the limit lifts, by itself."),
+            )
+        if self.state == "disabled":
+            return (
+                _("%(mailbox)s is disabled.", mailbox=label),
+                _("It leaves when %(mailbox)s is enabled again.", mailbox=label),
+            )
+        return _("Its campaign is paused."), _("It leaves when the campaign resumes.")
+
     def _limit_reason(self, next_time):
         """Why mail of this mailbox waits for its sending limit, and until when (UTC)."""
         self.ensure_one()
@@ -286,5 +429,9 @@ class MailMailbox(models.Model):
                 with imap_lib.session(mailbox._server("imap"), mailbox.email) as client:
                     for raw, message_id in copies:
                         imap_lib.append_once(client, sent.path, raw, message_id)
+                filed = [message_id for _raw, message_id in copies]
+                self.env["mail.notification"].sudo().search(
+                    [("mcm_mailbox_id", "=", mailbox.id), ("mail_message_id.message_id", "in", filed)]
+                ).write({"mcm_sent_copy": True})
             except Exception:  # the mail left; only its copy is missing
                 _logger.warning("Could not file %s sent copies for mailbox %s", len(copies), mailbox_id, exc_info=True)
