@@ -104,14 +104,15 @@ class MailMailbox(models.Model):
                     count=moved,
                 )
             )
-        if self.env.context.get("mcm_from_preferences"):
-            return True  # Preferences reload, and show where the mail leaves from now
-        return self._notify(
+        result = self._notify(
             _("Your Odoo mail leaves from %(address)s", address=self.email),
             _("What you send from Odoo now goes through this mailbox, with a copy in its Sent folder."),
             "success",
             reload=True,
         )
+        if self.env.context.get("mcm_from_preferences"):  # a button in Preferences (a dialog): open them again
+            result["params"]["next"] = dict(self.env["res.users"].action_get(), res_id=user.id)
+        return result
 
     def _mcm_move_waiting_mail(self, user, previous):
         """The mail ``user`` wrote from ``previous`` that has not left (queued, held,

@@ -105,11 +105,11 @@ class TestMyMailAddress(StackMixin, MailboxCase):
         self.assertFalse(second.mcm_sends_my_mail)
         self.assertIn("Your Odoo mail leaves from alice@mail.test", second.with_user(self.user_ann).mcm_address_notice)
         self.assertFalse(self.user_ann.with_user(self.user_ann).mcm_address_notice)  # it leaves from one of them
-        # Preferences' button (row of the list): the form reloads, nothing closes
-        self.assertIs(
-            second.with_user(self.user_ann).with_context(mcm_from_preferences=True).action_mcm_send_my_mail_from_here(),
-            True,
-        )
+        # Preferences' button (a row of the list, in a dialog): it says so and opens Preferences again
+        answer = second.with_user(self.user_ann).with_context(mcm_from_preferences=True)
+        answer = answer.action_mcm_send_my_mail_from_here()
+        self.assertEqual(answer["params"]["next"]["res_model"], "res.users")  # Preferences open again
+        self.assertEqual(answer["params"]["next"]["res_id"], self.user_ann.id)
         (first | second).invalidate_recordset()
         self.assertEqual(self.user_ann.email, BOB)
         self.assertEqual((first.mcm_sends_my_mail, second.mcm_sends_my_mail), (False, True))

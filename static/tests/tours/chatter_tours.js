@@ -131,6 +131,15 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail_add
             run: "click",
         },
         {
+            content: "Odoo says where the mail leaves from now",
+            trigger: ".o_notification:contains('Your Odoo mail leaves from alice@mail.test')",
+        },
+        {
+            content: "Preferences open again: the Mailboxes tab",
+            trigger: ".modal .o_notebook .nav-link:contains('Mailboxes')",
+            run: "click",
+        },
+        {
             content: "The row now says the mail leaves from it, and the notice is gone",
             trigger:
                 ".modal:not(:has(.o_mcm_address_notice:visible)) .o_field_widget[name=mailbox_ids] .o_data_row:contains('alice@mail.test') td[name=mcm_sends_my_mail] input:checked",
