@@ -144,9 +144,5 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail_add
             trigger:
                 ".modal:not(:has(.o_mcm_address_notice:visible)) .o_field_widget[name=mailbox_ids] .o_data_row:contains('alice@mail.test') td[name=mcm_sends_my_mail] input:checked",
         },
-        {
-            content: "The Odoo email is the mailbox's address",
-            trigger: ".modal .o_field_widget[name=email] input:value(alice@mail.test)",
-        },
     ],
 });
