@@ -363,15 +363,19 @@ class MailMail(models.Model):
         rest = self.filtered(lambda mail: mail.state != "outgoing")
         if not rest:
             return True
-        rest._mcm_note_sent_through(success_pids)
-        return super(MailMail, rest)._postprocess_sent_message(
+        told = rest._mcm_note_sent_through(success_pids)
+        result = super(MailMail, rest)._postprocess_sent_message(
             success_pids, failure_reason=failure_reason, failure_type=failure_type
         )
+        if told := told.filtered(lambda message: message.model and message.res_id):
+            told._notify_message_notification_update()  # the chatter names the mailbox at once
+        return result
 
     def _mcm_note_sent_through(self, success_pids):
         """Record, on the email notifications of the recipients this mail reached, the
-        mailbox it went through (the chatter names it)."""
+        mailbox it went through (the chatter names it); the messages concerned."""
         through = self.env.cr.cache.get(SENT_THROUGH) or {}
+        told = self.env["mail.message"]
         for mail in self.filtered(lambda mail: mail.is_notification and mail.state == "sent"):
             mailbox_id = through.get(mail.message_id)
             if not mailbox_id:
@@ -388,6 +392,16 @@ class MailMail(models.Model):
                 )
             )
             notifications.write({"mcm_mailbox_id": mailbox_id})
+            told |= notifications.mail_message_id
+        return told
+
+    def _mcm_tell_chatter(self):
+        """The chatter of the records these mails are about shows their new state at once
+        (held, released, sent through a mailbox) to their authors, as Odoo does for failures."""
+        notifying = self.sudo().filtered("is_notification")  # the chatter's email notifications
+        messages = notifying.mail_message_id.filtered(lambda message: message.model and message.res_id)
+        if messages:
+            messages._notify_message_notification_update()
 
     @api.model
     def _mcm_release(self, mailbox):
@@ -403,6 +417,7 @@ class MailMail(models.Model):
         )
         if held:
             held.write({"mcm_hold_reason": False})
+            held._mcm_tell_chatter()
             self.env.ref("mail.ir_cron_mail_scheduler_action")._trigger()
         return held
 
@@ -418,4 +433,6 @@ class MailMail(models.Model):
             domain += [("email_from", "ilike", mailbox.email_normalized)]
         candidates = self.sudo().search(domain)
         holds = {mail: mb for mail, mb in candidates._mcm_mailbox_of().items() if mb == mailbox}
-        return candidates._mcm_hold(holds) if holds else self.browse()
+        held = candidates._mcm_hold(holds) if holds else self.browse()
+        held._mcm_tell_chatter()
+        return held

@@ -134,8 +134,12 @@ class TestMyMailAddress(StackMixin, MailboxCase):
         mailbox.with_user(self.user_ann).action_mcm_send_my_mail_from_here()
         self.assertEqual(mail.email_from, '"Ann Seller" <alice@mail.test>')
         self.assertEqual(other.email_from, "ann@example.com")  # only what she wrote
+        self.env["bus.bus"].sudo().search([]).unlink()
         with really_sending():
             self.env["mail.mail"].process_email_queue(ids=mail.ids)
+        self.env.cr.precommit.run()  # the bus's messages are written when the transaction ends
+        told = self.env["bus.bus"].sudo().search([("message", "ilike", "Sent through alice@mail.test")])
+        self.assertTrue(told, "the chatter is not told at once which mailbox the message went through")
         (delivered,) = received_all(self, self.subject)
         self.assertEqual(delivered["X-Authenticated-As"], ALICE)  # through her mailbox, signed in as it
         notification = message.notification_ids.filtered(lambda n: n.res_partner_id == self.customer)
