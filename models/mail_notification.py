@@ -48,6 +48,8 @@ class MailNotification(models.Model):
             if mail.mcm_hold_reason and mail.mcm_mailbox_id:
                 label = mail.mcm_mailbox_id._mcm_label(self.env)
                 cause, leaves = mail.mcm_mailbox_id._mcm_waiting_texts(label)
+                if mail.mcm_mailbox_id.state == "connected" and mail.mcm_mailbox_id.active and not mail.mailing_id:
+                    cause, leaves = mail.mcm_hold_reason, False  # released in a moment: what was recorded
                 values.update(mcm_waiting=True, mcm_reason=cause, mcm_leaves=leaves)
             elif mail.mcm_wait_reason:
                 values.update(mcm_waiting=True, mcm_reason=mail.mcm_wait_reason)
