@@ -133,6 +133,11 @@ class MailMailbox(models.Model):
         )
         for mail in mails:
             mail.email_from = formataddr((user.name or "", self.email))
+        # held for the previous address's mailbox: now it waits (or not) for this one
+        mails.filtered("mcm_hold_reason").write({"mcm_hold_reason": False, "mcm_mailbox_id": False})
+        holds = mails._mcm_to_hold()
+        if holds:
+            mails._mcm_hold(holds)
         return len(mails)
 
     # ------------------------------------------------------------------ who sends through it

@@ -156,6 +156,23 @@ class TestMyMailAddress(StackMixin, MailboxCase):
         seen_by_ben = self.chatter_data(message, self.user_ben)["mcm_through"]
         self.assertEqual(seen_by_ben, "Sent through the connected mailbox of Ann Seller; a copy is in its Sent folder.")
 
+    def test_mail_held_for_the_old_mailbox_leaves_through_the_new_one(self):
+        first, _result = self.connect()
+        first.with_user(self.user_ann).action_mcm_send_my_mail_from_here()
+        first.sudo()._set_secrets({"password": "changed-at-the-server"})
+        first.with_user(self.user_ann).action_test_connection()
+        self.assertEqual(first.state, "auth_lost")
+        _message, mail = self.post()
+        self.assertEqual(mail.mcm_mailbox_id, first)
+        second, _result = self.connect(BOB)
+        second.with_user(self.user_ann).action_mcm_send_my_mail_from_here()
+        self.assertEqual(mail.email_from, '"Ann Seller" <bob@mail.test>')
+        self.assertFalse(mail.mcm_hold_reason)  # no longer waits for the lost mailbox
+        with really_sending():
+            self.env["mail.mail"].process_email_queue(ids=mail.ids)
+        (delivered,) = received_all(self, self.subject)
+        self.assertEqual(delivered["X-Authenticated-As"], BOB)
+
     # ------------------------------------------------------------------ held mail
     def test_posting_while_the_mailbox_cannot_send_says_so_and_the_chatter_shows_it_waiting(self):
         mailbox, _result = self.connect()
