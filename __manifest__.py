@@ -29,6 +29,10 @@
         "views/mail_connected_mailbox_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "mail_connected_mailbox/static/src/live/*.js",
+            "mail_connected_mailbox/static/src/systray/*",
+        ],
         "web.assets_tests": [
             "mail_connected_mailbox/static/tests/tours/*.js",
         ],
