@@ -255,7 +255,7 @@ class MailMailbox(models.Model):
         claimed = self.sudo()._claim_sync(ids=self.ids, limit=1)
         if not claimed:
             return self._notify(_("A sync is already running"), _("Odoo is syncing this mailbox right now."), "info")
-        more = claimed._sync_round()
+        more = claimed.with_context(mcm_live_toast=False)._sync_round()  # this button says it
         self.invalidate_recordset()
         if self.sync_problem:
             return self._notify(_("Sync stopped"), self.sync_problem, "warning", reload=True)
@@ -635,7 +635,8 @@ class SyncWriter:
             mailbox_id = row.mailbox_id.id
             problem, retry = self.problems.get(mailbox_id, (False, False))
             more = self.more.get(mailbox_id, False) and not problem
-            if row.remaining and not (more or problem):
+            # the past mail is in: after a backfill of several rounds, or the first sync's
+            if (row.remaining or (not row.last_sync_date and self.fetched.get(mailbox_id))) and not (more or problem):
                 caught_up.append(mailbox_id)
             if more:
                 next_at = now
@@ -679,7 +680,7 @@ class SyncWriter:
         just over is said in a toast, wherever the owner is in Odoo."""
         for mailbox in mailboxes:
             mailbox._send_live_changed()
-            if mailbox.id in caught_up:
+            if mailbox.id in caught_up and self.env.context.get("mcm_live_toast", True):
                 owner = mailbox.with_context(lang=mailbox.user_id.lang)
                 owner.invalidate_recordset(["synced_message_count"])
                 owner._send_live_toast(
