@@ -81,4 +81,3 @@ class TestLive(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(mailbox.state, "connected")
         self.assertIn("✔ IMAP Login", mailbox.last_check_report)
         self.assertEqual(Ann.get_attention_mailboxes(), [])
-
