@@ -628,7 +628,7 @@ class SyncWriter:
     def finish(self, minutes):
         """Write each mailbox's next sync and progress; return the ids with more to do."""
         now = fields.Datetime.now()
-        more_ids, settled, caught_up = set(), [], []
+        more_ids, settled, caught_up, shown = set(), [], [], set()
         seconds = time.monotonic() - self.started
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", list(self.mailboxes))])
         for row in rows:
@@ -638,6 +638,8 @@ class SyncWriter:
             # the past mail is in: after a backfill of several rounds, or the first sync's
             if (row.remaining or (not row.last_sync_date and self.fetched.get(mailbox_id))) and not (more or problem):
                 caught_up.append(mailbox_id)
+            if self.fetched.get(mailbox_id) or row.remaining or (problem or False) != (row.problem or False):
+                shown.add(mailbox_id)  # what the form shows changed (not a round that found nothing new)
             if more:
                 next_at = now
                 more_ids.add(mailbox_id)
@@ -672,7 +674,7 @@ class SyncWriter:
             again = set(settled)
         if again:
             rows.filtered(lambda r: r.mailbox_id.id in again).places_changed = True
-        self._tell_live(rows.mailbox_id, caught_up)
+        self._tell_live(rows.mailbox_id.filtered(lambda m: m.id in shown), caught_up)
         return more_ids
 
     def _tell_live(self, mailboxes, caught_up):

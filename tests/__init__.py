@@ -32,3 +32,4 @@ from . import test_remote_content
 from . import test_sync_bad_messages
 from . import test_sync_corpus
 from . import test_web_live
+from . import test_live

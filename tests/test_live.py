@@ -5,9 +5,8 @@ status changes and sync rounds are sent over Odoo's bus to whom they concern."""
 import json
 
 from odoo.tests import tagged
-from odoo.tools import json_dump
 
-from odoo.addons.bus.models.bus import channel_with_db
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 
 from .common import MailboxCase, StackMixin
 from .test_sync import PARAM, ServerFoldersMixin, message
