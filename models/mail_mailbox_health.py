@@ -375,7 +375,8 @@ class MailMailbox(models.Model):
         if outcome.steps:  # the Last check tab shows this check, step by step
             self._write_check_report(outcome.steps)
         self._log_check(trigger, result, diagnosis, outcome.step, outcome.seconds)
-        self._send_live_changed(admins=True)
+        if trigger == "manual":  # Check now: its views show the result (a new status is sent anyway)
+            self._send_live_changed(admins=True)
 
     @api.model
     def _remind_lost(self):
