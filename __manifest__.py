@@ -31,6 +31,8 @@
     "assets": {
         "web.assets_backend": [
             "mail_connected_mailbox/static/src/chatter/**/*",
+            "mail_connected_mailbox/static/src/live/*.js",
+            "mail_connected_mailbox/static/src/systray/*",
         ],
         "web.assets_tests": [
             "mail_connected_mailbox/static/tests/tours/*.js",

@@ -4,6 +4,7 @@ from odoo import http
 from odoo.http import request
 
 from ..mailbox_engine import providers
+from ..models.ir_http import NOTICE_KEY
 
 BROWSER_KEY = "mcm_link_browser"  # session key: binds a link's OAuth sign-in to this browser
 
@@ -33,6 +34,7 @@ class ConnectedMailboxController(http.Controller):
             return response
         mailbox, error = Mailbox._oauth_callback(provider, params)
         if error is None:
+            request.session[NOTICE_KEY] = mailbox._connected_notice()  # said once the web client is back
             return request.redirect(f"/odoo/action-mail_connected_mailbox.mail_mailbox_action/{mailbox.id}")
         response = request.render(
             "mail_connected_mailbox.oauth_result_page",

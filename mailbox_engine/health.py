@@ -57,6 +57,7 @@ class Outcome:
     detail: str = field(default="", repr=False)
     host: str = ""  # the IMAP server (custom servers are grouped by it)
     owner: int = 0
+    steps: tuple = field(default=(), repr=False)  # ("IMAP" | "SMTP", Step), as the check went
 
 
 def probe(item):
@@ -70,15 +71,15 @@ def probe(item):
             grant = item.refresh(item.client)
             token = grant.access_token
         imap_server = replace(item.imap, oauth_token=token) if token else item.imap
-        steps = check_imap(imap_server, item.address, probe_tcp=False)
-        if steps[-1].ok and item.smtp is not None:
-            steps = steps + check_smtp(item.smtp, item.address, probe_tcp=False)
+        tagged = [("IMAP", step) for step in check_imap(imap_server, item.address, probe_tcp=False)]
+        if tagged[-1][1].ok and item.smtp is not None:
+            tagged += [("SMTP", step) for step in check_smtp(item.smtp, item.address, probe_tcp=False)]
     except OAuthError as exc:
-        steps = [Step("Sign-in", False, "", exc.diagnosis)]
+        tagged = [("IMAP", Step("Sign-in", False, "", exc.diagnosis))]
     except Exception as exc:
         params = {"host": item.imap.host, "port": item.imap.port, "address": item.address}
-        steps = [Step("Check", False, "", diag_lib.from_network_error(exc, **params))]
-    last = steps[-1]
+        tagged = [("IMAP", Step("Check", False, "", diag_lib.from_network_error(exc, **params)))]
+    last = tagged[-1][1]
     return Outcome(
         item.mailbox_id,
         item.provider,
@@ -90,6 +91,7 @@ def probe(item):
         last.detail,
         item.imap.host,
         item.owner,
+        tuple(tagged),
     )
 
 

@@ -105,16 +105,21 @@ class MailMailbox(models.Model):
 
     def _record_checks(self, imap_steps, smtp_steps):
         """Write the step-by-step report; return the failed step, if any."""
+        steps = [("IMAP", step) for step in imap_steps] + [("SMTP", step) for step in smtp_steps]
+        return self._write_check_report(steps)
+
+    def _write_check_report(self, steps):
+        """Write the report of one check, ``steps`` being (protocol, :class:`Step`), as the
+        Last check tab shows it; return the failed step, if any."""
         lines = []
         failed = None
-        for kind, steps in (("IMAP", imap_steps), ("SMTP", smtp_steps)):
-            for step in steps:
-                if step.ok:
-                    lines.append(f"✔ {kind} {step.name}: {step.detail}")
-                else:
-                    cause, fix = self._render_diagnosis(step.diagnosis)
-                    lines.append(f"✘ {kind} {step.name}: {cause} {fix}")
-                    failed = step
+        for kind, step in steps:
+            if step.ok:
+                lines.append(f"✔ {kind} {step.name}: {step.detail}")
+            else:
+                cause, fix = self._render_diagnosis(step.diagnosis)
+                lines.append(f"✘ {kind} {step.name}: {cause} {fix}")
+                failed = step
         self.sudo().write({"last_check_date": fields.Datetime.now(), "last_check_report": "\n".join(lines)})
         return failed
 

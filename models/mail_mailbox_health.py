@@ -26,6 +26,7 @@ from odoo.tools import SQL
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import health as health_lib
 from ..mailbox_engine import providers
+from ..mailbox_engine.connection_test import Step
 from ..mailbox_engine.diagnosis import shown
 from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM
 
@@ -75,6 +76,7 @@ class MailMailbox(models.Model):
             if state == "auth_lost" and previous != "auth_lost":
                 values["access_lost_since"] = fields.Datetime.now()
             mailbox.sudo().with_context(mcm_status_owner=True).write(values)
+            mailbox._on_status_written(previous)
             if previous == state:
                 continue
             if state == "connected":  # reconnected: links shared before are dead
@@ -87,6 +89,12 @@ class MailMailbox(models.Model):
                 mailbox._on_sending_stopped()
             elif state == "connected":
                 mailbox.with_context(mcm_stopped_since=stopped_since)._on_sending_resumed()
+
+    def _on_status_written(self, previous):
+        """After every write of the status (changed or not: the cause may be new): the
+        open views reload and the owner's top-bar indicator looks again."""
+        self.ensure_one()
+        self._send_live_status()
 
     def _on_access_lost(self, diagnosis=None):
         """Entering "Access lost", once per incident: the owner, every mailbox administrator
@@ -275,6 +283,7 @@ class MailMailbox(models.Model):
                             diagnosis,
                             host=mailbox.imap_host or "",
                             owner=mailbox.user_id.id,
+                            steps=(("IMAP", Step("Setup", False, "", diagnosis)),),
                         )
                     )
             for outcome in prober.outcomes():
@@ -363,7 +372,11 @@ class MailMailbox(models.Model):
                     delay = timedelta(minutes=self._health_interval())
             next_at = None if result == "auth_lost" else now + delay
         self.sudo().write({"last_check_date": now, "next_check_at": next_at})
+        if outcome.steps:  # the Last check tab shows this check, step by step
+            self._write_check_report(outcome.steps)
         self._log_check(trigger, result, diagnosis, outcome.step, outcome.seconds)
+        if trigger == "manual":  # Check now: its views show the result (a new status is sent anyway)
+            self._send_live_changed(admins=True)
 
     @api.model
     def _remind_lost(self):

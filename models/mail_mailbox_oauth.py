@@ -110,6 +110,16 @@ class MailMailbox(models.Model):
             return mailbox, None
         return mailbox, mailbox._sign_in_refused(cause, fix)
 
+    def _connected_notice(self):
+        """What the web client says once back from a sign-in that worked, as Connect
+        with a password does (a toast)."""
+        self.ensure_one()
+        return {
+            "title": _("Connected"),
+            "message": _("%(address)s is connected.", address=self.email),
+            "type": "success",
+        }
+
     @api.model
     def _is_link_state(self, state):
         """Whether ``state`` belongs to a sign-in started from a shareable link."""

@@ -25,7 +25,7 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL, email_normalize, email_split
+from odoo.tools import SQL, email_normalize, email_split, formatLang
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import providers
@@ -191,22 +191,30 @@ class MailMailbox(models.Model):
     def _compute_sync_progress(self):
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
         by_mailbox = {row.mailbox_id.id: row for row in rows}
+        counts = self._synced_counts()
         for mailbox in self:
             row = by_mailbox.get(mailbox.id)
-            mailbox.sync_fetched = row.fetched if row else 0
+            # what the Messages button counts: the run's own tally of UIDs counted messages Odoo
+            # had already (and each folder's copy), and a round that stopped early reset it
+            mailbox.sync_fetched = counts.get(mailbox._origin, 0) if row and row.remaining else 0
             mailbox.sync_remaining = row.remaining if row else 0
             mailbox.sync_problem = row.problem if row else False
             mailbox.last_sync_date = row.last_sync_date if row else False
 
     def _compute_synced_message_count(self):
-        counts = dict(
+        counts = self._synced_counts()
+        for mailbox in self:
+            mailbox.synced_message_count = counts.get(mailbox._origin, 0)
+
+    def _synced_counts(self):
+        """{mailbox: synced messages} (archived ones included): the Messages button's count,
+        which the progress of the past mail shows too."""
+        return dict(
             self.env["mail.mailbox.message"]
             .sudo()
             .with_context(active_test=False)
             ._read_group([("mailbox_id", "in", self.ids)], ["mailbox_id"], ["__count"])
         )
-        for mailbox in self:
-            mailbox.synced_message_count = counts.get(mailbox._origin, 0)
 
     def _compute_deleted_message_count(self):
         counts = dict(
@@ -247,19 +255,25 @@ class MailMailbox(models.Model):
         claimed = self.sudo()._claim_sync(ids=self.ids, limit=1)
         if not claimed:
             return self._notify(_("A sync is already running"), _("Odoo is syncing this mailbox right now."), "info")
-        more = claimed._sync_round()
+        more = claimed.with_context(mcm_live_toast=False)._sync_round()  # this button says it
         self.invalidate_recordset()
         if self.sync_problem:
             return self._notify(_("Sync stopped"), self.sync_problem, "warning", reload=True)
         if self.id in more:
             message = _(
                 "%(fetched)s messages fetched, %(remaining)s still to fetch: it goes on in the background.",
-                fetched=self.sync_fetched,
-                remaining=self.sync_remaining,
+                fetched=formatLang(self.env, self.synced_message_count, digits=0),
+                remaining=formatLang(self.env, self.sync_remaining, digits=0),
             )
         else:
-            message = _("The mailbox is up to date (%(count)s messages in Odoo).", count=self.synced_message_count)
+            message = self._up_to_date_text()
         return self._notify(_("Synced"), message, "success", reload=True)
+
+    def _up_to_date_text(self):
+        return self.env._(
+            "The mailbox is up to date (%(count)s messages in Odoo).",
+            count=formatLang(self.env, self.synced_message_count, digits=0),
+        )
 
     def action_fetch_deleted_again(self):
         """Forget which messages were deleted in Odoo: the next sync fetches the window
@@ -614,13 +628,18 @@ class SyncWriter:
     def finish(self, minutes):
         """Write each mailbox's next sync and progress; return the ids with more to do."""
         now = fields.Datetime.now()
-        more_ids, settled = set(), []
+        more_ids, settled, caught_up, shown = set(), [], [], set()
         seconds = time.monotonic() - self.started
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", list(self.mailboxes))])
         for row in rows:
             mailbox_id = row.mailbox_id.id
             problem, retry = self.problems.get(mailbox_id, (False, False))
             more = self.more.get(mailbox_id, False) and not problem
+            # the past mail is in: after a backfill of several rounds, or the first sync's
+            if (row.remaining or (not row.last_sync_date and self.fetched.get(mailbox_id))) and not (more or problem):
+                caught_up.append(mailbox_id)
+            if self.fetched.get(mailbox_id) or row.remaining or (problem or False) != (row.problem or False):
+                shown.add(mailbox_id)  # what the form shows changed (not a round that found nothing new)
             if more:
                 next_at = now
                 more_ids.add(mailbox_id)
@@ -655,7 +674,20 @@ class SyncWriter:
             again = set(settled)
         if again:
             rows.filtered(lambda r: r.mailbox_id.id in again).places_changed = True
+        self._tell_live(rows.mailbox_id.filtered(lambda m: m.id in shown), caught_up)
         return more_ids
+
+    def _tell_live(self, mailboxes, caught_up):
+        """The owners' open views show this round (sent when it is committed); a backfill
+        just over is said in a toast, wherever the owner is in Odoo."""
+        for mailbox in mailboxes:
+            mailbox._send_live_changed()
+            if mailbox.id in caught_up and self.env.context.get("mcm_live_toast", True):
+                owner = mailbox.with_context(lang=mailbox.user_id.lang)
+                owner.invalidate_recordset(["synced_message_count"])
+                owner._send_live_toast(
+                    owner.env._("%(mailbox)s: past mail fetched", mailbox=mailbox.email), owner._up_to_date_text()
+                )
 
     def _count_failure(self, row, diagnosis, problem):
         """A run that failed once signed in counts; a run without a problem starts again

@@ -33,3 +33,5 @@ from . import test_sync_bad_messages
 from . import test_sync_corpus
 from . import test_my_mail_address
 from . import test_web_chatter
+from . import test_web_live
+from . import test_live

@@ -22,12 +22,20 @@ def test_working_credentials_pass_imap_and_smtp(stack):
     outcome = probe(custom_probe(stack))
     assert (outcome.ok, outcome.step, outcome.diagnosis) == (True, "", None)
     assert outcome.seconds > 0
+    # every step, for the Last check tab: IMAP's then SMTP's, all passed
+    kinds = [kind for kind, _step in outcome.steps]
+    assert kinds == sorted(kinds) and {"IMAP", "SMTP"} == set(kinds)
+    assert ("IMAP", "Login") in [(kind, step.name) for kind, step in outcome.steps]
+    assert all(step.ok for _kind, step in outcome.steps)
 
 
 def test_a_changed_password_is_a_loss_of_access(stack):
     outcome = probe(custom_probe(stack, password="changed"))
     assert not outcome.ok
     assert (outcome.diagnosis.kind, outcome.diagnosis.state) == ("password", diagnosis.AUTH_LOST)
+    kind, last = outcome.steps[-1]  # the report ends with the step that failed; SMTP was not tried
+    assert (kind, last.name, last.ok) == ("IMAP", "Login", False)
+    assert all(kind == "IMAP" for kind, _step in outcome.steps)
 
 
 def test_a_server_that_does_not_answer_is_a_passing_failure(stack):
