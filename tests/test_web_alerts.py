@@ -62,6 +62,28 @@ class TestWebAlerts(LostMailboxMixin, StackHttpMixin, HttpCase):
         (notification,) = self.inbox_of(self.user_ada, "Incident subject")
         self.assertEqual(notification.mail_message_id.body, Markup("<p>Renew &lt;the&gt; secret</p>"))
 
+    def test_new_mail_the_owner_fetched_herself_reaches_her_inbox(self):
+        # Ann asked to be told of new mail from her leads, and her own Sync now fetched it
+        self.user_ann.write({"notification_type": "inbox", "mcm_new_mail_notify": True})
+        mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create({"email": "ann.sync@example.com"})
+        synced = (
+            self.env["mail.mailbox.message"]
+            .sudo()
+            .create(
+                {
+                    "mailbox_id": mailbox.id,
+                    "message_key": "question-key",
+                    "email_from": "lead@customer.test",
+                    "subject": "Question <b>now</b>",
+                }
+            )
+        )
+        lead = self.env["res.partner"].create({"name": "Lead of Ann"})
+        synced.with_user(self.user_ann)._tell_owner(lead)
+        (notification,) = self.inbox_of(self.user_ann, "New mail on Lead of Ann")
+        self.assertIn("Question &lt;b&gt;now&lt;/b&gt;", notification.mail_message_id.body)
+        self.assertNotIn("&amp;lt;", notification.mail_message_id.body)
+
     def test_the_link_reconnect_names_the_owner_and_the_links_maker(self):
         mailbox = self.lost_custom_mailbox()
         activity = mailbox.sudo().activity_ids
