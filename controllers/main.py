@@ -28,7 +28,10 @@ class ConnectedMailboxController(http.Controller):
         if from_link:
             mailbox, error = Mailbox.sudo()._oauth_callback(provider, params, request.session.get(BROWSER_KEY, ""))
             if error is None:
-                return request.render("mail_connected_mailbox.reconnect_link_done", {"address": mailbox.email})
+                return request.render(
+                    "mail_connected_mailbox.reconnect_link_done",
+                    {"address": mailbox.email, "outcome": mailbox._resume_outcome()},
+                )
             response = request.render("mail_connected_mailbox.oauth_result_page", {"error": error, "mailbox": False})
             response.status_code = 400
             return response
@@ -90,4 +93,7 @@ class ConnectedMailboxController(http.Controller):
         error = mailbox._reconnect_with_password_from_link(link, password)
         if error:
             return self._link_page(link, error, status=400)
-        return request.render("mail_connected_mailbox.reconnect_link_done", {"address": mailbox.email})
+        return request.render(
+            "mail_connected_mailbox.reconnect_link_done",
+            {"address": mailbox.email, "outcome": mailbox._resume_outcome()},
+        )

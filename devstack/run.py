@@ -109,6 +109,9 @@ if params.get_param("microsoft_outlook_client_id") == m["client_id"]:
     params.set_param("mail_connected_mailbox.ca_bundle", m["ca_bundle"])
     params.set_param("mail_connected_mailbox.microsoft_imap", imap)
     params.set_param("mail_connected_mailbox.microsoft_smtp", smtp)
+# the company's outgoing server (alerts, reminders, Odoo's own mail): the local SMTP sink
+from odoo.addons.mail_connected_mailbox.devstack.testkit import configure_company_server
+configure_company_server(env, info)
 env.cr.commit()
 """
     subprocess.run(
@@ -174,6 +177,8 @@ def main(argv=None):
 Connected Mailboxes is ready: http://localhost:{args.port}  (login admin, password admin)
 Local mail server (IMAP 127.0.0.1:{info["imap_port"]}, SMTP 127.0.0.1:{info["submission_port"]}, no TLS):
   demo@mail.test / demo     sales@mail.test / sales   (demo@mail.test's inbox holds {DEMO_MESSAGES} messages)
+Mail Odoo sends through the company's server (alerts, reminders) goes to a local SMTP sink,
+  one .eml file per message in {info["sink_folder"]}
 Google and Microsoft mailboxes sign in through local emulators: any address works.
   Google emulator {info["google"]["url"]}   Microsoft sign-in page {info["microsoft"]["browser_url"]}
   To revoke a mailbox's access: curl -d email=<address> {info["switches"]}/revoke

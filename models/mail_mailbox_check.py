@@ -199,11 +199,18 @@ class MailMailbox(models.Model):
         self._clear_error()
         self._refresh_folders(oauth_token)
         self._schedule_sync()
+        if self._reconnect_link():
+            return  # the link says who reconnected it, and tells whoever made it (``_used``)
         verb = verb or (_("Reconnected") if was != "draft" else _("Connected"))
         body = _("%(verb)s by %(user)s.", verb=verb, user=self.env.user.name)
         if self.mcm_address_notice:  # said at connect: the owner's Odoo mail does not go through it
             body = f"{body} {self.mcm_address_notice}"
         self.message_post(body=body)
+
+    def _reconnect_link(self):
+        """The shareable link this mailbox is being reconnected through right now, if any."""
+        link_id = self.env.context.get("mcm_link_id")
+        return self.env["mail.mailbox.reconnect.link"].sudo().browse(link_id) if link_id else None
 
     def _refresh_folders(self, oauth_token=None):
         try:

@@ -75,6 +75,11 @@ class MailMailbox(models.Model):
                 values.update(failures_in_row=0, access_lost_since=False, reminded_at=False)
             if state == "auth_lost" and previous != "auth_lost":
                 values["access_lost_since"] = fields.Datetime.now()
+            if self.env.user._is_public():  # a link's holder: the owner's change, never the Public user's
+                link = mailbox._reconnect_link()
+                mailbox._track_set_author(
+                    mailbox.user_id.partner_id if link and mailbox.user_id else self.env.ref("base.partner_root")
+                )
             mailbox.sudo().with_context(mcm_status_owner=True).write(values)
             mailbox._on_status_written(previous)
             if previous == state:
@@ -104,13 +109,24 @@ class MailMailbox(models.Model):
         self._alert(reminder=False)
 
     def _on_access_restored(self):
-        """Leaving "Access lost": the reconnect activity is done."""
+        """Leaving "Access lost": the reconnect activity is done, in the name of whoever
+        reconnected it (through a shareable link: the owner, for whom the link acts)."""
         self.ensure_one()
-        self.activity_ids.filtered(lambda a: a.summary and self.email in a.summary).action_feedback(
-            feedback=_("Reconnected.")
-        )
+        activities = self.activity_ids.filtered(lambda a: a.summary and self.email in a.summary)
+        link = self._reconnect_link()
+        if link and self.user_id:
+            activities.with_user(self.user_id).sudo().action_feedback(feedback=link._used_text())
+        else:
+            activities.action_feedback(feedback=_("Reconnected."))
 
     # ------------------------------------------------------------------ alerts
+    def message_post(self, **kwargs):
+        """Whoever opened a shareable link has no Odoo login: what Odoo says meanwhile
+        (the summary, a refused password) is said by OdooBot, never by the Public user."""
+        if not kwargs.get("author_id") and self.env.user._is_public():
+            kwargs["author_id"] = self.env.ref("base.partner_root").id
+        return super().message_post(**kwargs)
+
     def _alert_partners(self):
         """The owner and every mailbox administrator."""
         admins = self.env.ref(ADMIN_GROUP).sudo().users.filtered("active")
@@ -139,9 +155,11 @@ class MailMailbox(models.Model):
     @api.model
     def _tell(self, partners, subject, body, addresses=(), record=None):
         """Tell ``partners``: in Odoo those who read their notifications there (from
-        OdooBot, on ``record``), and by email everyone (plus ``addresses``), once each.
+        OdooBot, on ``record``: an inbox notification each, the one who did what caused
+        the alert included), and by email everyone (plus ``addresses``), once each.
         ``body`` is HTML built with ``Markup`` (every value escaped where it enters);
-        plain text is shown as text."""
+        plain text is shown as text. Escaping is idempotent on ``Markup``: the HTML is
+        never escaped a second time."""
         body = escape(body)
         inbox = partners.filtered(lambda p: any(u.notification_type == "inbox" for u in p.user_ids))
         if inbox:
@@ -151,6 +169,9 @@ class MailMailbox(models.Model):
                 body=body,
                 author_id=self.env.ref("base.partner_root").id,
                 email_from=self._alert_sender(),
+                # Odoo leaves out the current user (taken for the author): an administrator
+                # whose own click found the loss must find the alert in the inbox too
+                notify_author=True,
             )
         self._send_alert_email(subject, body, [p.email_normalized for p in partners] + list(addresses))
 

@@ -339,6 +339,7 @@ class MailMailboxMessage(models.Model):
                 subject=shown(self.subject or "", limit=200),
             ),
             author_id=self.env.ref("base.partner_root").id,
+            notify_author=True,  # the owner's own Sync now found it: still told
         )
 
     def action_show_images(self):

@@ -134,19 +134,30 @@ class MailMailboxReconnectLink(models.Model):
             {"ended_at": fields.Datetime.now(), "ended_how": how}
         )
 
+    def _used_text(self):
+        """Who reconnected the mailbox: its owner (the link acts for them, whoever typed
+        the password), through the link of whoever made it."""
+        self.ensure_one()
+        owner = self.mailbox_id.user_id
+        return _(
+            "Reconnected by %(owner)s via the link made by %(maker)s.",
+            owner=owner.name or _("its owner"),
+            maker=self.create_uid.name,
+        )
+
     def _used(self):
-        """The mailbox was reconnected through this link: end it, tell whoever made it."""
+        """The mailbox was reconnected through this link: end it, say so in the chatter as
+        its owner, and tell whoever made it (and the owner, who did not click)."""
         self.ensure_one()
         self._end("used")
-        mailbox = self.mailbox_id
+        mailbox = self.mailbox_id.sudo()
+        owner = mailbox.user_id.partner_id
         mailbox.message_post(
-            body=_(
-                "Reconnected through the shareable link made by %(user)s.",
-                user=self.create_uid.name,
-            ),
-            partner_ids=self.create_uid.partner_id.ids,
+            body=self._used_text(),
+            partner_ids=(self.create_uid.partner_id | owner).ids,
             subtype_xmlid="mail.mt_comment",
-            author_id=self.env.ref("base.partner_root").id,
+            author_id=(owner or self.env.ref("base.partner_root")).id,
+            notify_author=True,
         )
 
     def _refused(self):

@@ -19,6 +19,8 @@ from ..mailbox_engine.oauth import OAuthError
 from .ir_mail_server import SENT_COPIES, STOPPED_MAILBOXES
 from .mail_mailbox import ADMIN_GROUP, PARAM
 
+RESUMED = "mcm_resumed"  # cursor cache: {mailbox id: what its reconnect released and left waiting}
+
 _logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
 ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "starttls", providers.SECURITY_NONE: "none"}
@@ -368,9 +370,11 @@ class MailMailbox(models.Model):
     def _on_sending_resumed(self):
         """The mailbox is connected again: what it held leaves, paced by its sending
         limits, oldest first; its paused campaigns resume by themselves or wait for a
-        click, as Settings say. The mailbox says what is waiting and what resumes."""
+        click, as Settings say. The mailbox says what leaves and what waits, and so does
+        the page of a shareable link (:meth:`_resume_outcome`)."""
         auto = self.env["ir.config_parameter"].sudo().get_param(PARAM + "resume_campaigns") == "auto"
         since = self.env.context.get("mcm_stopped_since")
+        outcomes = self.env.cr.cache.setdefault(RESUMED, {})
         for mailbox in self:
             # before anything leaves: what came in while access was lost, so that the
             # summary shows the replies and nobody answers blind
@@ -378,42 +382,101 @@ class MailMailbox(models.Model):
             if mailbox.state != "connected":  # the catch-up found it down again: what it holds stays held
                 continue
             released = self.env["mail.mail"]._mcm_release(mailbox)
-            paused = self.env["mailing.mailing"]._mcm_of_mailbox(mailbox, ("paused",))
+            paused = mailbox._paused_campaigns()
             remaining = paused._mcm_recipients_to_go()
             if paused and auto:
                 paused._mcm_resume()
+            outcome = {"released": len(released), "campaigns": len(paused), "remaining": remaining, "auto": auto}
+            outcomes[mailbox.id] = outcome
             if released or paused or came_in:
-                body = mailbox._resume_summary(len(released), paused, remaining, auto)
+                body = mailbox._resume_summary(outcome, paused)
                 mailbox.message_post(body=Markup(" ").join(filter(None, [body, came_in._came_in_summary()])))
 
-    def _resume_summary(self, released, paused, remaining, auto):
+    def _paused_campaigns(self):
+        """The campaigns paused for this mailbox: those it paused (whatever their sender
+        became since) and those that send through it."""
+        self.ensure_one()
+        Mailing = self.env["mailing.mailing"].sudo()
+        return Mailing.search([("state", "=", "paused"), ("mcm_mailbox_id", "=", self.id)]) | (
+            Mailing._mcm_of_mailbox(self, ("paused",))
+        )
+
+    def _resume_summary(self, outcome, paused):
+        """What leaves and what waits, in the chatter's words (``outcome``: see
+        :meth:`_on_sending_resumed`)."""
         parts = []
+        released = outcome["released"]
         if released:
             pace = self._limits_text()
-            parts.append(
-                _("%(count)s waiting messages leave now, oldest first", count=released)
-                + (_(" (at most %(limits)s)", limits=pace) if pace else "")
-                + "."
+            text = (
+                _("1 waiting message leaves now")
+                if released == 1
+                else _("%(count)s waiting messages leave now, oldest first", count=released)
             )
+            parts.append(text + (_(" (at most %(limits)s)", limits=pace) if pace else "") + ".")
         if paused:
             names = diag_lib.shown(", ".join(paused.mapped("subject")), limit=500)
-            if auto:
-                text = _(
-                    "Campaigns resumed where they stopped (%(count)s, %(remaining)s recipients to go): %(names)s.",
-                    count=len(paused),
-                    remaining=remaining,
-                    names=names,
+            values = {"count": len(paused), "remaining": outcome["remaining"], "names": names}
+            if outcome["auto"]:
+                text = (
+                    _("The campaign %(names)s resumed where it stopped: %(remaining)s recipients to go.", **values)
+                    if len(paused) == 1
+                    else _(
+                        "%(count)s campaigns resumed where they stopped, %(remaining)s recipients to go: %(names)s.",
+                        **values,
+                    )
                 )
             else:
-                text = _(
-                    "Paused campaigns waiting for a click on Resume (%(count)s, %(remaining)s recipients to go): "
-                    "%(names)s.",
-                    count=len(paused),
-                    remaining=remaining,
-                    names=names,
+                text = (
+                    _(
+                        "The campaign %(names)s is paused and waits for a click on Resume: %(remaining)s recipients "
+                        "to go.",
+                        **values,
+                    )
+                    if len(paused) == 1
+                    else _(
+                        "%(count)s paused campaigns wait for a click on Resume, %(remaining)s recipients to go: "
+                        "%(names)s.",
+                        **values,
+                    )
                 )
             parts.append(text)
         return " ".join(parts)
+
+    def _resume_outcome(self):
+        """What happened to the waiting mail when this mailbox was reconnected, in the
+        words of the page a link holder sees: a list of sentences."""
+        self.ensure_one()
+        outcome = self.env.cr.cache.get(RESUMED, {}).get(self.id)
+        if not outcome or not (outcome["released"] or outcome["campaigns"]):
+            return [_("No mail was waiting to be sent.")]
+        lines = []
+        if outcome["released"]:
+            lines.append(
+                _("1 message that was waiting leaves now, at a pace its provider accepts.")
+                if outcome["released"] == 1
+                else _(
+                    "%(count)s messages that were waiting leave now, at a pace its provider accepts.",
+                    count=outcome["released"],
+                )
+            )
+        if outcome["campaigns"]:
+            values = {
+                "count": outcome["campaigns"],
+                "remaining": outcome["remaining"],
+                "owner": self.user_id.name or _("its owner"),
+            }
+            if outcome["auto"]:
+                lines.append(_("Paused campaigns resumed (%(count)s, %(remaining)s recipients to go).", **values))
+            else:
+                lines.append(
+                    _(
+                        "Paused campaigns (%(count)s, %(remaining)s recipients to go) still wait: they leave when "
+                        "%(owner)s clicks Resume on each in Odoo.",
+                        **values,
+                    )
+                )
+        return lines
 
     # ------------------------------------------------------------------ Sent copy
     @api.model

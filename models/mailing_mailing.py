@@ -65,9 +65,16 @@ class MailingMailing(models.Model):
         return self.env["mail.mailbox"]
 
     def _mcm_recipients_to_go(self):
-        """Recipients still to be mailed: not generated yet, or generated and held."""
-        held = self.env["mail.mail"].sudo().search_count([("mailing_id", "in", self.ids), ("state", "=", "outgoing")])
-        return held + sum(len(mailing._get_remaining_recipients()) for mailing in self)
+        """Recipients still to be mailed, as the campaign's own screen counts them: those
+        generated and not sent yet (their trace is still outgoing: held, queued or
+        scheduled), and those not generated yet."""
+        mailings = self.sudo()
+        queued = (
+            self.env["mailing.trace"]
+            .sudo()
+            .search_count([("mass_mailing_id", "in", mailings.ids), ("trace_status", "=", "outgoing")])
+        )
+        return queued + sum(len(mailing._get_remaining_recipients()) for mailing in mailings)
 
     @api.model
     def _mcm_of_mailbox(self, mailbox, states):

@@ -35,3 +35,5 @@ from . import test_my_mail_address
 from . import test_web_chatter
 from . import test_web_live
 from . import test_live
+from . import test_web_alerts
+from . import test_reconnect_summary

@@ -89,7 +89,7 @@ class TestCampaigns(StackMixin, MailboxCase):
         self.assertEqual(mailing.state, "paused")
         notes = self.mailbox.message_ids.mapped("body")
         self.assertTrue(
-            any("Paused campaigns waiting for a click on Resume (1, 12 recipients to go)" in note for note in notes),
+            any("is paused and waits for a click on Resume: 12 recipients to go." in note for note in notes),
             notes,
         )
         self.assertTrue(all(mail.mcm_hold_reason for mail in held))
@@ -142,7 +142,7 @@ class TestCampaigns(StackMixin, MailboxCase):
         self.assertEqual(mailing.state, "paused")
         notes = self.mailbox.message_ids.mapped("body")
         self.assertTrue(
-            any("Paused campaigns waiting for a click on Resume (1, 250 recipients to go)" in note for note in notes),
+            any("is paused and waits for a click on Resume: 250 recipients to go." in note for note in notes),
             notes,
         )
         self.run_queue()

@@ -71,7 +71,7 @@ class TestReconnectLink(LostMailboxMixin, OAuthSignInMixin, StackHttpMixin, Http
         done = self.post(path, password=self.good_password)
         self.assertIn("is connected to Odoo again", done.text)
         self.assertEqual(mailbox.state, "connected")
-        told = mailbox.sudo().message_ids.filtered(lambda m: "shareable link made by" in (m.body or ""))
+        told = mailbox.sudo().message_ids.filtered(lambda m: "via the link made by" in (m.body or ""))
         self.assertIn(self.user_ada.partner_id, told.partner_ids)
         link = self.env["mail.mailbox.reconnect.link"].sudo().search([("mailbox_id", "=", mailbox.id)])
         self.assertEqual(link.ended_how, "used")

@@ -1,6 +1,7 @@
 """The local services behave like the real ones the addon will meet."""
 
 import base64
+import os
 import smtplib
 
 import imapclient
@@ -10,6 +11,7 @@ from google_auth_oauthlib.flow import Flow
 from imapclient.exceptions import LoginError
 
 from devstack.oauth_emulator import answer_consent
+from devstack.testkit import company_server_values
 
 REDIRECT = "http://localhost:8069/mail_connected_mailbox/oauth/google/callback"
 
@@ -179,3 +181,19 @@ def test_msal_revocation_reports_the_aadsts_code(stack, switch, code):
     assert error and "access_token" not in error
     assert code in error["error_codes"]
     assert error["error_description"].startswith(f"AADSTS{code}:")
+
+
+def test_make_run_sends_the_companys_mail_to_the_sink(stack):
+    """The company's server of `make run`: the sink, on loopback, without TLS or sign-in,
+    and the sink takes what is sent to it (the file the README points at)."""
+    values = company_server_values(stack)
+    assert (values["smtp_host"], values["smtp_port"]) == ("127.0.0.1", stack["sink_port"])
+    assert (values["smtp_encryption"], values["smtp_user"]) == ("none", False)
+    subject = "Company server check"
+    with smtplib.SMTP(values["smtp_host"], values["smtp_port"], timeout=10) as client:
+        client.sendmail("notifications@company.test", ["ada@example.com"], f"Subject: {subject}\r\n\r\nAlert\r\n")
+    found = []
+    for name in sorted(os.listdir(stack["sink_folder"])):
+        with open(os.path.join(stack["sink_folder"], name), encoding="utf-8") as fh:
+            found.append(subject in fh.read())
+    assert any(found)
