@@ -21,3 +21,5 @@ from . import mail_mailbox_sync
 from . import res_users
 from . import res_config_settings
 from . import ir_attachment
+from . import res_partner
+from . import crm_lead
