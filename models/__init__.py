@@ -15,6 +15,7 @@ from . import mail_mailbox_send_usage
 from . import mail_mailbox_connect_attempt
 from . import mail_mailbox_check_counter
 from . import mail_mailbox_folder
+from . import mail_mailbox_message_place
 from . import mail_mailbox_message
 from . import mail_mailbox_message_deleted
 from . import mail_mailbox_sync

@@ -4,6 +4,7 @@ Message-ID is too long for the key), and one *place* per folder and UID where th
 server keeps it (Gmail's labels are its places). What the user deleted in Odoo is
 remembered by its key alone, so that no sync brings it back unasked."""
 
+import contextlib
 from datetime import datetime, timedelta
 
 from imapclient.exceptions import IMAPClientError
@@ -79,6 +80,7 @@ class MailMailboxMessage(models.Model):
     logged_on = fields.Html("Logged on", compute="_compute_logged_on", sanitize=False)
     size = fields.Integer(readonly=True, help="Size on the server, in bytes.")
     seen = fields.Boolean("Read", readonly=True)
+    delete_on_server = fields.Boolean(related="mailbox_id.delete_on_server")
     kept_unread = fields.Boolean(
         readonly=True, help="Marked unread on its form: the reload that follows does not mark it read again."
     )
@@ -115,7 +117,12 @@ class MailMailboxMessage(models.Model):
     place_ids = fields.One2many("mail.mailbox.message.place", "message_id", string="Places", readonly=True)
     # the places seen as folders (the place table is the relation): grouped by in My mail
     folder_ids = fields.Many2many(
-        "mail.mailbox.folder", "mail_mailbox_message_place", "message_id", "folder_id", string="Folder", readonly=True
+        "mail.mailbox.folder",
+        "mail_mailbox_message_place",
+        "message_id",
+        "folder_id",
+        readonly=True,
+        copy=False,
     )
     folder_names = fields.Char("Folders", compute="_compute_folder_names")
     attachment_ids = fields.One2many(
@@ -552,6 +559,11 @@ class MailMailboxMessage(models.Model):
                     return refused
             messages._remember_deleted()
             messages._delete_in_odoo()
+        if self.env.context.get("mcm_from_form"):  # the message is gone: back to My mail, not to its form
+            action = self.env["ir.actions.act_window"]._for_xml_id(
+                "mail_connected_mailbox.mail_mailbox_message_action_my"
+            )
+            return {**action, "target": "main"}
         return {"type": "ir.actions.act_window_close"}
 
     def action_archive(self):
@@ -766,12 +778,12 @@ class MailMailboxMessage(models.Model):
             and self.mailbox_id.state == "connected"
             and self._mark_read_on_open()
         ):
-            try:
-                with self.env.cr.savepoint():
-                    self._set_flag("\\Seen", "seen", True)
-            except UserError:
-                pass  # the message opens all the same, unread (a click on Mark as read says why)
+            # refused: the message opens all the same, unread (a click on Mark as read says why)
+            with contextlib.suppress(UserError), self.env.cr.savepoint():
+                self._set_flag("\\Seen", "seen", True)
         return super().web_read(specification)
+
+    web_read._readonly = False  # it may write: the web client's call is not made on a read-only cursor
 
     def _kept_unread(self):
         """Just marked unread on its form (once: the next opening marks it read)."""
@@ -816,21 +828,6 @@ def expunge(client, uids):
     """Delete ``uids`` of the selected folder for good (only them, where the server can)."""
     client.delete_messages(uids)
     client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
-
-
-class MailMailboxMessagePlace(models.Model):
-    _name = "mail.mailbox.message.place"
-    _description = "Where the server keeps a synced message"
-    _allow_sudo_commands = False
-
-    message_id = fields.Many2one("mail.mailbox.message", required=True, ondelete="cascade", index=True)
-    folder_id = fields.Many2one("mail.mailbox.folder", required=True, ondelete="cascade", index=True)
-    uid = fields.Integer("UID", required=True)
-    flags = fields.Char()
-
-    _sql_constraints = [
-        ("folder_uid_uniq", "unique(folder_id, uid)", "A UID names one message in a folder."),
-    ]
 
 
 class MailMessage(models.Model):

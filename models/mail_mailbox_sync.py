@@ -75,7 +75,7 @@ MESSAGE_COLUMNS = (
     "write_date",
 )
 # what a message that Odoo could not store keeps (with its key)
-BARE_COLUMNS = ("message_id_header", "size", "seen", "flagged")
+BARE_COLUMNS = ("message_id_header", "date", "size", "seen", "flagged")  # the date: never a blank row
 
 
 def _why(exc):

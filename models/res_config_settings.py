@@ -85,8 +85,9 @@ class ResConfigSettings(models.TransientModel):
 
     def set_values(self):
         self._check_settings_reader()
-        super().set_values()
+        result = super().set_values()
         self.env["ir.config_parameter"].sudo().set_param(MARK_READ_PARAM, str(bool(self.mcm_mark_read_on_open)))
+        return result
 
     @api.depends("company_id")
     def _compute_mcm_redirect_uris(self):

@@ -116,11 +116,9 @@ class TestMyMail(LeadMixin, ServerFoldersMixin, StackMixin, MailboxCase):
         # the mailbox deletes too: said, and moved to its Trash; from the form, back to My mail
         mailbox.delete_on_server = True
         trash = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Trash").path
-        wizard = Wizard.with_context(
-            active_model="mail.mailbox.message", active_ids=rows["Trash me"].ids, mcm_from_form=True
-        ).create({})
+        wizard = Wizard.with_context(active_model="mail.mailbox.message", active_ids=rows["Keep me"].ids).create({})
         self.assertIn("also deleted in the mailbox (moved to its Trash", str(wizard.summary))
-        action = wizard.action_delete()
+        action = rows["Trash me"].with_user(self.user_ann).with_context(mcm_from_form=True).action_delete()
         self.assertEqual((action["res_model"], action["target"]), ("mail.mailbox.message", "main"))
         self.assertFalse(rows["Trash me"].exists())
         self.imap.select_folder(path)

@@ -59,9 +59,4 @@ class MailMailboxMessageDeleteWizard(models.TransientModel):
         refused = self.message_ids.action_delete()
         if refused.get("tag") == "display_notification":
             return refused  # the server refused: nothing was deleted, the notification says why
-        if self.env.context.get("mcm_from_form"):  # the message is gone: back to the list
-            action = self.env["ir.actions.act_window"]._for_xml_id(
-                "mail_connected_mailbox.mail_mailbox_message_action_my"
-            )
-            return {**action, "target": "main"}
         return {"type": "ir.actions.act_window_close"}

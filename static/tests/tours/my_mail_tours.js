@@ -5,6 +5,14 @@ function row(subject) {
     return `.o_list_view .o_data_row:has(td[name=subject]:contains('${subject}'))`;
 }
 
+// The same row, in a list that no longer shows ``gone``.
+function rowWithout(subject, gone) {
+    return (
+        `.o_list_view:not(:has(td[name=subject]:contains('${gone}'))) ` +
+        `.o_data_row:has(td[name=subject]:contains('${subject}'))`
+    );
+}
+
 // My mail as a mail client: mail sent from Odoo has its date, sender and subject; unread
 // is bold with a marker; the paperclip only where there is an attachment; the star is
 // saved (it is still there after a reload); a sent message opens with its body and record.
@@ -86,23 +94,23 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail_del
         },
         {
             content: "Delete it",
-            trigger: ".o_form_view .o_statusbar_buttons button:contains('Delete')",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_delete]",
             run: "click",
         },
         {
             content: "The confirmation says the mailbox's copy goes to its Trash",
-            trigger: ".modal .o_field_widget[name=summary]:contains('also deleted in the mailbox (moved to its Trash')",
+            trigger: ".modal .modal-body:contains('also deleted in the mailbox: moved to its Trash')",
         },
         {
             content: "Confirm",
-            trigger: ".modal button[name=action_delete]",
+            trigger: ".modal .modal-footer .btn-primary",
             run: "click",
         },
         {
             content: "Back in My mail, without it and without an error",
             trigger:
                 "body:not(:has(.modal)):not(:has(.o_notification:contains('cannot be found'))) " +
-                `.o_list_view:not(:has(td[name=subject]:contains('Unread offer'))) ${row("Read note")}`,
+                rowWithout("Read note", "Unread offer"),
         },
         {
             content: "Select the message with an attachment",
@@ -131,8 +139,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail_del
         {
             content: "It is gone from the list",
             trigger:
-                "body:not(:has(.modal)) " +
-                `.o_list_view:not(:has(td[name=subject]:contains('With attachment'))) ${row("Read note")}`,
+                "body:not(:has(.modal)) " + rowWithout("Read note", "With attachment"),
         },
     ],
 });
