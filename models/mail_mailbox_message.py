@@ -781,7 +781,13 @@ class MailMailboxMessage(models.Model):
             # refused: the message opens all the same, unread (a click on Mark as read says why)
             with contextlib.suppress(UserError), self.env.cr.savepoint():
                 self._set_flag("\\Seen", "seen", True)
-        return super().web_read(specification)
+        # what the form reads with it (its conversation) is not opened
+        return super(MailMailboxMessage, self.with_context(mcm_open_marks_read=False)).web_read(specification)
+
+    @api.model
+    def web_search_read(self, *args, **kwargs):
+        """A list reads its rows through ``web_read``: listing opens nothing."""
+        return super(MailMailboxMessage, self.with_context(mcm_open_marks_read=False)).web_search_read(*args, **kwargs)
 
     web_read._readonly = False  # it may write: the web client's call is not made on a read-only cursor
 

@@ -77,9 +77,9 @@ class TestMyMail(LeadMixin, ServerFoldersMixin, StackMixin, MailboxCase):
         row.invalidate_recordset()
         self.assertTrue(row.flagged)
         # a list reads nothing as read; opening the form does (on by default), the server first
-        row.web_search_read([("id", "=", row.id)], {"subject": {}})
+        opening = row.with_context(mcm_open_marks_read=True)  # the context of My mail
+        opening.web_search_read([("id", "=", row.id)], {"subject": {}})  # a list of this one message
         self.assertFalse(row.seen)
-        opening = row.with_context(mcm_open_marks_read=True)
         opening.web_read({"subject": {}})
         self.assertTrue(row.seen)
         self.assertIn(b"\\Seen", flags_on_server(self.imap, path)[0])
