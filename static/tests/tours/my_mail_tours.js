@@ -118,13 +118,17 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail_del
             run: "click",
         },
         {
+            content: "The selection can be restored to the Inbox, in those words",
+            trigger: "button[name=action_unarchive]:contains('Restore to the Inbox')",
+        },
+        {
             content: "Open the Actions",
             trigger: ".o_cp_action_menus .dropdown-toggle",
             run: "click",
         },
         {
-            content: "Delete",
-            trigger: ".o-dropdown--menu .dropdown-item:contains('Delete')",
+            content: "Delete (and no Odoo Unarchive among the Actions)",
+            trigger: ".o-dropdown--menu:not(:has(.dropdown-item:contains('Unarchive'))) .dropdown-item:contains('Delete')",
             run: "click",
         },
         {
@@ -140,6 +144,20 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_my_mail_del
             content: "It is gone from the list",
             trigger:
                 "body:not(:has(.modal)) " + rowWithout("Read note", "With attachment"),
+        },
+        {
+            content: "Open the search options",
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Group by folder",
+            trigger: ".o_group_by_menu .o_menu_item:contains('Folder')",
+            run: "click",
+        },
+        {
+            content: "The messages are grouped by their folder",
+            trigger: ".o_list_view .o_group_header:contains('Sync-')",
         },
     ],
 });
