@@ -2,7 +2,7 @@
     "name": "Connected Mailboxes",
     "summary": "Every user connects their own Gmail, Microsoft 365 or IMAP/SMTP mailbox; "
     "Odoo keeps it in sync and watches its access.",
-    "version": "18.0.1.4.0",
+    "version": "18.0.1.5.0",
     "category": "Productivity/Discuss",
     "license": "LGPL-3",
     "author": "Connected Mailboxes",
@@ -26,6 +26,8 @@
         "views/mail_connected_mailbox_templates.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",
+        "views/res_partner_views.xml",
+        "views/crm_lead_views.xml",
         "views/mail_connected_mailbox_menus.xml",
     ],
     "assets": {

@@ -16,6 +16,7 @@ from . import mail_mailbox_send_usage
 from . import mail_mailbox_connect_attempt
 from . import mail_mailbox_check_counter
 from . import mail_mailbox_folder
+from . import mail_mailbox_message_place
 from . import mail_mailbox_message
 from . import mail_mailbox_message_deleted
 from . import mail_mailbox_sync
@@ -24,3 +25,5 @@ from . import res_users
 from . import res_config_settings
 from . import ir_attachment
 from . import ir_http
+from . import res_partner
+from . import crm_lead

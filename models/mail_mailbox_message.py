@@ -4,13 +4,15 @@ Message-ID is too long for the key), and one *place* per folder and UID where th
 server keeps it (Gmail's labels are its places). What the user deleted in Odoo is
 remembered by its key alone, so that no sync brings it back unasked."""
 
-from datetime import datetime
+import contextlib
+from datetime import datetime, timedelta
 
 from imapclient.exceptions import IMAPClientError
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 from odoo.tools import email_normalize, html_sanitize
 
 from ..mailbox_engine import imap as imap_lib
@@ -20,6 +22,7 @@ from ..mailbox_engine.remote_content import hold_back, stored_mimetype
 from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX, message_digest, parse
 from .mail_mailbox_sync import INBOX
 
+MARK_READ_PARAM = "mail_connected_mailbox.mark_read_on_open"
 CHATTER_MESSAGE_ID_MAX = 900  # bytes: well within what a btree index entry takes
 
 
@@ -65,6 +68,7 @@ class MailMailboxMessage(models.Model):
     blocked_images = fields.Integer(compute="_compute_body")
     images_shown = fields.Boolean(readonly=True, help="The reader asked to see the remote images.")
     has_attachments = fields.Boolean("Has attachments", readonly=True)
+    attachment_marker = fields.Html(compute="_compute_attachment_marker", sanitize=False)
     in_reply_to = fields.Char("In reply to", readonly=True)
     thread_key = fields.Char(
         "Conversation", readonly=True, index=True, help="The key of the Message-ID the conversation started with."
@@ -76,6 +80,10 @@ class MailMailboxMessage(models.Model):
     logged_on = fields.Html("Logged on", compute="_compute_logged_on", sanitize=False)
     size = fields.Integer(readonly=True, help="Size on the server, in bytes.")
     seen = fields.Boolean("Read", readonly=True)
+    delete_on_server = fields.Boolean(related="mailbox_id.delete_on_server")
+    kept_unread = fields.Boolean(
+        readonly=True, help="Marked unread on its form: the reload that follows does not mark it read again."
+    )
     flagged = fields.Boolean("Starred", readonly=True)
     kind = fields.Selection(
         [
@@ -93,7 +101,9 @@ class MailMailboxMessage(models.Model):
         readonly=True, help="Found gone by a complete sync: deleted at the next one where the mailbox asks for it."
     )
     active = fields.Boolean(
-        default=True, help="Archived: out of the lists (in the mailbox too, when the mailbox asks for that)."
+        default=True,
+        readonly=True,  # changed by Archive and Restore to the Inbox only (the server first)
+        help="Archived: out of the lists (in the mailbox too, when the mailbox asks for that).",
     )
     in_inbox = fields.Boolean(
         "In the Inbox",
@@ -105,6 +115,15 @@ class MailMailboxMessage(models.Model):
         "mail.message", "Odoo message", readonly=True, ondelete="set null", help="The same message, sent from Odoo."
     )
     place_ids = fields.One2many("mail.mailbox.message.place", "message_id", string="Places", readonly=True)
+    # the places seen as folders (the place table is the relation): grouped by in My mail
+    folder_ids = fields.Many2many(
+        "mail.mailbox.folder",
+        "mail_mailbox_message_place",
+        "message_id",
+        "folder_id",
+        readonly=True,
+        copy=False,
+    )
     folder_names = fields.Char("Folders", compute="_compute_folder_names")
     attachment_ids = fields.One2many(
         "ir.attachment", "res_id", domain=[("res_model", "=", "mail.mailbox.message")], string="Attachments"
@@ -113,6 +132,20 @@ class MailMailboxMessage(models.Model):
     _sql_constraints = [
         ("mailbox_key_uniq", "unique(mailbox_id, message_key)", "A message is stored once per mailbox."),
     ]
+
+    @api.depends("subject", "email_from", "date")
+    def _compute_display_name(self):
+        for message in self:  # never "Unnamed": a message without a subject says whose it is
+            message.display_name = message.subject or _(
+                "(no subject) from %(sender)s", sender=message.email_from or _("an unknown sender")
+            )
+
+    @api.depends("has_attachments")
+    def _compute_attachment_marker(self):
+        marker = Markup("<i class='fa fa-paperclip o_mcm_attachment' role='img' title='%s' aria-label='%s'/>")
+        for message in self:
+            title = _("Has attachments")
+            message.attachment_marker = marker % (title, title) if message.has_attachments else False
 
     @api.depends("html_source", "body_text", "images_shown")
     def _compute_body(self):
@@ -145,7 +178,7 @@ class MailMailboxMessage(models.Model):
             message.thread_ids = (found | message).sorted(lambda m: (m.date or datetime.min, m.id))
             message.thread_count = len(message.thread_ids)
 
-    @api.depends("logged_message_ids")
+    @api.depends("logged_message_ids", "mail_message_id")
     def _compute_logged_on(self):
         for message in self:
             links = [  # the reader's own rights decide what is listed
@@ -186,11 +219,11 @@ class MailMailboxMessage(models.Model):
         return Markup("<p>%s</p><ul>%s%s</ul>") % (title, Markup("").join(items), more)
 
     def _logged_records(self, readable=True):
-        """The records this message was logged on that still exist (``readable``: that
-        the reader may open)."""
+        """The records this message was logged on (or, sent from Odoo, was sent from)
+        that still exist (``readable``: that the reader may open)."""
         self.ensure_one()
         records = []
-        for copy in self.sudo().logged_message_ids:
+        for copy in self.sudo().mail_message_id | self.sudo().logged_message_ids:
             if copy.model not in self.env or not copy.res_id:
                 continue
             record = self.env[copy.model].browse(copy.res_id)
@@ -251,6 +284,87 @@ class MailMailboxMessage(models.Model):
                 )
                 if logged:
                     message._tell_owner(logged[0])
+
+    @api.model
+    def _log_past_mail(self, records):
+        """Log on ``records`` (contacts or leads, new or asked for) the synced mail of each
+        mailbox's backfill window that carries their address, by the rules of new mail:
+        the mailbox's *Logging in Odoo* and excluded addresses, once per record, never on
+        a record the mailbox's owner cannot read. Looked up once for the whole batch;
+        returns how many copies were made."""
+        Partner = self.env["res.partner"].sudo()
+        targets = {}  # normalized address -> records
+        for record in records:
+            address = record.email_normalized
+            if not address or (record._name == "crm.lead" and (not record.active or record.stage_id.is_won)):
+                continue
+            targets.setdefault(address, []).append(record)
+        mailboxes = self.env["mail.mailbox"].sudo().search([("log_mode", "=", "known")])
+        if not targets or not mailboxes:
+            return 0
+        oldest = fields.Datetime.now() - timedelta(days=max(mailboxes.mapped("backfill_days")))
+        found = self.browse()
+        addresses = sorted(targets)
+        for start in range(0, len(addresses), 50):  # one query per 50 addresses
+            chunk = addresses[start : start + 50]
+            matches = [
+                [(header, "ilike", address)] for address in chunk for header in ("email_from", "email_to", "email_cc")
+            ]
+            found |= (
+                self.sudo()
+                .with_context(active_test=False)
+                .search(
+                    expression.AND(
+                        [
+                            [("mailbox_id", "in", mailboxes.ids), ("kind", "=", "stored"), ("date", ">=", oldest)],
+                            expression.OR(matches),
+                        ]
+                    ),
+                    order="date",
+                )
+            )
+        senders = {email_normalize(m.email_from or "") for m in found} - {False}
+        authors = {}
+        for partner in Partner.search([("email_normalized", "in", sorted(senders))]) if senders else []:
+            authors.setdefault(partner.email_normalized, []).append(partner)
+        made = 0
+        for message in found:
+            mailbox = message.mailbox_id
+            if message.date < fields.Datetime.now() - timedelta(days=mailbox.backfill_days):
+                continue  # outside this mailbox's own window
+            wanted = mailbox._loggable_addresses([message.email_from, message.email_to, message.email_cc])
+            on = [record for address in wanted for record in targets.get(address, [])]
+            if on:
+                made += len(message._log_copies(on, None, authors.get(email_normalize(message.email_from or ""), [])))
+        return made
+
+    @api.model
+    def _action_log_past_mail(self, record):
+        """*Log past mail* on a contact or lead: its past mail logged, and a notification
+        that says how much."""
+        record.ensure_one()
+        record.check_access("read")
+        if not record.email_normalized:
+            kind = "warning"
+            text = _("%(record)s has no email address: add one, then try again.", record=record.display_name)
+        else:
+            count = self.sudo()._log_past_mail(record)
+            kind = "success" if count else "info"
+            text = _(
+                "%(count)s synced messages were logged on %(record)s (a message already on it is not logged twice).",
+                count=count,
+                record=record.display_name,
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": kind,
+                "title": _("Log past mail"),
+                "message": text,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def _log_copies(self, records, parent, authors):
         """One copy of this message in the chatter of each of ``records`` the owner can
@@ -392,7 +506,10 @@ class MailMailboxMessage(models.Model):
         return self._set_flag("\\Seen", "seen", True)
 
     def action_mark_unread(self):
-        return self._set_flag("\\Seen", "seen", False)
+        refused = self._set_flag("\\Seen", "seen", False)
+        if refused is True and self.env.context.get("mcm_keep_unread"):
+            self.sudo().kept_unread = True  # on its form: the reload that follows keeps it unread
+        return refused
 
     def action_star(self):
         return self._set_flag("\\Flagged", "flagged", True)
@@ -443,6 +560,11 @@ class MailMailboxMessage(models.Model):
                     return refused
             messages._remember_deleted()
             messages._delete_in_odoo()
+        if self.env.context.get("mcm_from_form"):  # the message is gone: back to My mail, not to its form
+            action = self.env["ir.actions.act_window"]._for_xml_id(
+                "mail_connected_mailbox.mail_mailbox_message_action_my"
+            )
+            return {**action, "target": "main"}
         return {"type": "ir.actions.act_window_close"}
 
     def action_archive(self):
@@ -484,6 +606,8 @@ class MailMailboxMessage(models.Model):
             )
         labels = folder.special_use == "\\All"  # Gmail: the Inbox is a label on a message of All Mail
         moved = self.browse()
+        target = folder if archived else inbox
+        arrived = {}  # message -> its UIDs in ``target``, found at once: the Folders column never goes blank
 
         def work(client):
             nonlocal moved
@@ -499,14 +623,32 @@ class MailMailboxMessage(models.Model):
                 if uids:
                     client.copy(uids, inbox.path) if labels else move(client, uids, inbox.path)
             moved = self.browse([m.id for m in found])
+            if moved:
+                arrived.update(moved._found_in(client, target))
 
         refused = self._on_server(mailbox, work)
         if refused:
             return refused
         left = inbox if archived else (folder if not labels else None)
         moved.place_ids.filtered(lambda p: p.folder_id == left).unlink()
+        self._add_places(target, arrived)
         moved.in_inbox = not archived  # the sync will not take it for a move made elsewhere
         return None
+
+    def _add_places(self, folder, found):
+        """Record where the server now keeps these messages in ``folder`` ({message:
+        UIDs}), with the flags Odoo knows of them (the sync keeps them current)."""
+        Place = self.env["mail.mailbox.message.place"].sudo()
+        for message, uids in found.items():
+            known = set(Place.search([("folder_id", "=", folder.id), ("uid", "in", uids)]).mapped("uid"))
+            flags = message.place_ids[:1].flags or False
+            Place.create(
+                [
+                    {"message_id": message.id, "folder_id": folder.id, "uid": uid, "flags": flags}
+                    for uid in uids
+                    if uid not in known
+                ]
+            )
 
     def _found_in(self, client, folder):
         """{message: UIDs} of these messages in ``folder``, selected to be changed: the
@@ -594,6 +736,69 @@ class MailMailboxMessage(models.Model):
             "thread_key": message_digest(parsed.thread_key or parsed.message_id),
         }
 
+    @api.model
+    def _values_from_odoo(self, mail_message_ids):
+        """{mail.message id: stored values} of mail sent from Odoo: its date, sender,
+        recipients, subject and body are Odoo's own, so its Sent copy is not fetched, yet
+        its row in My mail is never blank."""
+        messages = self.env["mail.message"].sudo().browse(mail_message_ids).exists()
+        mails = {}
+        for mail in self.env["mail.mail"].sudo().search([("mail_message_id", "in", messages.ids)], order="id"):
+            mails.setdefault(mail.mail_message_id.id, mail)
+        values = {}
+        for message in messages:
+            mail = mails.get(message.id)
+            recipients = [p.email_formatted for p in message.partner_ids if p.email]
+            recipients += [mail.email_to] if mail and mail.email_to else []
+            values[message.id] = {
+                "subject": message.subject or (mail and mail.subject) or message.record_name or False,
+                "email_from": message.email_from or message.author_id.email_formatted or False,
+                "email_to": ", ".join(recipients) or False,
+                "email_cc": (mail and mail.email_cc) or False,
+                "date": message.date,
+                "html_source": str(message.body or "") or False,
+            }
+        return values
+
+    @api.model
+    def _mark_read_on_open(self):
+        """Whether opening a message marks it read (Settings; on unless turned off)."""
+        return self.env["ir.config_parameter"].sudo().get_param(MARK_READ_PARAM, "True") != "False"
+
+    def web_read(self, specification):
+        """Opening one unread message in the form (the action says so in its context)
+        marks it read, the server first; a refusal leaves it unread and the mailbox's
+        status says why. Not read-only, then: it may change the message."""
+        if (
+            self.env.context.get("mcm_open_marks_read")
+            and len(self) == 1
+            and not self.seen
+            and self.on_server
+            and self.user_id == self.env.user
+            and not self._kept_unread()
+            and self.mailbox_id.state == "connected"
+            and self._mark_read_on_open()
+        ):
+            # refused: the message opens all the same, unread (a click on Mark as read says why)
+            with contextlib.suppress(UserError), self.env.cr.savepoint():
+                self._set_flag("\\Seen", "seen", True)
+        # what the form reads with it (its conversation) is not opened
+        return super(MailMailboxMessage, self.with_context(mcm_open_marks_read=False)).web_read(specification)
+
+    @api.model
+    def web_search_read(self, *args, **kwargs):
+        """A list reads its rows through ``web_read``: listing opens nothing."""
+        return super(MailMailboxMessage, self.with_context(mcm_open_marks_read=False)).web_search_read(*args, **kwargs)
+
+    web_read._readonly = False  # it may write: the web client's call is not made on a read-only cursor
+
+    def _kept_unread(self):
+        """Just marked unread on its form (once: the next opening marks it read)."""
+        if not self.kept_unread:
+            return False
+        self.sudo().kept_unread = False
+        return True
+
     def _store_attachments(self, attachments):
         self.ensure_one()
         if attachments:
@@ -630,21 +835,6 @@ def expunge(client, uids):
     """Delete ``uids`` of the selected folder for good (only them, where the server can)."""
     client.delete_messages(uids)
     client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
-
-
-class MailMailboxMessagePlace(models.Model):
-    _name = "mail.mailbox.message.place"
-    _description = "Where the server keeps a synced message"
-    _allow_sudo_commands = False
-
-    message_id = fields.Many2one("mail.mailbox.message", required=True, ondelete="cascade", index=True)
-    folder_id = fields.Many2one("mail.mailbox.folder", required=True, ondelete="cascade", index=True)
-    uid = fields.Integer("UID", required=True)
-    flags = fields.Char()
-
-    _sql_constraints = [
-        ("folder_uid_uniq", "unique(folder_id, uid)", "A UID names one message in a folder."),
-    ]
 
 
 class MailMessage(models.Model):

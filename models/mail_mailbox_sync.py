@@ -75,7 +75,7 @@ MESSAGE_COLUMNS = (
     "write_date",
 )
 # what a message that Odoo could not store keeps (with its key)
-BARE_COLUMNS = ("message_id_header", "size", "seen", "flagged")
+BARE_COLUMNS = ("message_id_header", "date", "size", "seen", "flagged")  # the date: never a blank row
 
 
 def _why(exc):
@@ -722,10 +722,13 @@ class SyncWriter:
             if digests[item.key] not in seen:
                 seen.add(digests[item.key])
                 rows.append(self._message_row(mailbox, item, digests[item.key]))
+        # mail sent from Odoo is Odoo's own: its row takes Odoo's date, sender, subject...
+        odoo_values = self.env["mail.mailbox.message"]._values_from_odoo(list(odoo_ids.values())) if odoo_ids else {}
         for _item_uid, flags, key in known:
             if key in odoo_ids and digests[key] not in seen:
                 seen.add(digests[key])
-                rows.append(self._odoo_row(mailbox, key, digests[key], flags, odoo_ids[key]))
+                values = odoo_values.get(odoo_ids[key], {})
+                rows.append(self._odoo_row(mailbox, key, digests[key], flags, odoo_ids[key], **values))
         if rows:
             self._insert_rows(mailbox, rows)
         self.cr.execute(
@@ -790,11 +793,12 @@ class SyncWriter:
             problem="; ".join(problems) or None,
         )
 
-    def _odoo_row(self, mailbox, key, digest, flags, mail_message_id):
+    def _odoo_row(self, mailbox, key, digest, flags, mail_message_id, **values):
         return self._row(
             mailbox,
             digest,
             key,
+            **{name: value or None for name, value in values.items()},
             thread_key=digest,
             seen="\\Seen" in flags,
             flagged="\\Flagged" in flags,

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..mailbox_engine import providers
+from .mail_mailbox_message import MARK_READ_PARAM
 
 PARAM_PREFIX = "mail_connected_mailbox."
 
@@ -53,6 +54,11 @@ class ResConfigSettings(models.TransientModel):
         help="Let every user point a custom mailbox at a private, loopback or link-local address (a mail "
         "server inside your network, or the local demo servers). Off: only administrators may.",
     )
+    mcm_mark_read_on_open = fields.Boolean(
+        "Opening a message marks it read",
+        default=True,
+        help="In My mail, opening an unread message marks it read, in Odoo and in the mailbox (the server first).",
+    )
     mcm_google_redirect_uri = fields.Char("Google redirect URI", compute="_compute_mcm_redirect_uris")
     mcm_microsoft_redirect_uri = fields.Char("Microsoft redirect URI", compute="_compute_mcm_redirect_uris")
 
@@ -72,11 +78,16 @@ class ResConfigSettings(models.TransientModel):
 
     def get_values(self):
         self._check_settings_reader()
-        return super().get_values()
+        values = super().get_values()
+        # on unless turned off: a missing parameter reads as on
+        values["mcm_mark_read_on_open"] = self.env["mail.mailbox.message"]._mark_read_on_open()
+        return values
 
     def set_values(self):
         self._check_settings_reader()
-        return super().set_values()
+        result = super().set_values()
+        self.env["ir.config_parameter"].sudo().set_param(MARK_READ_PARAM, str(bool(self.mcm_mark_read_on_open)))
+        return result
 
     @api.depends("company_id")
     def _compute_mcm_redirect_uris(self):

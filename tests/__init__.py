@@ -37,3 +37,5 @@ from . import test_web_live
 from . import test_live
 from . import test_web_alerts
 from . import test_reconnect_summary
+from . import test_my_mail
+from . import test_web_my_mail

@@ -1,2 +1,3 @@
 from . import mail_mailbox_disconnect_wizard
 from . import mail_mailbox_reconnect_link_wizard
+from . import mail_mailbox_message_delete_wizard
