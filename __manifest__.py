@@ -29,6 +29,9 @@
         "views/mail_connected_mailbox_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "mail_connected_mailbox/static/src/mailbox_form/*",
+        ],
         "web.assets_tests": [
             "mail_connected_mailbox/static/tests/tours/*.js",
         ],

@@ -2,6 +2,7 @@ import secrets
 
 from odoo import http
 from odoo.http import request
+from odoo.tools.misc import format_datetime
 
 from ..mailbox_engine import providers
 
@@ -27,7 +28,10 @@ class ConnectedMailboxController(http.Controller):
         if from_link:
             mailbox, error = Mailbox.sudo()._oauth_callback(provider, params, request.session.get(BROWSER_KEY, ""))
             if error is None:
-                return request.render("mail_connected_mailbox.reconnect_link_done", {"address": mailbox.email})
+                return request.render(
+                    "mail_connected_mailbox.reconnect_link_done",
+                    {"address": mailbox.email, "company": mailbox.user_id.company_id.name},
+                )
             response = request.render("mail_connected_mailbox.oauth_result_page", {"error": error, "mailbox": False})
             response.status_code = 400
             return response
@@ -52,10 +56,15 @@ class ConnectedMailboxController(http.Controller):
 
     def _link_page(self, link, error=None, status=200):
         mailbox = link.mailbox_id
+        owner = mailbox.sudo().user_id
+        tz = owner.tz or link.create_uid.tz or "UTC"  # the expiry in the owner's time zone, named
         response = request.render(
             "mail_connected_mailbox.reconnect_link_page",
             {
                 "link": link,
+                "company": (owner.company_id or request.env.company).name,
+                "expires": format_datetime(request.env, link.expires_at, tz=tz, dt_format="medium"),
+                "tz": tz,
                 "address": mailbox.email,
                 "kind": providers.PROVIDERS[mailbox.provider].label,
                 "oauth": providers.PROVIDERS[mailbox.provider].oauth,
@@ -88,4 +97,7 @@ class ConnectedMailboxController(http.Controller):
         error = mailbox._reconnect_with_password_from_link(link, password)
         if error:
             return self._link_page(link, error, status=400)
-        return request.render("mail_connected_mailbox.reconnect_link_done", {"address": mailbox.email})
+        return request.render(
+            "mail_connected_mailbox.reconnect_link_done",
+            {"address": mailbox.email, "company": mailbox.user_id.company_id.name},
+        )

@@ -16,7 +16,7 @@ from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
 from .ir_mail_server import SENT_COPIES, STOPPED_MAILBOXES
-from .mail_mailbox import ADMIN_GROUP, PARAM
+from .mail_mailbox import ADMIN_GROUP, PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
@@ -185,11 +185,24 @@ class MailMailbox(models.Model):
     def _limits_text(self):
         parts = []
         if self.send_limit_minute:
-            parts.append(_("%(count)s messages a minute", count=self.send_limit_minute))
+            parts.append(
+                counted(
+                    self.env, self.send_limit_minute, _("%(count)s message a minute"), _("%(count)s messages a minute")
+                )
+            )
         if self.send_limit_day:
-            parts.append(_("%(count)s messages a day", count=self.send_limit_day))
+            parts.append(
+                counted(self.env, self.send_limit_day, _("%(count)s message a day"), _("%(count)s messages a day"))
+            )
         if self.send_limit_recipients_day:
-            parts.append(_("%(count)s recipients a day", count=self.send_limit_recipients_day))
+            parts.append(
+                counted(
+                    self.env,
+                    self.send_limit_recipients_day,
+                    _("%(count)s recipient a day"),
+                    _("%(count)s recipients a day"),
+                )
+            )
         return ", ".join(parts)
 
     def _compute_held_mail(self):
@@ -205,6 +218,12 @@ class MailMailbox(models.Model):
         found = {mailbox.id: (count, oldest) for mailbox, count, oldest in groups}
         for mailbox in self:
             mailbox.held_mail_count, mailbox.held_mail_since = found.get(mailbox.id, (0, False))
+            mailbox.held_mail_text = counted(
+                self.env,
+                mailbox.held_mail_count,
+                _("%(count)s message waits to leave through this mailbox"),
+                _("%(count)s messages wait to leave through this mailbox"),
+            )
 
     def _on_sending_stopped(self):
         """The mailbox cannot send any more (access lost, throttled, error, disabled): its
@@ -242,7 +261,12 @@ class MailMailbox(models.Model):
         if released:
             pace = self._limits_text()
             parts.append(
-                _("%(count)s waiting messages leave now, oldest first", count=released)
+                counted(
+                    self.env,
+                    released,
+                    _("%(count)s waiting message leaves now"),
+                    _("%(count)s waiting messages leave now, oldest first"),
+                )
                 + (_(" (at most %(limits)s)", limits=pace) if pace else "")
                 + "."
             )
@@ -251,16 +275,16 @@ class MailMailbox(models.Model):
             if auto:
                 text = _(
                     "Campaigns resumed where they stopped (%(count)s, %(remaining)s recipients to go): %(names)s.",
-                    count=len(paused),
-                    remaining=remaining,
+                    count=count_shown(self.env, len(paused)),
+                    remaining=count_shown(self.env, remaining),
                     names=names,
                 )
             else:
                 text = _(
                     "Paused campaigns waiting for a click on Resume (%(count)s, %(remaining)s recipients to go): "
                     "%(names)s.",
-                    count=len(paused),
-                    remaining=remaining,
+                    count=count_shown(self.env, len(paused)),
+                    remaining=count_shown(self.env, remaining),
                     names=names,
                 )
             parts.append(text)

@@ -34,7 +34,7 @@ from ..mailbox_engine.sync import run as sync_lib
 from ..mailbox_engine.sync.driver import drive
 from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX, message_digest
 from ..mailbox_engine.sync.planner import FolderState
-from .mail_mailbox import PARAM
+from .mail_mailbox import PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class MailMailbox(models.Model):
             ("replies", "Only replies to mail sent from Odoo"),
             ("none", "Nothing"),
         ],
-        "Log in Odoo",
+        "Log on contacts and leads",
         default="known",
         required=True,
         help="Which synced messages get a copy in the chatter of the contacts and open leads whose address they "
@@ -253,12 +253,19 @@ class MailMailbox(models.Model):
             return self._notify(_("Sync stopped"), self.sync_problem, "warning", reload=True)
         if self.id in more:
             message = _(
-                "%(fetched)s messages fetched, %(remaining)s still to fetch: it goes on in the background.",
-                fetched=self.sync_fetched,
-                remaining=self.sync_remaining,
+                "%(fetched)s, %(remaining)s still to fetch: it goes on in the background.",
+                fetched=counted(
+                    self.env, self.sync_fetched, _("%(count)s message fetched"), _("%(count)s messages fetched")
+                ),
+                remaining=count_shown(self.env, self.sync_remaining),
             )
         else:
-            message = _("The mailbox is up to date (%(count)s messages in Odoo).", count=self.synced_message_count)
+            message = counted(
+                self.env,
+                self.synced_message_count,
+                _("The mailbox is up to date (%(count)s message in Odoo)."),
+                _("The mailbox is up to date (%(count)s messages in Odoo)."),
+            )
         return self._notify(_("Synced"), message, "success", reload=True)
 
     def action_fetch_deleted_again(self):
@@ -272,11 +279,18 @@ class MailMailbox(models.Model):
             self._schedule_sync(reset=True)  # the window again: what Odoo has is matched, not fetched twice
         return self._notify(
             _("Deleted messages fetched again"),
-            _(
-                "%(count)s messages deleted in Odoo come back with the next sync (those still on the server, "
-                "within the last %(days)s days).",
-                count=count,
-                days=self.backfill_days,
+            counted(
+                self.env,
+                count,
+                _(
+                    "%(count)s message deleted in Odoo comes back with the next sync (if still on the server, "
+                    "within the last %(days)s days)."
+                ),
+                _(
+                    "%(count)s messages deleted in Odoo come back with the next sync (those still on the server, "
+                    "within the last %(days)s days)."
+                ),
+                days=count_shown(self.env, self.backfill_days),
             ),
             "success",
             reload=True,
@@ -290,14 +304,20 @@ class MailMailbox(models.Model):
         if not self._refresh_folders():
             return self._notify(
                 _("Folders not listed"),
-                _("The server did not list the folders. Click Check now to see why."),
+                _("The server did not list the folders. Click Check access to see why."),
                 "warning",
             )
         self.invalidate_recordset()
         after = len(self.folder_ids.filtered("present"))
         return self._notify(
             _("Folders listed again"),
-            _("%(count)s folders on the server (%(before)s before).", count=after, before=before),
+            counted(
+                self.env,
+                after,
+                _("%(count)s folder on the server (%(before)s before)."),
+                _("%(count)s folders on the server (%(before)s before)."),
+                before=count_shown(self.env, before),
+            ),
             "success",
             reload=True,
         )

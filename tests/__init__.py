@@ -31,3 +31,5 @@ from . import test_reconnect_link_phishing
 from . import test_remote_content
 from . import test_sync_bad_messages
 from . import test_sync_corpus
+from . import test_words
+from . import test_web_words

@@ -185,7 +185,7 @@ class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
             self.assertIn("unexpected error", mailbox.sync_problem)
             self.assertEqual(mailbox.state, "connected" if run < 3 else "error")
         self.assertIn("its sync failed several times in a row (TypeError)", mailbox.last_error_cause)
-        self.assertIn("Check now", mailbox.last_error_fix)
+        self.assertIn("Check access", mailbox.last_error_fix)
         self.assertFalse(mailbox._claim_sync(ids=mailbox.ids, limit=1))  # no sync while in error
         # the cause fixed, Check now brings it back and the sync resumes
         folder.sync_state = {**folder.sync_state, "uidnext": None}
