@@ -183,9 +183,9 @@ class MailMailbox(models.Model):
     def _compute_name(self):
         """The name follows the address (and the kind until the address is known), unless
         the user gave the mailbox a name of their own."""
-        placeholders = {self._placeholder_name()} | {
-            _("New %(kind)s mailbox", kind=info.label) for info in providers.PROVIDERS.values()
-        }  # the names given before a mailbox was named after its address
+        placeholders = {self._placeholder_name()}
+        for info in providers.PROVIDERS.values():  # the names given before a mailbox was named after its address
+            placeholders.add(self.env._("New %(kind)s mailbox", kind=info.label))
         for mailbox in self:
             name = mailbox.name
             if not name or name in placeholders or ("@" in name and name != mailbox.email):

@@ -272,19 +272,19 @@ class MailMailbox(models.Model):
             )
         if paused:
             names = diag_lib.shown(", ".join(paused.mapped("subject")), limit=500)
+            to_go = counted(self.env, remaining, _("%(count)s recipient to go"), _("%(count)s recipients to go"))
             if auto:
                 text = _(
-                    "Campaigns resumed where they stopped (%(count)s, %(remaining)s recipients to go): %(names)s.",
+                    "Campaigns resumed where they stopped (%(count)s, %(to_go)s): %(names)s.",
                     count=count_shown(self.env, len(paused)),
-                    remaining=count_shown(self.env, remaining),
+                    to_go=to_go,
                     names=names,
                 )
             else:
                 text = _(
-                    "Paused campaigns waiting for a click on Resume (%(count)s, %(remaining)s recipients to go): "
-                    "%(names)s.",
+                    "Paused campaigns waiting for a click on Resume (%(count)s, %(to_go)s): %(names)s.",
                     count=count_shown(self.env, len(paused)),
-                    remaining=count_shown(self.env, remaining),
+                    to_go=to_go,
                     names=names,
                 )
             parts.append(text)
