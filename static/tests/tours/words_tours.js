@@ -131,7 +131,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_words_heade
         },
         {
             content: "No next check while disabled; Enable sync is the one primary button",
-            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Disabled')",
+            trigger: ".o_form_view:has(.o_arrow_button_current:contains('Disabled')) .alert:contains('Sync is disabled')",
             run() {
                 if (visible(document.querySelector(".o_form_view .o_field_widget[name=next_check_at]"))) {
                     fail("Next check is shown on a disabled mailbox");
