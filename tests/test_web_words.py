@@ -64,3 +64,26 @@ class TestWebWords(StackHttpMixin, HttpCase):
             login=self.user_ada.login,
         )
         self.assertEqual(campaign.state, "paused")
+
+    def test_health_board_shows_the_fix_and_whole_addresses(self):
+        self.user_ada.groups_id += self.env.ref("mail_connected_mailbox.mail_connected_mailbox_group_admin")
+        mailbox = self.connected_mailbox()
+        mailbox.sudo()._set_secrets({"password": "changed-at-the-server"})
+        mailbox.with_user(self.user_ann).action_check_now()
+        self.assertEqual(mailbox.state, "auth_lost")
+        self.start_tour(
+            "/odoo/action-mail_connected_mailbox.mail_mailbox_action_health",
+            "mail_connected_mailbox_tour_words_health_board",
+            login=self.user_ada.login,
+        )
+
+    def test_the_link_page_names_the_company_and_the_time_zone(self):
+        self.user_ada.groups_id += self.env.ref("mail_connected_mailbox.mail_connected_mailbox_group_admin")
+        self.user_ann.tz = "Europe/Brussels"
+        self.env.company.name = "Brussels Sprouts SA"
+        mailbox = self.connected_mailbox()
+        _link, url = self.env["mail.mailbox.reconnect.link"].with_user(self.user_ada)._make(mailbox)
+        page = self.url_open(url)
+        self.assertEqual(page.status_code, 200)
+        self.assertIn("Brussels Sprouts SA", page.text)
+        self.assertRegex(page.text, r"expires on\s+[^<]*\d:\d\d[^<]*\(Europe/Brussels time\)")

@@ -247,3 +247,35 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_words_pause
         },
     ],
 });
+
+// The health board: address, owner and kind readable; the fix beside the cause.
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_words_health_board", {
+    steps: () => [
+        {
+            content: "The lost mailbox is listed with its cause and its fix",
+            trigger:
+                ".o_list_view .o_data_row:contains('Access lost') td[name=last_error_fix]:contains('Reconnect')",
+        },
+        {
+            content: "The Fix column is shown, and address, owner and kind are not cut",
+            trigger: ".o_list_view th[data-name=last_error_fix]",
+            run() {
+                const row = document.querySelector(".o_list_view .o_data_row");
+                for (const name of ["email", "user_id", "provider"]) {
+                    const cell = row.querySelector(`td[name=${name}]`);
+                    if (!cell) {
+                        fail(`no ${name} column`);
+                    }
+                    const inner = cell.querySelector("span, a, div") || cell;
+                    if (cell.scrollWidth > cell.clientWidth + 1 || inner.scrollWidth > inner.clientWidth + 1) {
+                        fail(`${name} is cut: ${cell.textContent.trim()}`);
+                    }
+                }
+                const width = (name) => document.querySelector(`.o_list_view th[data-name=${name}]`).offsetWidth;
+                if (width("last_error_cause") > 2 * width("email")) {
+                    fail(`Cause takes ${width("last_error_cause")}px beside the address's ${width("email")}px`);
+                }
+            },
+        },
+    ],
+});
