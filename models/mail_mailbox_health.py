@@ -461,9 +461,9 @@ class MailMailbox(models.Model):
         works = sum(1 for outcome in outcomes if outcome.ok)
         parts = [
             _(
-                "%(count)s checked: %(works)s, %(failed)s failed.",
+                "%(count)s checked: %(works)s worked, %(failed)s failed.",
                 count=count_shown(self.env, len(outcomes)),
-                works=counted(self.env, works, _("%(count)s works"), _("%(count)s work")),
+                works=count_shown(self.env, works),
                 failed=count_shown(self.env, len(outcomes) - works),
             )
         ]

@@ -25,9 +25,9 @@ class TestStatusTruth(StackMixin, MailboxCase):
     # ------------------------------------------------------------------ the form
     def test_name_and_login_follow_the_address(self):
         form = Form(self.env["mail.mailbox"].with_user(self.user_ann))
-        self.assertEqual(form.name, "New Other (IMAP + SMTP) mailbox")
+        self.assertEqual(form.name, "New mailbox")  # named after its address once it has one
         form.provider = "google"
-        self.assertEqual(form.name, "New Google (Gmail, Workspace) mailbox")
+        self.assertEqual(form.name, "New mailbox")
         form.email = "first@gmail.test"
         self.assertEqual((form.name, form.login), ("first@gmail.test", "first@gmail.test"))
         form.email = "second@gmail.test"
@@ -157,7 +157,7 @@ class TestNotAPortScanner(StackMixin, MailboxCase):
         mailbox = self.env["mail.mailbox"].with_user(self.user_ann).create(self.custom_values(ALICE, imap_port=closed))
         for _attempt in range(10):
             mailbox.with_user(self.user_ann).action_test_connection()
-        with self.assertRaisesRegex(UserError, r"10 connections to mail servers in the last minute.*Wait \d+ seconds"):
+        with self.assertRaisesRegex(UserError, r"10 connections to mail servers in the last minute.*Wait \d+ seconds?"):
             mailbox.with_user(self.user_ann).action_test_connection()
         # another user is not held back
         other = (

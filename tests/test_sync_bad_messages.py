@@ -166,7 +166,7 @@ class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
         with self.assertRaises(AccessError):  # another user's mailbox: no way to bring it back
             mailbox.with_user(self.user_ben).action_fetch_deleted_again()
         action = mailbox.with_user(self.user_ann).action_fetch_deleted_again()
-        self.assertIn("1 messages deleted in Odoo come back", action["params"]["message"])
+        self.assertIn("1 message deleted in Odoo comes back", action["params"]["message"])
         self.sync(mailbox)
         self.assertEqual(sorted(self.messages(mailbox).mapped("subject")), ["delete me", "keep", "keep too"])
         self.assertEqual(mailbox.deleted_message_count, 0)

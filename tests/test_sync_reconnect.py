@@ -47,7 +47,7 @@ class TestCatchUpAfterReconnect(CarolsInboxMixin, StackMixin, MailboxCase):
         self.assertEqual(mailbox.state, "connected")
         self.assertFalse(held.mcm_hold_reason)
         (summary,) = [str(b) for b in mailbox.message_ids.mapped("body") if "waiting messages" in str(b)]
-        self.assertIn("1 waiting messages leave now", summary)
+        self.assertIn("1 waiting message leaves now", summary)
         self.assertIn("While carol@mail.test was out of reach, 2 messages came in", summary)
         self.assertIn("Re: Offer", summary)
         self.assertIn("on Spring deal", summary)  # where the reply was logged

@@ -427,7 +427,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_health_boar
         },
         {
             content: "The check says what it found",
-            trigger: ".o_notification:contains('1 checked: 0 work, 1 failed.')",
+            trigger: ".o_notification:contains('1 checked: 0 worked, 1 failed.')",
         },
         {
             content: "Send reconnect links to owners",
