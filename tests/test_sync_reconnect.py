@@ -46,7 +46,7 @@ class TestCatchUpAfterReconnect(CarolsInboxMixin, StackMixin, MailboxCase):
         mailbox.with_user(self.user_ann).action_reconnect()
         self.assertEqual(mailbox.state, "connected")
         self.assertFalse(held.mcm_hold_reason)
-        (summary,) = [str(b) for b in mailbox.message_ids.mapped("body") if "waiting messages" in str(b)]
+        (summary,) = [str(b) for b in mailbox.message_ids.mapped("body") if "waiting message" in str(b)]
         self.assertIn("1 waiting message leaves now", summary)
         self.assertIn("While carol@mail.test was out of reach, 2 messages came in", summary)
         self.assertIn("Re: Offer", summary)
