@@ -114,6 +114,7 @@ class MailMailbox(models.Model):
     sync_fetched = fields.Integer("Fetched", compute="_compute_sync_progress")
     sync_remaining = fields.Integer("Still to fetch", compute="_compute_sync_progress")
     sync_problem = fields.Char("Sync problem", compute="_compute_sync_progress")
+    sync_progress_text = fields.Char("Sync progress", compute="_compute_sync_progress")
     synced_message_count = fields.Integer("Synced messages", compute="_compute_synced_message_count")
     log_mode = fields.Selection(
         [
@@ -197,6 +198,13 @@ class MailMailbox(models.Model):
             mailbox.sync_remaining = row.remaining if row else 0
             mailbox.sync_problem = row.problem if row else False
             mailbox.last_sync_date = row.last_sync_date if row else False
+            mailbox.sync_progress_text = _(
+                "%(fetched)s, %(remaining)s still to fetch (newest first).",
+                fetched=counted(
+                    self.env, mailbox.sync_fetched, _("%(count)s message fetched"), _("%(count)s messages fetched")
+                ),
+                remaining=count_shown(self.env, mailbox.sync_remaining),
+            )
 
     def _compute_synced_message_count(self):
         counts = dict(
