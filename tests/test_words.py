@@ -110,6 +110,14 @@ class TestWords(StackMixin, MailboxCase):
         mailbox.sudo().write({"send_limit_minute": 1, "send_limit_day": 23000, "send_limit_recipients_day": 0})
         self.assertEqual(mailbox._limits_text(), "1 message a minute, 23,000 messages a day")
 
+    def test_the_past_mail_progress_agrees_with_its_count(self):
+        mailbox = self.new_mailbox().with_context(lang="en_US")
+        Sync = self.env["mail.mailbox.sync"].sudo()
+        row = Sync.search([("mailbox_id", "=", mailbox.id)]) or Sync.create({"mailbox_id": mailbox.id})
+        row.write({"fetched": 1, "remaining": 23000})
+        mailbox.invalidate_recordset()
+        self.assertEqual(mailbox.sync_progress_text, "1 message fetched, 23,000 still to fetch (newest first).")
+
     def test_reconnect_links_to_one_owner_say_one_owner(self):
         mailbox = self.connected()
         admin = self.env.ref("mail_connected_mailbox.mail_connected_mailbox_group_admin")
