@@ -35,6 +35,7 @@
             "mail_connected_mailbox/static/src/chatter/**/*",
             "mail_connected_mailbox/static/src/live/*.js",
             "mail_connected_mailbox/static/src/systray/*",
+            "mail_connected_mailbox/static/src/mailbox_form/*",
         ],
         "web.assets_tests": [
             "mail_connected_mailbox/static/tests/tours/*.js",

@@ -2,6 +2,7 @@ import secrets
 
 from odoo import http
 from odoo.http import request
+from odoo.tools.misc import format_datetime
 
 from ..mailbox_engine import providers
 from ..models.ir_http import NOTICE_KEY
@@ -30,7 +31,11 @@ class ConnectedMailboxController(http.Controller):
             if error is None:
                 return request.render(
                     "mail_connected_mailbox.reconnect_link_done",
-                    {"address": mailbox.email, "outcome": mailbox._resume_outcome()},
+                    {
+                        "address": mailbox.email,
+                        "outcome": mailbox._resume_outcome(),
+                        "company": mailbox.user_id.company_id.name,
+                    },
                 )
             response = request.render("mail_connected_mailbox.oauth_result_page", {"error": error, "mailbox": False})
             response.status_code = 400
@@ -57,10 +62,15 @@ class ConnectedMailboxController(http.Controller):
 
     def _link_page(self, link, error=None, status=200):
         mailbox = link.mailbox_id
+        owner = mailbox.sudo().user_id
+        tz = owner.tz or link.create_uid.tz or "UTC"  # the expiry in the owner's time zone, named
         response = request.render(
             "mail_connected_mailbox.reconnect_link_page",
             {
                 "link": link,
+                "company": (owner.company_id or request.env.company).name,
+                "expires": format_datetime(request.env, link.expires_at, tz=tz, dt_format="medium"),
+                "tz": tz,
                 "address": mailbox.email,
                 "kind": providers.PROVIDERS[mailbox.provider].label,
                 "oauth": providers.PROVIDERS[mailbox.provider].oauth,
@@ -95,5 +105,9 @@ class ConnectedMailboxController(http.Controller):
             return self._link_page(link, error, status=400)
         return request.render(
             "mail_connected_mailbox.reconnect_link_done",
-            {"address": mailbox.email, "outcome": mailbox._resume_outcome()},
+            {
+                "address": mailbox.email,
+                "outcome": mailbox._resume_outcome(),
+                "company": mailbox.user_id.company_id.name,
+            },
         )

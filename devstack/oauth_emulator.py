@@ -285,6 +285,28 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
 
+    PAGE_STYLE = (
+        "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f3f4f6;color:#1f2937;"
+        "margin:0;padding:3rem 1rem}"
+        ".card{max-width:28rem;margin:0 auto;background:#fff;border-radius:.75rem;padding:2rem;"
+        "box-shadow:0 1px 3px rgba(0,0,0,.12)}"
+        "h1{font-size:1.35rem;margin:0 0 .5rem}.muted{color:#6b7280;font-size:.9rem;margin:0 0 1.5rem}"
+        "label{display:block;margin:.5rem 0}input[name=email]{display:block;width:100%;box-sizing:border-box;"
+        "padding:.55rem .7rem;margin-top:.25rem;border:1px solid #d1d5db;border-radius:.4rem;font-size:1rem}"
+        ".scope{font-family:ui-monospace,monospace;font-size:.85rem;word-break:break-all}"
+        ".actions{display:flex;flex-direction:row-reverse;gap:.5rem;margin-top:1.5rem}"
+        "button{padding:.55rem 1.2rem;border-radius:.4rem;border:1px solid #d1d5db;background:#fff;font-size:1rem;"
+        "cursor:pointer}button[value=allow]{background:#2563eb;border-color:#2563eb;color:#fff}"
+    )
+
+    def _page(self, title, content):
+        """A page of the emulator: small, clean, the same look for each."""
+        return (
+            f'<!DOCTYPE html><html><head><meta charset="utf-8"/><meta name="viewport" '
+            f'content="width=device-width, initial-scale=1"/><title>{html.escape(title)}</title>'
+            f'<style>{self.PAGE_STYLE}</style></head><body><main class="card">{content}</main></body></html>'
+        )
+
     def _consent_page(self, params, title, scopes):
         hidden = "".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}"/>'
@@ -293,20 +315,23 @@ class _Handler(BaseHTTPRequestHandler):
         )
         boxes = "".join(
             f'<label><input type="checkbox" name="granted" value="{html.escape(s)}" checked/> '
-            f"{html.escape(s)}</label><br/>"
+            f'<span class="scope">{html.escape(s)}</span></label>'
             for s in scopes
         )
         hint = html.escape(params.get("login_hint", ""))
         return self._html(
             200,
-            f"""<!DOCTYPE html><html><head><title>{title}</title></head><body>
-<h1>{title}</h1><p>Local emulator: no real account is involved.</p>
+            self._page(
+                title,
+                f"""<h1>{title}</h1><p class="muted">Local emulator: no real account is involved.</p>
 <form method="post">{hidden}
-<label>Account <input name="email" value="{hint}" placeholder="someone@example.com"/></label><br/>
+<label>Account <input name="email" value="{hint}" placeholder="someone@example.com"/></label>
+<p class="muted">Odoo asks for:</p>
 {boxes}
-<button name="decision" value="allow">Allow</button>
-<button name="decision" value="deny">Cancel</button>
-</form></body></html>""",
+<div class="actions"><button name="decision" value="allow">Allow</button>
+<button name="decision" value="deny">Cancel</button></div>
+</form>""",
+            ),
         )
 
     def _check_client(self, params):
@@ -342,7 +367,9 @@ class GoogleHandler(_Handler):
 
     def _authorize(self, method, params):
         if params.get("client_id") not in self.state.clients:
-            return self._html(401, "<h1>Error 401: invalid_client</h1><p>The OAuth client was not found.</p>")
+            return self._html(
+                401, self._page("Error 401", "<h1>Error 401: invalid_client</h1><p>The OAuth client was not found.</p>")
+            )
         if method == "GET" or "decision" not in params:
             return self._consent_page(params, "Sign in with Google (emulator)", params.get("scope", "").split())
         redirect = params["redirect_uri"]
@@ -508,7 +535,9 @@ class MicrosoftHandler(_Handler):
 
     def _authorize(self, method, tenant, params):
         if params.get("client_id") not in self.state.clients:
-            return self._html(400, "<h1>AADSTS700016</h1><p>Application not found in the directory.</p>")
+            return self._html(
+                400, self._page("AADSTS700016", "<h1>AADSTS700016</h1><p>Application not found in the directory.</p>")
+            )
         if method == "GET" or "decision" not in params:
             return self._consent_page(
                 params, "Sign in to your Microsoft account (emulator)", params.get("scope", "").split()

@@ -224,7 +224,7 @@ CATALOG = {
         ERROR,
         _("Odoo could not sync {address}: its sync failed several times in a row ({error})."),
         _(
-            "Nothing is lost: the mail stays on the server. Click Check now once the cause is fixed; the sync then "
+            "Nothing is lost: the mail stays on the server. Click Check access once the cause is fixed; the sync then "
             "resumes where it stopped. If it lasts, send this message to your administrator."
         ),
     ),

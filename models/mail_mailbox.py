@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.misc import formatLang
 
 from ..mailbox_engine import limits as limits_lib
 from ..mailbox_engine import providers
@@ -31,6 +32,18 @@ MANAGED_FIELDS = {
     "reminded_at",
     "state_changed_at",
 }
+
+
+def count_shown(env, count):
+    """A count as the user's language writes it (23,000 or 23.000)."""
+    return formatLang(env, count or 0, digits=0)
+
+
+def counted(env, count, one, many, **params):
+    """``one`` or ``many`` (translated texts with a ``%(count)s`` placeholder) for
+    ``count``, the number written as the user's language writes it."""
+    return (one if count == 1 else many) % {**params, "count": count_shown(env, count)}
+
 
 STATES = [
     ("draft", "Not connected"),
@@ -143,6 +156,7 @@ class MailMailbox(models.Model):
     )
     held_mail_count = fields.Integer("Messages waiting", compute="_compute_held_mail")
     held_mail_since = fields.Datetime("Waiting since", compute="_compute_held_mail")
+    held_mail_text = fields.Char("Mail waiting", compute="_compute_held_mail")
     folder_ids = fields.One2many("mail.mailbox.folder", "mailbox_id", string="Folders")
     folder_count = fields.Integer(compute="_compute_folder_count")
     last_check_report = fields.Text("Last check, step by step", readonly=True, copy=False)
@@ -169,15 +183,17 @@ class MailMailbox(models.Model):
     def _compute_name(self):
         """The name follows the address (and the kind until the address is known), unless
         the user gave the mailbox a name of their own."""
-        placeholders = {self._placeholder_name(code) for code in providers.PROVIDERS}
+        placeholders = {self._placeholder_name()}
+        for info in providers.PROVIDERS.values():  # the names given before a mailbox was named after its address
+            placeholders.add(self.env._("New %(kind)s mailbox", kind=info.label))
         for mailbox in self:
             name = mailbox.name
             if not name or name in placeholders or ("@" in name and name != mailbox.email):
                 mailbox.name = mailbox.email or mailbox._placeholder_name()
 
-    def _placeholder_name(self, provider=None):
-        kind = providers.PROVIDERS[provider or self.provider or "imap"].label
-        return _("New %(kind)s mailbox", kind=kind)
+    def _placeholder_name(self):
+        """The name until the address is known (a mailbox is named after its address)."""
+        return _("New mailbox")
 
     @api.depends("name")
     @api.depends_context("uid")
@@ -353,7 +369,11 @@ class MailMailbox(models.Model):
                     fields=", ".join(sorted(touched)),
                 )
             )
-        if not creating and {"email", "provider"} & vals.keys() and any(m.state != "draft" for m in self):
+        if (
+            not creating
+            and {"email", "provider"} & vals.keys()
+            and any(m.state != "draft" or not m.active for m in self)
+        ):
             raise AccessError(
                 _(
                     "The address and the kind of a mailbox that was connected cannot change: disconnect it "
@@ -375,6 +395,16 @@ class MailMailbox(models.Model):
             owners = {vals["user_id"]} | set(self.mapped("user_id").ids)
             if owners != {self.env.uid}:
                 raise AccessError(_("Only a mailbox administrator can give a mailbox to another user."))
+
+    def copy(self, default=None):
+        if not self:
+            return super().copy(default)
+        raise UserError(
+            _(
+                "A mailbox cannot be duplicated: an address is connected once. Click New and connect the other "
+                "address, or open this mailbox and use Reconnect."
+            )
+        )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -405,6 +435,10 @@ class MailMailbox(models.Model):
             raise UserError(_("A mailbox's status changes through its checks and buttons only."))
         if vals.get("email"):
             vals["email"] = self._check_address_free(vals["email"], self.id if len(self) == 1 else False)
+        if vals.get("password") and not set(SERVER_FIELDS) & vals.keys():
+            # a new password for a mailbox that works or worked: tried before it is stored
+            for mailbox in self.filtered(lambda m: m.provider == "imap" and m.state != "draft" and m.active):
+                mailbox._check_new_password(vals["password"])
         moved = self._moved_away(vals)
         repointed = self._repointed(vals)
         owners = {mailbox: mailbox.user_id for mailbox in self} if "user_id" in vals else {}
@@ -569,7 +603,13 @@ class MailMailbox(models.Model):
         """Stop syncing; keep everything."""
         self._check_can_act()
         self._set_state("disabled")
-        self.message_post(body=_("Sync disabled by %(user)s. Nothing was deleted.", user=self.env.user.name))
+        self.message_post(
+            body=_(
+                "Sync disabled by %(user)s. Nothing was deleted. Until it is enabled again, Odoo neither syncs nor "
+                "checks it, and mail sent through it is held.",
+                user=self.env.user.name,
+            )
+        )
         return True
 
     def action_enable(self):
@@ -654,7 +694,9 @@ class MailMailbox(models.Model):
         return self._notify(_("Connected"), text, "success" if not self.mcm_address_notice else "warning", reload=True)
 
     def _notify(self, title, message, kind, reload=False):
-        params = {"title": title, "message": message, "type": kind, "sticky": kind == "danger"}
+        # never sticky: the form shows a failure's cause and fix itself, and a failure
+        # toast left on screen would contradict the next success
+        params = {"title": title, "message": message, "type": kind, "sticky": False}
         if reload:  # the form reloads the record (its "on close"), so the result shows on it
             params["next"] = {"type": "ir.actions.act_window_close"}
         return {"type": "ir.actions.client", "tag": "display_notification", "params": params}

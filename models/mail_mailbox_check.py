@@ -103,6 +103,30 @@ class MailMailbox(models.Model):
             return imap_steps, []
         return imap_steps, check_smtp(self._server("smtp", token), self.email)
 
+    def _check_new_password(self, password):
+        """A new password typed for a mailbox that was connected is tried before it is
+        stored (on Save): refused, nothing is stored, the previous password stays, and
+        the user is told at once, with the cause and the fix."""
+        self.ensure_one()
+        self._gate_action()
+        imap_steps = check_imap(self._server("imap", password=password), self.email)
+        steps = imap_steps
+        if imap_steps[-1].ok:
+            steps = imap_steps + check_smtp(self._server("smtp", password=password), self.email)
+        failed = next((step for step in steps if not step.ok), None)
+        if failed:
+            cause, fix = self._render_diagnosis(failed.diagnosis)
+            raise UserError(
+                _(
+                    "The new password was refused (“%(step)s” failed), so it was not saved: %(address)s keeps "
+                    "its previous password.\n%(cause)s\n%(fix)s",
+                    step=failed.name,
+                    address=self.email,
+                    cause=cause,
+                    fix=fix,
+                )
+            )
+
     def _record_checks(self, imap_steps, smtp_steps):
         """Write the step-by-step report; return the failed step, if any."""
         steps = [("IMAP", step) for step in imap_steps] + [("SMTP", step) for step in smtp_steps]

@@ -2,6 +2,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .mail_mailbox import count_shown, counted
+
 WINDOW_SECONDS = 60
 
 
@@ -70,9 +72,11 @@ class MailMailboxCheckCounter(models.Model):
                 _(
                     "You started %(count)s connections to mail servers in the last minute (tests, checks, syncs), "
                     "the most Odoo allows. "
-                    "Wait %(seconds)s seconds, then try again.",
-                    count=count,
-                    seconds=max(1, int(WINDOW_SECONDS - age)),
+                    "Wait %(seconds)s, then try again.",
+                    count=count_shown(self.env, count),
+                    seconds=counted(
+                        self.env, max(1, int(WINDOW_SECONDS - age)), _("%(count)s second"), _("%(count)s seconds")
+                    ),
                 )
             )
         cr.execute(SQL("UPDATE mail_mailbox_check_counter SET count = count + %s WHERE user_id = %s", started, uid))

@@ -28,7 +28,7 @@ from ..mailbox_engine import health as health_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.connection_test import Step
 from ..mailbox_engine.diagnosis import shown
-from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM
+from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 
@@ -495,16 +495,21 @@ class MailMailbox(models.Model):
         works = sum(1 for outcome in outcomes if outcome.ok)
         parts = [
             _(
-                "%(count)s checked: %(works)s work, %(failed)s failed.",
-                count=len(outcomes),
-                works=works,
-                failed=len(outcomes) - works,
+                "%(count)s checked: %(works)s worked, %(failed)s failed.",
+                count=count_shown(self.env, len(outcomes)),
+                works=count_shown(self.env, works),
+                failed=count_shown(self.env, len(outcomes) - works),
             )
         ]
         skipped = len(self) - len(claimed)
         if skipped:
-            parts.append(_("%(count)s skipped (being checked right now, or not connected).", count=skipped))
-        return self._notify(_("Check now"), " ".join(parts), "info" if works == len(outcomes) else "warning")
+            parts.append(
+                _(
+                    "%(count)s skipped (being checked right now, or not connected).",
+                    count=count_shown(self.env, skipped),
+                )
+            )
+        return self._notify(_("Check access"), " ".join(parts), "info" if works == len(outcomes) else "warning")
 
     def action_bulk_disable(self):
         for mailbox in self:
@@ -544,7 +549,12 @@ class MailMailbox(models.Model):
             self._send_alert_email(_("Please reconnect your mailboxes to Odoo"), body, [owner.email_formatted])
         return self._notify(
             _("Reconnect links sent"),
-            _("%(count)s owners got one message each.", count=len(self.mapped("user_id"))),
+            counted(
+                self.env,
+                len(self.mapped("user_id")),
+                _("%(count)s owner got one message."),
+                _("%(count)s owners got one message each."),
+            ),
             "success",
         )
 

@@ -16,7 +16,7 @@ class MailMailboxHealthLog(models.Model):
 
     mailbox_id = fields.Many2one("mail.mailbox", required=True, index=True, ondelete="cascade")
     trigger = fields.Selection(
-        [("scheduled", "Scheduled"), ("manual", "Check now or Test"), ("send", "Sending"), ("sync", "Sync")],
+        [("scheduled", "Scheduled"), ("manual", "Check access or Test"), ("send", "Sending"), ("sync", "Sync")],
         required=True,
         default="scheduled",
     )

@@ -4,7 +4,7 @@ from odoo import _, api, fields, models
 
 from ..mailbox_engine import providers
 from ..mailbox_engine.diagnosis import shown
-from .mail_mailbox import ADMIN_GROUP
+from .mail_mailbox import ADMIN_GROUP, counted
 
 TEXT_MAX = 600  # characters of the cause or the fix in the administrators' alert
 
@@ -91,10 +91,17 @@ class MailMailboxIncident(models.Model):
         body = Markup("<p>%s</p><p>%s</p><p>%s</p>") % (
             shown(self.cause, limit=TEXT_MAX),
             shown(self.fix or "", limit=TEXT_MAX),
-            _(
-                "%(count)s mailboxes are affected. Their owners were not alerted one by one and their mailboxes "
-                "keep their status: Odoo checks again by itself.",
-                count=self.mailbox_count,
+            counted(
+                self.env,
+                self.mailbox_count,
+                _(
+                    "%(count)s mailbox is affected. Its owner was not alerted and it keeps its status: Odoo "
+                    "checks again by itself."
+                ),
+                _(
+                    "%(count)s mailboxes are affected. Their owners were not alerted one by one and their "
+                    "mailboxes keep their status: Odoo checks again by itself."
+                ),
             ),
         )
         admins = self.env.ref(ADMIN_GROUP).sudo().users | self.env.ref("base.group_system").sudo().users

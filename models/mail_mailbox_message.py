@@ -20,6 +20,7 @@ from ..mailbox_engine.diagnosis import shown
 from ..mailbox_engine.oauth import OAuthError
 from ..mailbox_engine.remote_content import hold_back, stored_mimetype
 from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX, message_digest, parse
+from .mail_mailbox import counted
 from .mail_mailbox_sync import INBOX
 
 MARK_READ_PARAM = "mail_connected_mailbox.mark_read_on_open"
@@ -66,6 +67,7 @@ class MailMailboxMessage(models.Model):
     )
     body = fields.Html("Message", compute="_compute_body", sanitize=False)
     blocked_images = fields.Integer(compute="_compute_body")
+    blocked_images_text = fields.Char(compute="_compute_body")
     images_shown = fields.Boolean(readonly=True, help="The reader asked to see the remote images.")
     has_attachments = fields.Boolean("Has attachments", readonly=True)
     attachment_marker = fields.Html(compute="_compute_attachment_marker", sanitize=False)
@@ -155,6 +157,18 @@ class MailMailboxMessage(models.Model):
             else:  # plain text, shown as such
                 message.body = Markup("<pre>%s</pre>") % (message.body_text or "")
                 message.blocked_images = 0
+            message.blocked_images_text = counted(
+                self.env,
+                message.blocked_images,
+                _(
+                    "%(count)s remote image or other remote content is held back: it may tell the sender that "
+                    "you read the message."
+                ),
+                _(
+                    "%(count)s remote images or other remote content are held back: they may tell the sender that "
+                    "you read the message."
+                ),
+            )
 
     @api.depends("thread_key", "message_key")
     def _compute_thread_ids(self):
@@ -207,14 +221,22 @@ class MailMailboxMessage(models.Model):
                 % (shown(message.email_from or "", limit=160), shown(message.subject or "", limit=200), where)
             )
         more = (
-            Markup("<li>%s</li>") % _("and %(count)s more, in My mail", count=len(self) - listed)
+            Markup("<li>%s</li>")
+            % counted(
+                self.env,
+                len(self) - listed,
+                _("and %(count)s more, in My mail"),
+                _("and %(count)s more, in My mail"),
+            )
             if len(self) > listed
             else ""
         )
-        title = _(
-            "While %(address)s was out of reach, %(count)s messages came in:",
+        title = counted(
+            self.env,
+            len(self),
+            _("While %(address)s was out of reach, %(count)s message came in:"),
+            _("While %(address)s was out of reach, %(count)s messages came in:"),
             address=self.mailbox_id[:1].email,
-            count=len(self),
         )
         return Markup("<p>%s</p><ul>%s%s</ul>") % (title, Markup("").join(items), more)
 
@@ -420,10 +442,17 @@ class MailMailboxMessage(models.Model):
         body, held = safe_html(self.html_source)
         if not held:
             return body
-        note = _(
-            "%(count)s remote images or other remote content were held back in this copy: they can tell the "
-            "sender that the message was read. The mailbox's owner can show them in the synced message.",
-            count=held,
+        note = counted(
+            self.env,
+            held,
+            _(
+                "%(count)s remote image or other remote content was held back in this copy: it can tell the "
+                "sender that the message was read. The mailbox's owner can show it in the synced message."
+            ),
+            _(
+                "%(count)s remote images or other remote content were held back in this copy: they can tell "
+                "the sender that the message was read. The mailbox's owner can show them in the synced message."
+            ),
         )
         link = Markup("<a href='/odoo/%s/%s'>%s</a>") % (self._name, self.id, _("Open the synced message"))
         return body + Markup("<p class='text-muted'><em>%s %s</em></p>") % (note, link)

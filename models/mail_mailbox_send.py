@@ -17,7 +17,7 @@ from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
 from ..mailbox_engine.oauth import OAuthError
 from .ir_mail_server import SENT_COPIES, STOPPED_MAILBOXES
-from .mail_mailbox import ADMIN_GROUP, PARAM
+from .mail_mailbox import ADMIN_GROUP, PARAM, counted
 
 RESUMED = "mcm_resumed"  # cursor cache: {mailbox id: what its reconnect released and left waiting}
 
@@ -336,11 +336,24 @@ class MailMailbox(models.Model):
     def _limits_text(self):
         parts = []
         if self.send_limit_minute:
-            parts.append(_("%(count)s messages a minute", count=self.send_limit_minute))
+            parts.append(
+                counted(
+                    self.env, self.send_limit_minute, _("%(count)s message a minute"), _("%(count)s messages a minute")
+                )
+            )
         if self.send_limit_day:
-            parts.append(_("%(count)s messages a day", count=self.send_limit_day))
+            parts.append(
+                counted(self.env, self.send_limit_day, _("%(count)s message a day"), _("%(count)s messages a day"))
+            )
         if self.send_limit_recipients_day:
-            parts.append(_("%(count)s recipients a day", count=self.send_limit_recipients_day))
+            parts.append(
+                counted(
+                    self.env,
+                    self.send_limit_recipients_day,
+                    _("%(count)s recipient a day"),
+                    _("%(count)s recipients a day"),
+                )
+            )
         return ", ".join(parts)
 
     def _compute_held_mail(self):
@@ -356,6 +369,12 @@ class MailMailbox(models.Model):
         found = {mailbox.id: (count, oldest) for mailbox, count, oldest in groups}
         for mailbox in self:
             mailbox.held_mail_count, mailbox.held_mail_since = found.get(mailbox.id, (0, False))
+            mailbox.held_mail_text = counted(
+                self.env,
+                mailbox.held_mail_count,
+                _("%(count)s message waits to leave through this mailbox"),
+                _("%(count)s messages wait to leave through this mailbox"),
+            )
 
     def _on_sending_stopped(self):
         """The mailbox cannot send any more (access lost, throttled, error, disabled): its

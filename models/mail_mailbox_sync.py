@@ -25,7 +25,7 @@ from datetime import timedelta
 import psycopg2
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL, email_normalize, email_split, formatLang
+from odoo.tools import SQL, email_normalize, email_split
 
 from ..mailbox_engine import diagnosis as diag_lib
 from ..mailbox_engine import providers
@@ -34,7 +34,7 @@ from ..mailbox_engine.sync import run as sync_lib
 from ..mailbox_engine.sync.driver import drive
 from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX, message_digest
 from ..mailbox_engine.sync.planner import FolderState
-from .mail_mailbox import PARAM
+from .mail_mailbox import PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class MailMailbox(models.Model):
     sync_fetched = fields.Integer("Fetched", compute="_compute_sync_progress")
     sync_remaining = fields.Integer("Still to fetch", compute="_compute_sync_progress")
     sync_problem = fields.Char("Sync problem", compute="_compute_sync_progress")
+    sync_progress_text = fields.Char("Sync progress", compute="_compute_sync_progress")
     synced_message_count = fields.Integer("Synced messages", compute="_compute_synced_message_count")
     log_mode = fields.Selection(
         [
@@ -121,7 +122,7 @@ class MailMailbox(models.Model):
             ("replies", "Only replies to mail sent from Odoo"),
             ("none", "Nothing"),
         ],
-        "Log in Odoo",
+        "Log on contacts and leads",
         default="known",
         required=True,
         help="Which synced messages get a copy in the chatter of the contacts and open leads whose address they "
@@ -200,6 +201,13 @@ class MailMailbox(models.Model):
             mailbox.sync_remaining = row.remaining if row else 0
             mailbox.sync_problem = row.problem if row else False
             mailbox.last_sync_date = row.last_sync_date if row else False
+            mailbox.sync_progress_text = _(
+                "%(fetched)s, %(remaining)s still to fetch (newest first).",
+                fetched=counted(
+                    self.env, mailbox.sync_fetched, _("%(count)s message fetched"), _("%(count)s messages fetched")
+                ),
+                remaining=count_shown(self.env, mailbox.sync_remaining),
+            )
 
     def _compute_synced_message_count(self):
         counts = self._synced_counts()
@@ -261,18 +269,22 @@ class MailMailbox(models.Model):
             return self._notify(_("Sync stopped"), self.sync_problem, "warning", reload=True)
         if self.id in more:
             message = _(
-                "%(fetched)s messages fetched, %(remaining)s still to fetch: it goes on in the background.",
-                fetched=formatLang(self.env, self.synced_message_count, digits=0),
-                remaining=formatLang(self.env, self.sync_remaining, digits=0),
+                "%(fetched)s, %(remaining)s still to fetch: it goes on in the background.",
+                fetched=counted(
+                    self.env, self.synced_message_count, _("%(count)s message fetched"), _("%(count)s messages fetched")
+                ),
+                remaining=count_shown(self.env, self.sync_remaining),
             )
         else:
             message = self._up_to_date_text()
         return self._notify(_("Synced"), message, "success", reload=True)
 
     def _up_to_date_text(self):
-        return self.env._(
-            "The mailbox is up to date (%(count)s messages in Odoo).",
-            count=formatLang(self.env, self.synced_message_count, digits=0),
+        return counted(
+            self.env,
+            self.synced_message_count,
+            self.env._("The mailbox is up to date (%(count)s message in Odoo)."),
+            self.env._("The mailbox is up to date (%(count)s messages in Odoo)."),
         )
 
     def action_fetch_deleted_again(self):
@@ -286,11 +298,18 @@ class MailMailbox(models.Model):
             self._schedule_sync(reset=True)  # the window again: what Odoo has is matched, not fetched twice
         return self._notify(
             _("Deleted messages fetched again"),
-            _(
-                "%(count)s messages deleted in Odoo come back with the next sync (those still on the server, "
-                "within the last %(days)s days).",
-                count=count,
-                days=self.backfill_days,
+            counted(
+                self.env,
+                count,
+                _(
+                    "%(count)s message deleted in Odoo comes back with the next sync (if still on the server, "
+                    "within the last %(days)s days)."
+                ),
+                _(
+                    "%(count)s messages deleted in Odoo come back with the next sync (those still on the server, "
+                    "within the last %(days)s days)."
+                ),
+                days=count_shown(self.env, self.backfill_days),
             ),
             "success",
             reload=True,
@@ -304,14 +323,20 @@ class MailMailbox(models.Model):
         if not self._refresh_folders():
             return self._notify(
                 _("Folders not listed"),
-                _("The server did not list the folders. Click Check now to see why."),
+                _("The server did not list the folders. Click Check access to see why."),
                 "warning",
             )
         self.invalidate_recordset()
         after = len(self.folder_ids.filtered("present"))
         return self._notify(
             _("Folders listed again"),
-            _("%(count)s folders on the server (%(before)s before).", count=after, before=before),
+            counted(
+                self.env,
+                after,
+                _("%(count)s folder on the server (%(before)s before)."),
+                _("%(count)s folders on the server (%(before)s before)."),
+                before=count_shown(self.env, before),
+            ),
             "success",
             reload=True,
         )

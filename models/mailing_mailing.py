@@ -94,7 +94,17 @@ class MailingMailing(models.Model):
         )
 
     # ------------------------------------------------------------------ pause and resume
+    @api.model
+    def _mcm_pause_text(self, mailbox):
+        """Why the campaign waits: the mailbox, what it waits for, and the cause found."""
+        reason = mailbox._hold_reason()
+        cause = (mailbox.last_error_cause or "").strip().rstrip(".")
+        if cause and mailbox.active and mailbox.state in ("auth_lost", "error", "throttled"):
+            return _("%(reason)s (cause: %(cause)s)", reason=reason, cause=cause)
+        return reason
+
     def _mcm_pause(self, mailbox):
+        reason = self._mcm_pause_text(mailbox)
         for mailing in self.sudo():
             mailing.write(
                 {
@@ -103,13 +113,11 @@ class MailingMailing(models.Model):
                     else mailing.mcm_state_before_pause,
                     "state": "paused",
                     "mcm_mailbox_id": mailbox.id,
-                    "mcm_pause_reason": mailbox._hold_reason(),
+                    "mcm_pause_reason": reason,
                 }
             )
             mailing.message_post(
-                body=_(
-                    "Paused: %(reason)s. Nothing is lost; it resumes where it stopped.", reason=mailbox._hold_reason()
-                )
+                body=_("Paused: %(reason)s. Nothing is lost; it resumes where it stopped.", reason=reason)
             )
 
     def action_mcm_resume(self):
@@ -118,8 +126,9 @@ class MailingMailing(models.Model):
             mailing.check_access("write")
             mailbox = mailing.sudo().mcm_mailbox_id
             if mailbox and mailbox.state != "connected":
-                mailing.sudo().write({"mcm_pause_reason": mailbox._hold_reason()})
-                return mailbox._notify(_("The campaign stays paused"), mailbox._hold_reason(), "warning", reload=True)
+                reason = self._mcm_pause_text(mailbox)
+                mailing.sudo().write({"mcm_pause_reason": reason})
+                return mailbox._notify(_("The campaign stays paused"), reason, "warning", reload=True)
             mailing.sudo()._mcm_resume()
         return True
 

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..mailbox_engine import providers
+from .mail_mailbox import counted
 from .mail_mailbox_message import MARK_READ_PARAM
 
 PARAM_PREFIX = "mail_connected_mailbox."
@@ -122,6 +123,11 @@ class ResConfigSettings(models.TransientModel):
             "params": {
                 "type": "success",
                 "title": _("Encryption key rotated"),
-                "message": _("%(count)s mailbox secrets were re-encrypted with a new key.", count=count),
+                "message": counted(
+                    self.env,
+                    count,
+                    _("%(count)s mailbox secret was re-encrypted with a new key."),
+                    _("%(count)s mailbox secrets were re-encrypted with a new key."),
+                ),
             },
         }

@@ -39,3 +39,5 @@ from . import test_web_alerts
 from . import test_reconnect_summary
 from . import test_my_mail
 from . import test_web_my_mail
+from . import test_words
+from . import test_web_words

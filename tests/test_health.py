@@ -233,7 +233,7 @@ class TestHealth(StackMixin, MailboxCase):
         self.addCleanup(set_account_password, self.stack, ALICE, old)
         board = (ann_box | ben_box).with_user(self.user_ada)
         answer = board.action_bulk_check()
-        self.assertEqual(answer["params"]["message"], "2 checked: 1 work, 1 failed.")
+        self.assertEqual(answer["params"]["message"], "2 checked: 1 worked, 1 failed.")
         self.assertEqual((ann_box.state, ben_box.state), ("auth_lost", "connected"))
         self.assertTrue(ann_box.state_changed_at)
         # one message per owner, with a link for each of their mailboxes

@@ -532,7 +532,7 @@ class TestSyncLogging(LeadMixin, ServerFoldersMixin, StackMixin, MailboxCase):
             .with_user(self.user_ann)
             .create({"mailbox_id": mailbox.id, "synced_data": "delete"})
         )
-        self.assertIn("1 synced messages, 1 attachments and 1 copies logged", wizard.removal)
+        self.assertIn("1 synced message, 1 attachment and 1 copy logged", wizard.removal)
         wizard.action_confirm()
         self.assertFalse(self.logged(self.lead))
         self.assertFalse(self.env["mail.mailbox.message"].search([("mailbox_id", "=", mailbox.id)]))

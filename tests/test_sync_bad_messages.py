@@ -166,7 +166,7 @@ class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
         with self.assertRaises(AccessError):  # another user's mailbox: no way to bring it back
             mailbox.with_user(self.user_ben).action_fetch_deleted_again()
         action = mailbox.with_user(self.user_ann).action_fetch_deleted_again()
-        self.assertIn("1 messages deleted in Odoo come back", action["params"]["message"])
+        self.assertIn("1 message deleted in Odoo comes back", action["params"]["message"])
         self.sync(mailbox)
         self.assertEqual(sorted(self.messages(mailbox).mapped("subject")), ["delete me", "keep", "keep too"])
         self.assertEqual(mailbox.deleted_message_count, 0)
@@ -185,7 +185,7 @@ class TestSyncBadMessages(LeadMixin, BadMessageMixin, MailboxCase):
             self.assertIn("unexpected error", mailbox.sync_problem)
             self.assertEqual(mailbox.state, "connected" if run < 3 else "error")
         self.assertIn("its sync failed several times in a row (TypeError)", mailbox.last_error_cause)
-        self.assertIn("Check now", mailbox.last_error_fix)
+        self.assertIn("Check access", mailbox.last_error_fix)
         self.assertFalse(mailbox._claim_sync(ids=mailbox.ids, limit=1))  # no sync while in error
         # the cause fixed, Check now brings it back and the sync resumes
         folder.sync_state = {**folder.sync_state, "uidnext": None}

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
+from ..models.mail_mailbox import counted
+
 
 class MailMailboxDisconnectWizard(models.TransientModel):
     _name = "mail.mailbox.disconnect.wizard"
@@ -35,11 +37,13 @@ class MailMailboxDisconnectWizard(models.TransientModel):
             )
             copies = self.env["mail.message"].sudo().search_count([("mcm_message_id", "in", messages.ids)])
             wizard.removal = _(
-                "%(messages)s synced messages, %(attachments)s attachments and %(copies)s copies logged in the "
-                "chatter of contacts and leads, and the folders' sync state.",
-                messages=len(messages),
-                attachments=attachments,
-                copies=copies,
+                "%(messages)s, %(attachments)s and %(copies)s logged in the chatter of contacts and leads, and the "
+                "folders' sync state.",
+                messages=counted(
+                    self.env, len(messages), _("%(count)s synced message"), _("%(count)s synced messages")
+                ),
+                attachments=counted(self.env, attachments, _("%(count)s attachment"), _("%(count)s attachments")),
+                copies=counted(self.env, copies, _("%(count)s copy"), _("%(count)s copies")),
             )
 
     @api.model
@@ -72,6 +76,29 @@ class MailMailboxDisconnectWizard(models.TransientModel):
 
     def action_confirm(self):
         self.ensure_one()
-        self.mailbox_id._check_can_act()
-        self.mailbox_id._disconnect(self.synced_data == "delete")
-        return {"type": "ir.actions.act_window_close", "infos": {"done": True}}
+        mailbox = self.mailbox_id
+        mailbox._check_can_act()
+        mailbox._disconnect(self.synced_data == "delete")
+        return self._done_action(mailbox)
+
+    def _done_action(self, mailbox):
+        """Say it is done, and go on: back to the mailboxes, where New connects another."""
+        next_action = self.env["ir.actions.act_window"]._for_xml_id("mail_connected_mailbox.mail_mailbox_action")
+        next_action["target"] = "main"
+        if self.synced_data == "delete":
+            message = _(
+                "%(address)s is disconnected and archived: Odoo removed its credentials and what it had synced. "
+                "Click New to connect a mailbox.",
+                address=mailbox.email or mailbox.display_name,
+            )
+        else:
+            message = _(
+                "%(address)s is disconnected and archived: Odoo removed its credentials and kept what it had "
+                "synced. Click New to connect a mailbox, or restore this one from the Archived filter.",
+                address=mailbox.email or mailbox.display_name,
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": _("Mailbox disconnected"), "message": message, "type": "success", "next": next_action},
+        }

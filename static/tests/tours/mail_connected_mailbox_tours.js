@@ -274,13 +274,13 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_revoked_tur
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Connected')",
         },
         {
-            content: "Test connection",
-            trigger: ".o_form_view button[name=action_test_connection]",
+            content: "Check access (one button: no separate Test connection once connected)",
+            trigger: ".o_form_view .o_statusbar_buttons:not(:has(button[name=action_test_connection])) button[name=action_check_now]",
             run: "click",
         },
         {
-            content: "The test says why it failed",
-            trigger: ".o_notification:contains('Test failed')",
+            content: "The check says why it failed",
+            trigger: ".o_notification:contains('Check failed')",
         },
         {
             content: "The mailbox turned to Access lost",
@@ -323,8 +323,8 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_shareable_l
             trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Access lost')",
         },
         {
-            content: "Check now",
-            trigger: ".o_form_view button[name=action_check_now]",
+            content: "Check access",
+            trigger: ".o_form_view button[name=action_check_now]:contains('Check access')",
             run: "click",
         },
         {
@@ -340,8 +340,13 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_shareable_l
             trigger: ".o_notebook .nav-link:contains('Check history')",
         },
         {
+            content: "Open the More menu",
+            trigger: ".o_form_view .o_statusbar_buttons .o_mcm_actions_menu",
+            run: "click",
+        },
+        {
             content: "Get shareable link",
-            trigger: ".o_form_view button[name=action_get_reconnect_link]",
+            trigger: ".o_mcm_actions_menu_item[data-name=action_get_reconnect_link]",
             run: "click",
         },
         {
@@ -416,13 +421,13 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_health_boar
             run: "click",
         },
         {
-            content: "Check now",
-            trigger: "button[name=action_bulk_check]",
+            content: "Check access",
+            trigger: "button[name=action_bulk_check]:contains('Check access')",
             run: "click",
         },
         {
             content: "The check says what it found",
-            trigger: ".o_notification:contains('1 checked: 0 work, 1 failed.')",
+            trigger: ".o_notification:contains('1 checked: 0 worked, 1 failed.')",
         },
         {
             content: "Send reconnect links to owners",
@@ -436,7 +441,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_health_boar
         },
         {
             content: "Each owner got one message",
-            trigger: ".o_notification:contains('1 owners got one message each.')",
+            trigger: ".o_notification:contains('1 owner got one message.')",
         },
     ],
 });
