@@ -140,7 +140,7 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_live_health
         },
         {
             content: "The check says it failed",
-            trigger: ".o_notification:contains('1 checked: 0 work, 1 failed.')",
+            trigger: ".o_notification:contains('1 checked: 0 worked, 1 failed.')",
         },
         markThePage(),
     ],
