@@ -4,10 +4,13 @@ import contextlib
 import json
 import logging
 import os
+import time
 import unittest
 import urllib.parse
+from concurrent.futures import Future
 
 from odoo.tests import TransactionCase, new_test_user
+from odoo.tests.common import ChromeBrowserException
 
 from ..devstack.testkit import custom_mailbox_values, stack_parameters
 
@@ -232,6 +235,36 @@ def captured_logs():
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
+
+
+class BrowserPageMixin:
+    """A page driven by hand in Chromium: evaluate, wait for what it shows, run a tour on it."""
+
+    screenshot_prefix = "sc_mcm_wait_"
+
+    def evaluate(self, browser, expression):
+        answer = browser._websocket_request(
+            "Runtime.evaluate", params={"expression": expression, "returnByValue": True, "awaitPromise": True}
+        )
+        return answer["result"].get("value")
+
+    def wait_for(self, browser, expression, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            check = f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
+            with contextlib.suppress(ChromeBrowserException):  # asked while the page navigates: ask again
+                if self.evaluate(browser, check):
+                    return
+            time.sleep(0.2)
+        browser.take_screenshot(prefix=self.screenshot_prefix)
+        self.fail(f"{what}: still not true after {timeout} s ({self.evaluate(browser, 'location.href')})")
+
+    def run_tour(self, browser, tour):
+        browser._result = Future()
+        browser.had_failure = False
+        self.assertTrue(browser._wait_ready(f"odoo.isTourReady({tour!r})"), f"tour {tour} never got ready")
+        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "redirect": False}
+        browser._wait_code_ok(f"odoo.startTour({tour!r}, {json.dumps(options)})", 60)
 
 
 class OAuthSignInMixin:

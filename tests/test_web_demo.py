@@ -7,18 +7,15 @@ The consent page is another site, where Odoo's tours cannot run: the test does t
 what a person does, through the browser's DevTools protocol, between two tours."""
 
 import contextlib
-import json
-import time
-from concurrent.futures import Future
 
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser, ChromeBrowserException
 
-from .common import StackHttpMixin, flip
+from .common import BrowserPageMixin, StackHttpMixin, flip
 
 
 @tagged("post_install", "-at_install")
-class TestWebDemo(StackHttpMixin, HttpCase):
+class TestWebDemo(BrowserPageMixin, StackHttpMixin, HttpCase):
     # ------------------------------------------------------------------ browser helpers
     def open_browser(self, user, cookies):
         browser = ChromeBrowser(self, success_signal="tour succeeded")
@@ -32,34 +29,10 @@ class TestWebDemo(StackHttpMixin, HttpCase):
         browser.navigate_to(self.base_url() + "/odoo", wait_stop=True)
         return browser
 
-    def evaluate(self, browser, expression):
-        answer = browser._websocket_request(
-            "Runtime.evaluate", params={"expression": expression, "returnByValue": True, "awaitPromise": True}
-        )
-        return answer["result"].get("value")
-
     def click(self, browser, script):
         """Run ``script``, which clicks something that leaves the page."""
         with contextlib.suppress(ChromeBrowserException):  # the page left before answering
             self.evaluate(browser, script)
-
-    def wait_for(self, browser, expression, what, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            check = f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
-            with contextlib.suppress(ChromeBrowserException):  # asked while the page navigates: ask again
-                if self.evaluate(browser, check):
-                    return
-            time.sleep(0.2)
-        browser.take_screenshot(prefix="sc_mcm_wait_")
-        self.fail(f"{what}: still not true after {timeout} s ({self.evaluate(browser, 'location.href')})")
-
-    def run_tour(self, browser, tour):
-        browser._result = Future()
-        browser.had_failure = False
-        self.assertTrue(browser._wait_ready(f"odoo.isTourReady({tour!r})"), f"tour {tour} never got ready")
-        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "redirect": False}
-        browser._wait_code_ok(f"odoo.startTour({tour!r}, {json.dumps(options)})", 60)
 
     def consent(self, browser, provider_url, address, untick=()):
         """On the emulator's consent page: type the address, untick, click Allow."""

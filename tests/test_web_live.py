@@ -11,9 +11,6 @@ wake-up Odoo sends at commit (``NOTIFY imbus``) itself: the bus rows are the one
 code under test wrote."""
 
 import contextlib
-import json
-import time
-from concurrent.futures import Future
 from unittest.mock import patch
 
 import odoo
@@ -24,12 +21,14 @@ from odoo.tools import SQL
 from odoo.addons.bus.models.bus import ODOO_NOTIFY_FUNCTION, channel_with_db, get_notify_payloads
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
-from .common import StackHttpMixin
+from .common import BrowserPageMixin, StackHttpMixin
 from .test_sync import PARAM, ServerFoldersMixin, message
 
 
-class LiveBrowserMixin:
+class LiveBrowserMixin(BrowserPageMixin):
     """A browser driven from the test: tours run one after another in one page."""
+
+    screenshot_prefix = "sc_mcm_live_wait_"
 
     @classmethod
     def setUpClass(cls):
@@ -47,30 +46,6 @@ class LiveBrowserMixin:
         self.cr.clear()
         browser.navigate_to(self.base_url() + url, wait_stop=True)
         return browser
-
-    def evaluate(self, browser, expression):
-        answer = browser._websocket_request(
-            "Runtime.evaluate", params={"expression": expression, "returnByValue": True, "awaitPromise": True}
-        )
-        return answer["result"].get("value")
-
-    def wait_for(self, browser, expression, what, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            check = f"(() => {{ try {{ return !!({expression}); }} catch (e) {{ return false; }} }})()"
-            with contextlib.suppress(ChromeBrowserException):  # asked while the page navigates: ask again
-                if self.evaluate(browser, check):
-                    return
-            time.sleep(0.2)
-        browser.take_screenshot(prefix="sc_mcm_live_wait_")
-        self.fail(f"{what}: still not true after {timeout} s")
-
-    def run_tour(self, browser, tour):
-        browser._result = Future()
-        browser.had_failure = False
-        self.assertTrue(browser._wait_ready(f"odoo.isTourReady({tour!r})"), f"tour {tour} never got ready")
-        options = {"stepDelay": 0, "keepWatchBrowser": False, "debug": False, "redirect": False}
-        browser._wait_code_ok(f"odoo.startTour({tour!r}, {json.dumps(options)})", 60)
 
     def assert_never_reloaded(self, browser):
         self.assertIs(self.evaluate(browser, "window.mcmLivePage"), True, "the page was reloaded")
