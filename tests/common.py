@@ -203,7 +203,6 @@ def received(testcase, subject, timeout=15):
     """The message with ``subject`` that reached the SMTP sink (waits for it)."""
     import email
     import glob
-    import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -349,8 +348,6 @@ class OdooProcessesMixin:
     def start_together(self, gate, scripts):
         """Start one process per script; each script first waits on the advisory lock
         ``gate`` (``GATE_PRELUDE``), released once all of them wait: they start at once."""
-        import time
-
         with self.registry.cursor() as cr:
             cr.execute("SELECT pg_advisory_lock(%s)", [gate])
             processes = [self.odoo_process(GATE_PRELUDE.format(gate=gate) + script) for script in scripts]
