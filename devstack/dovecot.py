@@ -1,4 +1,6 @@
-"""Dovecot 2.3 from Debian's packages, run by an unprivileged user on 127.0.0.1.
+"""Dovecot 2.3 from Debian's packages, run by an unprivileged user on 127.0.0.1
+(``plain=True``: a second one that names no folder roles and announces no CONDSTORE,
+MOVE or SPECIAL-USE, as older servers do).
 
 IMAP and SMTP submission, with two passdbs side by side: a password file for
 ``PLAIN``/``LOGIN`` and the ``oauth2`` driver (token introspection against the
@@ -34,35 +36,9 @@ submission_relay_host = 127.0.0.1
 submission_relay_port = {sink_port}
 submission_relay_trusted = yes
 mail_max_userip_connections = 50
+{capability}
 
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox Drafts {{
-    special_use = \\Drafts
-    auto = subscribe
-  }}
-  mailbox Sent {{
-    special_use = \\Sent
-    auto = subscribe
-  }}
-  mailbox Trash {{
-    special_use = \\Trash
-    auto = subscribe
-  }}
-  mailbox Junk {{
-    special_use = \\Junk
-    auto = subscribe
-  }}
-  mailbox Archive {{
-    special_use = \\Archive
-    auto = subscribe
-  }}
-  # made only by who wants to look like Gmail (its All Mail holds every message once)
-  mailbox "All Mail" {{
-    special_use = \\All
-  }}
-}}
+{namespace}
 
 passdb {{
   driver = passwd-file
@@ -131,6 +107,59 @@ service auth-worker {{
 }}
 """
 
+NAMESPACE = """\
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Archive {
+    special_use = \\Archive
+    auto = subscribe
+  }
+  # made only by who wants to look like Gmail (its All Mail holds every message once)
+  mailbox "All Mail" {
+    special_use = \\All
+  }
+}"""
+
+# An older or plainer server: the same folders with no roles, and no CONDSTORE, MOVE or
+# SPECIAL-USE announced (what many hosting providers' servers give)
+PLAIN_NAMESPACE = """\
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    auto = subscribe
+  }
+  mailbox Sent {
+    auto = subscribe
+  }
+  mailbox Trash {
+    auto = subscribe
+  }
+  mailbox Archive {
+    auto = subscribe
+  }
+}"""
+PLAIN_CAPABILITY = (
+    "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS NAMESPACE CHILDREN UNSELECT"
+)
+
 OAUTH2 = """\
 introspection_mode = post
 introspection_url = {introspection_url}
@@ -145,7 +174,8 @@ timeout_msecs = 5000
 class Dovecot:
     """Start Dovecot with password accounts ``{address: password}``; stop it on exit."""
 
-    def __init__(self, folder, introspection_url, sink_port, accounts=None):
+    def __init__(self, folder, introspection_url, sink_port, accounts=None, plain=False):
+        self.plain = plain  # no folder roles, no CONDSTORE, no MOVE
         self.folder = os.path.abspath(folder)
         self.introspection_url = introspection_url
         self.sink_port = sink_port
@@ -176,6 +206,8 @@ class Dovecot:
             group=_group_name(user.pw_gid),
             uid=user.pw_uid,
             gid=user.pw_gid,
+            namespace=PLAIN_NAMESPACE if self.plain else NAMESPACE,
+            capability=PLAIN_CAPABILITY if self.plain else "",
         )
         self.conf_path = os.path.join(self.folder, "dovecot.conf")
         with open(self.conf_path, "w", encoding="utf-8") as fh:

@@ -1,4 +1,4 @@
-"""The whole local mail stack: OAuth emulators, an SMTP sink and Dovecot.
+"""The whole local mail stack: OAuth emulators, an SMTP sink, Dovecot and a plainer Dovecot.
 
 ``python3 -m devstack.stack serve --dir FOLDER [--demo]`` starts everything,
 writes ``FOLDER/stack.json`` (ports, URLs, accounts) once it is ready, and stops
@@ -36,7 +36,7 @@ class MailStack:
     def __init__(self, folder, accounts=None):
         self.folder = os.path.abspath(folder)
         self.accounts = dict(accounts or TEST_ACCOUNTS)
-        self.emulator = self.sink = self.dovecot = None
+        self.emulator = self.sink = self.dovecot = self.plain = None
 
     def start(self):
         os.makedirs(self.folder, exist_ok=True)
@@ -49,6 +49,13 @@ class MailStack:
                 introspection_url=f"{self.emulator.google_url}/introspect",
                 sink_port=self.sink.port,
                 accounts=self.accounts,
+            ).start()
+            self.plain = Dovecot(
+                os.path.join(self.folder, "dovecot-plain"),
+                introspection_url=f"{self.emulator.google_url}/introspect",
+                sink_port=self.sink.port,
+                accounts=self.accounts,
+                plain=True,
             ).start()
         except BaseException:
             self.stop()
@@ -84,13 +91,19 @@ class MailStack:
                 "browser_url": self.emulator.microsoft_browser_url,  # the sign-in page, plain HTTP
             },
             "switches": f"{self.emulator.google_url}/_test",
+            # a server with no folder roles, no CONDSTORE and no MOVE; the same accounts
+            "plain": {"host": "127.0.0.1", "imap_port": self.plain.imap_port, "users": self.plain_users},
         }
 
+    @property
+    def plain_users(self):
+        return os.path.join(self.plain.folder, "users")
+
     def stop(self):
-        for part in (self.dovecot, self.sink, self.emulator):
+        for part in (self.plain, self.dovecot, self.sink, self.emulator):
             if part is not None:
                 part.stop()
-        self.dovecot = self.sink = self.emulator = None
+        self.dovecot = self.plain = self.sink = self.emulator = None
 
     def __enter__(self):
         return self.start()

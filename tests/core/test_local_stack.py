@@ -197,3 +197,43 @@ def test_make_run_sends_the_companys_mail_to_the_sink(stack):
         with open(os.path.join(stack["sink_folder"], name), encoding="utf-8") as fh:
             found.append(subject in fh.read())
     assert any(found)
+
+
+def test_the_plain_server_names_no_roles_and_announces_no_condstore_nor_move(stack):
+    client = imapclient.IMAPClient(stack["host"], port=stack["plain"]["imap_port"], ssl=False, timeout=10)
+    client.login("bob@mail.test", stack["accounts"]["bob@mail.test"])
+    try:
+        assert not {b"CONDSTORE", b"MOVE", b"SPECIAL-USE"} & set(client.capabilities())
+        folders = client.list_folders()
+        assert {"Sent", "Archive", "Trash"} <= {path for _flags, _sep, path in folders}
+        assert not any(flag in (b"\\Sent", b"\\Archive", b"\\Trash") for flags, _s, _p in folders for flag in flags)
+    finally:
+        client.logout()
+
+
+def test_the_proxy_rewrites_the_server_s_lines_and_cuts_in_the_middle_of_a_literal(stack):
+    from devstack.tcp_proxy import Proxy
+
+    with Proxy(stack["imap_port"]) as proxy:
+        client = imapclient.IMAPClient(stack["host"], port=proxy.port, ssl=False, timeout=10)
+        client.login("carol@mail.test", stack["accounts"]["carol@mail.test"])
+        path = "Proxy-" + os.urandom(3).hex()
+        client.create_folder(path)
+        try:
+            client.append(path, b"Subject: long\r\nMessage-ID: <p1@customer.test>\r\n\r\n" + b"y" * 5000 + b"\r\n")
+            client.select_folder(path)
+            proxy.rewrite(lambda line, _conn: line.replace(b"FIELDS (MESSAGE-ID)", b'FIELDS ("MESSAGE-ID")'))
+            answer = client.fetch([1], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])[1]
+            assert answer[b'BODY[HEADER.FIELDS ("MESSAGE-ID")]'].startswith(b"Message-ID: <p1@customer.test>")
+            proxy.clear()
+            proxy.cut("down", after=100, pattern=b"BODY[] {")
+            other = imapclient.IMAPClient(stack["host"], port=proxy.port, ssl=False, timeout=10)
+            other.login("carol@mail.test", stack["accounts"]["carol@mail.test"])
+            other.select_folder(path)
+            with pytest.raises((OSError, imapclient.exceptions.IMAPClientAbortError)):
+                other.fetch([1], ["BODY.PEEK[]"])
+            assert proxy.cuts == 1
+            assert len(client.fetch([1], ["BODY.PEEK[]"])[1][b"BODY[]"]) > 5000  # the first connection goes on
+        finally:
+            client.delete_folder(path)
+            client.logout()

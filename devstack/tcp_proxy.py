@@ -1,0 +1,207 @@
+"""A TCP proxy of the stack's own, on 127.0.0.1 in front of a real server, for faults
+and for servers that behave otherwise than Dovecot.
+
+- ``cut(...)``: the next connection(s) are cut (both sides closed at once, with a TCP
+  reset) after a number of bytes in one direction, counted from the start or from the
+  first time a pattern passes (in the middle of a ``FETCH`` literal, of ``DATA``…).
+- ``rewrite(fn)``: each line the server sends goes through ``fn(line, conn)`` first
+  (IMAP-aware: a literal's bytes pass untouched, its ``{n}`` count must stay true);
+  ``watch(fn)`` sees each line the client sends. ``conn`` is a dict per connection.
+- ``drop_all()``: cut every open connection now.
+
+Used in-process by the tests: ``with Proxy(port) as proxy: ... proxy.port``.
+"""
+
+import contextlib
+import re
+import socket
+import struct
+import threading
+
+_LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n$")
+UP, DOWN = "up", "down"  # client to server, server to client
+
+
+class _Cut:
+    def __init__(self, direction, after, pattern, times):
+        self.direction, self.after, self.pattern, self.times = direction, after, pattern, times
+
+
+class _Pipe:
+    """One direction of one connection: counts bytes, finds the cut's pattern, splits
+    lines (when a rewrite or a watch wants them)."""
+
+    def __init__(self, conn, direction, cut):
+        self.conn, self.direction, self.cut = conn, direction, cut
+        self.total = 0
+        self.mark = None if cut and cut.pattern else 0  # where counting starts
+        self.window = b""
+        self.buffer = b""
+        self.literal = 0
+
+    def limit(self, data):
+        """How many bytes of ``data`` may still pass before the cut (None: no cut)."""
+        if not self.cut or self.cut.direction != self.direction:
+            return None
+        if self.mark is None:
+            seen = self.window + data
+            found = seen.find(self.cut.pattern)
+            if found < 0:
+                self.window = seen[-len(self.cut.pattern) + 1 :] if len(self.cut.pattern) > 1 else b""
+                return None
+            self.mark = self.total - len(self.window) + found + len(self.cut.pattern)
+        return max(0, self.mark + self.cut.after - self.total)
+
+
+class Proxy:
+    def __init__(self, target_port, target_host="127.0.0.1"):
+        self.target = (target_host, target_port)
+        self.port = None
+        self.connections = 0  # accepted so far
+        self.cuts = 0  # connections cut so far
+        self._cut = None
+        self._rewrite = self._watch = None
+        self._open = set()
+        self._lock = threading.Lock()
+        self._listener = None
+
+    # -- what the tests arm ------------------------------------------------------------
+    def cut(self, direction=DOWN, after=0, pattern=None, times=1):
+        """Cut the next ``times`` connections once ``after`` bytes went ``direction`` (past
+        the end of ``pattern`` when given)."""
+        with self._lock:
+            self._cut = _Cut(direction, after, pattern, times)
+
+    def rewrite(self, fn):
+        self._rewrite = fn
+
+    def watch(self, fn):
+        self._watch = fn
+
+    def clear(self):
+        with self._lock:
+            self._cut = None
+        self._rewrite = self._watch = None
+
+    def drop_all(self):
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            _reset(sock)
+
+    # -- running -----------------------------------------------------------------------
+    def start(self):
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True, name=f"proxy-{self.port}").start()
+        return self
+
+    def stop(self):
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.close()
+            self._listener = None
+        self.drop_all()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _accept(self):
+        while self._listener is not None:
+            try:
+                client, _address = self._listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=10)
+                server.settimeout(None)
+            except OSError:
+                _reset(client)
+                continue
+            with self._lock:
+                self.connections += 1
+                cut = self._cut
+                if cut is not None:
+                    cut.times -= 1
+                    if cut.times <= 0:
+                        self._cut = None
+                self._open.update((client, server))
+            conn = {"number": self.connections}
+            state = {"done": False}
+            for source, sink, direction in ((client, server, UP), (server, client, DOWN)):
+                pipe = _Pipe(conn, direction, cut)
+                threading.Thread(
+                    target=self._pump, args=(source, sink, pipe, (client, server), state), daemon=True
+                ).start()
+
+    def _pump(self, source, sink, pipe, pair, state):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                allowed = pipe.limit(data)
+                if allowed is not None and allowed < len(data):
+                    self._send(sink, pipe, data[:allowed])
+                    with self._lock:
+                        self.cuts += 1
+                    break
+                self._send(sink, pipe, data)
+                pipe.total += len(data)
+        except OSError:
+            pass
+        finally:
+            first = not state["done"]
+            state["done"] = True
+            with self._lock:
+                self._open.difference_update(pair)
+            if first:
+                for sock in pair:
+                    _reset(sock)
+
+    def _send(self, sink, pipe, data):
+        fn = self._rewrite if pipe.direction == DOWN else self._watch
+        if fn is None and not pipe.buffer:
+            sink.sendall(data)
+            return
+        pipe.buffer += data
+        out = []
+        while pipe.buffer:
+            if pipe.literal:  # a literal's bytes, untouched
+                part = pipe.buffer[: pipe.literal]
+                pipe.buffer = pipe.buffer[len(part) :]
+                pipe.literal -= len(part)
+                out.append(part)
+                continue
+            end = pipe.buffer.find(b"\n")
+            if end < 0:
+                break
+            line, pipe.buffer = pipe.buffer[: end + 1], pipe.buffer[end + 1 :]
+            if fn is not None:
+                changed = fn(line, pipe.conn)
+                if pipe.direction == DOWN and changed is not None:
+                    line = changed
+                elif pipe.direction == DOWN:
+                    line = b""
+            found = _LITERAL.search(line)
+            if found:
+                pipe.literal = int(found.group(1))
+            out.append(line)
+        if out:
+            sink.sendall(b"".join(out))
+
+
+def _reset(sock):
+    """Close with a TCP reset (no FIN: the peer sees the connection cut)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)  # wakes the thread reading it
+    with contextlib.suppress(OSError):
+        sock.close()
