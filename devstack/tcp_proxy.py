@@ -142,20 +142,8 @@ class Proxy:
 
     def _pump(self, source, sink, pipe, pair, state):
         try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                allowed = pipe.limit(data)
-                if allowed is not None and allowed < len(data):
-                    self._send(sink, pipe, data[:allowed])
-                    with self._lock:
-                        self.cuts += 1
-                    break
-                self._send(sink, pipe, data)
-                pipe.total += len(data)
-        except OSError:
-            pass
+            with contextlib.suppress(OSError):  # either side gone: the other is cut too
+                self._forward(source, sink, pipe)
         finally:
             first = not state["done"]
             state["done"] = True
@@ -164,6 +152,20 @@ class Proxy:
             if first:
                 for sock in pair:
                     _reset(sock)
+
+    def _forward(self, source, sink, pipe):
+        while True:
+            data = source.recv(65536)
+            if not data:
+                return
+            allowed = pipe.limit(data)
+            if allowed is not None and allowed < len(data):
+                self._send(sink, pipe, data[:allowed])
+                with self._lock:
+                    self.cuts += 1
+                return
+            self._send(sink, pipe, data)
+            pipe.total += len(data)
 
     def _send(self, sink, pipe, data):
         fn = self._rewrite if pipe.direction == DOWN else self._watch
