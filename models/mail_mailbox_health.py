@@ -122,16 +122,16 @@ class MailMailbox(models.Model):
     # ------------------------------------------------------------------ alerts
     def message_post(self, **kwargs):
         """Whoever opened a shareable link has no Odoo login: what Odoo says meanwhile
-        (the summary, a refused password) is said by OdooBot, never by the Public user.
-        A user without an email address still leaves the mailbox's notes in their name
-        (Connect, Enable…): Odoo refuses a message whose author has no address unless
-        it posts it itself, and nothing here is mailed from that address."""
+        (the summary, a refused password) is said by OdooBot, never by the Public user."""
         if not kwargs.get("author_id") and self.env.user._is_public():
             kwargs["author_id"] = self.env.ref("base.partner_root").id
-        elif not kwargs.get("author_id") and not kwargs.get("email_from") and not self.env.user.email:
-            kwargs["author_id"] = self.env.user.partner_id.id
-            return super(MailMailbox, self.sudo()).message_post(**kwargs)
         return super().message_post(**kwargs)
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        """A note on a mailbox (Connected by…, Sync enabled by…) never needs its author's
+        email address: a user whose Odoo account has none still connects, the note is in
+        their name, and should it be mailed, it leaves from Odoo's default address."""
+        return super()._message_compute_author(author_id, email_from, raise_on_email=False)
 
     def _alert_partners(self):
         """The owner and every mailbox administrator."""
