@@ -127,6 +127,12 @@ class MailMailbox(models.Model):
             kwargs["author_id"] = self.env.ref("base.partner_root").id
         return super().message_post(**kwargs)
 
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        """A note on a mailbox (Connected by…, Sync enabled by…) never needs its author's
+        email address: a user whose Odoo account has none still connects, the note is in
+        their name, and should it be mailed, it leaves from Odoo's default address."""
+        return super()._message_compute_author(author_id, email_from, raise_on_email=False)
+
     def _alert_partners(self):
         """The owner and every mailbox administrator."""
         admins = self.env.ref(ADMIN_GROUP).sudo().users.filtered("active")

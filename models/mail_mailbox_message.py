@@ -577,7 +577,7 @@ class MailMailboxMessage(models.Model):
             mailbox._check_can_act()
             messages = self.filtered(lambda m, mailbox=mailbox: m.mailbox_id == mailbox).sudo()
             if mailbox.delete_on_server:
-                trash = mailbox.sudo().folder_ids.filtered(lambda f: f.special_use == "\\Trash" and f.present)[:1]
+                trash = mailbox.sudo().folder_ids.filtered(lambda f: f.use == "\\Trash" and f.present)[:1]
 
                 def remove(client, path, uids, trash=trash):
                     if trash and path != trash.path:
@@ -622,10 +622,19 @@ class MailMailboxMessage(models.Model):
         """Take these messages out of the mailbox's Inbox (``archived``) or put them back;
         Odoo's places follow at once (the sync then finds their new UIDs)."""
         folder = mailbox._archive_folder(tick=True)
-        inbox = mailbox.folder_ids.filtered(lambda f: f.special_use == INBOX and f.present)[:1]
+        inbox = mailbox.folder_ids.filtered(lambda f: f.use == INBOX and f.present)[:1]
         if not folder or not inbox:
             if not archived:
                 return None  # nowhere to bring them back from
+            if not mailbox.folder_roles_given:
+                raise UserError(
+                    _(
+                        "%(address)s does not say which of its folders is the Archive. In the mailbox's Folders "
+                        "tab, pick the folder to archive to (Use as: Archive), or turn off “Archive in the "
+                        "mailbox what is archived in Odoo”.",
+                        address=mailbox.email,
+                    )
+                )
             raise UserError(
                 _(
                     "%(address)s has no Archive folder to move archived mail to. Make one in your mail client "
@@ -634,7 +643,7 @@ class MailMailboxMessage(models.Model):
                     address=mailbox.email,
                 )
             )
-        labels = folder.special_use == "\\All"  # Gmail: the Inbox is a label on a message of All Mail
+        labels = folder.use == "\\All"  # Gmail: the Inbox is a label on a message of All Mail
         moved = self.browse()
         target = folder if archived else inbox
         arrived = {}  # message -> its UIDs in ``target``, found at once: the Folders column never goes blank

@@ -509,7 +509,7 @@ class MailMailbox(models.Model):
             by_mailbox.setdefault(mailbox_id, []).append((raw, message_id))
         for mailbox_id, copies in by_mailbox.items():
             mailbox = self.sudo().browse(mailbox_id)
-            sent = mailbox.folder_ids.filtered(lambda f: f.special_use == "\\Sent" and f.present)[:1]
+            sent = mailbox.folder_ids.filtered(lambda f: f.use == "\\Sent" and f.present)[:1]
             if not sent:
                 _logger.info("Mailbox %s has no Sent folder: %s sent copies not filed", mailbox_id, len(copies))
                 continue

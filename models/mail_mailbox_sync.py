@@ -155,6 +155,12 @@ class MailMailbox(models.Model):
         "logged: colleagues, private contacts.",
     )
     last_sync_date = fields.Datetime("Last sync", compute="_compute_sync_progress")
+    folder_roles_given = fields.Boolean(
+        "The server names folder roles",
+        compute="_compute_folder_roles_given",
+        help="The server says which folder is Sent, Archive, Trash… (SPECIAL-USE). Where it names none, you pick "
+        "them in the Folders tab.",
+    )
     deleted_message_count = fields.Integer(
         "Deleted in Odoo",
         compute="_compute_deleted_message_count",
@@ -163,7 +169,10 @@ class MailMailbox(models.Model):
 
     def write(self, vals):
         starting = self.filtered(lambda m: not m.archive_in_odoo) if vals.get("archive_in_odoo") else self.browse()
+        deleting = self.filtered(lambda m: not m.delete_in_odoo) if vals.get("delete_in_odoo") else self.browse()
         result = super().write(vals)
+        if deleting:
+            deleting._delete_gone()
         if vals.get("archive_in_odoo") or vals.get("archive_on_server"):
             for mailbox in self:
                 mailbox._archive_folder(tick=True)
@@ -176,18 +185,42 @@ class MailMailbox(models.Model):
             self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", starting.ids)]).places_changed = True
         return result
 
+    def _delete_gone(self):
+        """*Deletions* just turned on: the messages already marked as gone are deleted in
+        Odoo at once, where the last sync run was complete (after a run cut short, a
+        message moved meanwhile may not be found again yet: they go at the end of the
+        next complete run, which deletes what it still finds gone)."""
+        Messages = self.env["mail.mailbox.message"].sudo().with_context(active_test=False)
+        gone = Messages.search([("mailbox_id", "in", self.ids), ("on_server", "=", False)])
+        if not gone:
+            return
+        gone.write({"gone_settled": True})
+        unsettled = (
+            self.env["mail.mailbox.sync"]
+            .sudo()
+            .search([("mailbox_id", "in", self.ids), ("places_changed", "=", True)])
+            .mailbox_id
+        )
+        gone.filtered(lambda m: m.mailbox_id not in unsettled)._delete_in_odoo()
+
     def _archive_folder(self, tick=False):
         """Where this mailbox keeps archived mail: Gmail's All Mail, else the folder the
-        server gives the Archive role (``tick``: synced from now on, so that archived mail
-        is still seen there). Another server's All folder is a view of the others (a
-        message taken out of the Inbox is gone from it too): never an archive."""
+        server gives the Archive role, or the user picked where it names none (``tick``:
+        synced from now on, so that archived mail is still seen there). Another server's
+        All folder is a view of the others (a message taken out of the Inbox is gone from
+        it too): never an archive."""
         self.ensure_one()
         present = self.sudo().folder_ids.filtered("present")
         role = "\\All" if self.provider == "google" else "\\Archive"
-        folder = present.filtered(lambda f: f.special_use == role)[:1]
+        folder = present.filtered(lambda f: f.use == role)[:1]
         if tick and folder and not folder.selected:
             folder.selected = True
         return folder
+
+    @api.depends("folder_ids.special_use", "folder_ids.present")
+    def _compute_folder_roles_given(self):
+        for mailbox in self:
+            mailbox.folder_roles_given = server_names_roles(mailbox.sudo().folder_ids.filtered("present"))
 
     def _compute_sync_progress(self):
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", self.ids)])
@@ -907,6 +940,9 @@ class SyncWriter:
                 [message_id for message_id, _uid, _flags in places],
             )
         )
+        # read / starred follow the places, whether new or found again (a backfill, Enable,
+        # a renumbered folder): Odoo then says what the server says
+        self._refresh_marks([message_id for message_id, _uid, _flags in places])
 
     def _attachments(self, items, ids):
         Messages = self.env["mail.mailbox.message"].sudo()
@@ -921,15 +957,19 @@ class SyncWriter:
                     message._store_attachments(item.parsed.attachments)
 
     def _refresh_marks(self, message_ids):
-        """Read / starred on the message from its places' flags."""
+        """Read / starred on the message from its places' flags: read where a folder has
+        it read, starred where a folder has it starred (only the rows that change)."""
         if message_ids:
             self.cr.execute(
                 SQL(
-                    "UPDATE mail_mailbox_message m SET "
-                    "seen = EXISTS (SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id "
-                    "AND p.flags LIKE %s), "
-                    "flagged = EXISTS (SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id "
-                    "AND p.flags LIKE %s) WHERE m.id = ANY(%s)",
+                    "WITH marks AS (SELECT m.id, "
+                    "EXISTS (SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id "
+                    "AND p.flags LIKE %s) AS seen, "
+                    "EXISTS (SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id "
+                    "AND p.flags LIKE %s) AS flagged FROM mail_mailbox_message m WHERE m.id = ANY(%s)) "
+                    "UPDATE mail_mailbox_message m SET seen = marks.seen, flagged = marks.flagged FROM marks "
+                    "WHERE m.id = marks.id AND (m.seen IS DISTINCT FROM marks.seen "
+                    "OR m.flagged IS DISTINCT FROM marks.flagged)",
                     "%\\\\Seen%",
                     "%\\\\Flagged%",
                     list(set(message_ids)),
@@ -965,7 +1005,7 @@ class SyncWriter:
                 SQL(
                     "WITH inbox AS (SELECT DISTINCT p.message_id FROM mail_mailbox_message_place p "
                     "JOIN mail_mailbox_folder f ON f.id = p.folder_id WHERE f.mailbox_id = ANY(%(ids)s) "
-                    "AND f.special_use = %(inbox)s), "
+                    "AND f.use = %(inbox)s), "
                     "seen AS (SELECT m.id, m.in_inbox AS was, i.message_id IS NOT NULL AS is_in "
                     "FROM mail_mailbox_message m LEFT JOIN inbox i ON i.message_id = m.id "
                     "WHERE m.mailbox_id = ANY(%(ids)s)) "
@@ -985,7 +1025,7 @@ class SyncWriter:
                 SQL(
                     "UPDATE mail_mailbox_message m SET active = false WHERE m.id = ANY(%s) AND m.active AND EXISTS "
                     "(SELECT 1 FROM mail_mailbox_message_place p JOIN mail_mailbox_folder f ON f.id = p.folder_id "
-                    "WHERE p.message_id = m.id AND coalesce(f.special_use, '') NOT IN %s)",
+                    "WHERE p.message_id = m.id AND coalesce(f.use, '') NOT IN %s)",
                     left,
                     ("\\Trash", "\\Junk"),
                 )
@@ -1034,6 +1074,12 @@ def forget_places(env, folder_ids):
         )
         env["mail.mailbox.message.place"].invalidate_model()
         env["mail.mailbox.message"].invalidate_model(["in_inbox"])
+
+
+def server_names_roles(folders):
+    """Whether the server gave any of ``folders`` a role (SPECIAL-USE; the Inbox is
+    every server's, by its name)."""
+    return any(f.special_use and f.special_use != INBOX for f in folders)
 
 
 def folder_state(values):
