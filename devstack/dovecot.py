@@ -189,14 +189,14 @@ class Dovecot:
             for address, password in sorted(self.accounts.items()):
                 fh.write(f"{address.lower()}:{{PLAIN}}{password}::::::\n")
 
-    def start(self):
+    def start(self, ports=None):
         binary = find_binary("dovecot", ["/usr/sbin"])
         if not binary:
             raise RuntimeError("Dovecot is not installed: apt-get install dovecot-imapd dovecot-submissiond")
         for sub in ("run", "state", "home"):
             os.makedirs(os.path.join(self.folder, sub), exist_ok=True)
         user = service_user()
-        self.imap_port, self.submission_port = free_port(), free_port()
+        self.imap_port, self.submission_port = ports or (free_port(), free_port())
         conf = CONF.format(
             folder=self.folder,
             imap_port=self.imap_port,
@@ -229,6 +229,11 @@ class Dovecot:
     def stop(self):
         stop_process(self.proc, 15)
         self.proc = None
+
+    def restart(self):
+        """Stop, then start again on the same ports with the same mail (a server restart)."""
+        self.stop()
+        return self.start((self.imap_port, self.submission_port))
 
 
 def _group_name(gid):
