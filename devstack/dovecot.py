@@ -7,7 +7,9 @@ IMAP and SMTP submission, with two passdbs side by side: a password file for
 OAuth emulator) for ``XOAUTH2``/``OAUTHBEARER``. Submission relays to an SMTP sink.
 """
 
+import contextlib
 import os
+import signal
 import subprocess
 
 from .util import as_service_user, find_binary, free_port, give_to_service_user, service_user, stop_process, wait_port
@@ -231,7 +233,10 @@ class Dovecot:
         self.proc = None
 
     def restart(self):
-        """Stop, then start again on the same ports with the same mail (a server restart)."""
+        """Restart on the same ports with the same mail, as a service manager does: every
+        process of it ends (and the connections they served), then it starts again."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)  # its own session (start_new_session)
         self.stop()
         return self.start((self.imap_port, self.submission_port))
 

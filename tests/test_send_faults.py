@@ -297,6 +297,13 @@ class TestSendFaults(StackMixin, OdooProcessesMixin, TransactionCase):
         conversation = Conversation(proxy, on_data=lambda _subject: dovecot.restart())
         self.run_queue(ids)
         self.assertTrue(conversation.struck.is_set())
+        first = self.outcome(ids)
+        state, reason, copies = first[conversation.subject]
+        # the server said it shuts down (421): not accepted, tried again; not a limit of the mailbox
+        self.assertEqual((state, copies), ("outgoing", (0, 0)), reason)
+        with self.committed() as env:
+            self.assertEqual(env["mail.mailbox"].browse(self.mailbox_id).state, "connected")
+            self.assertFalse(env["mail.mail"].browse(ids).filtered("mcm_hold_reason"))
         proxy.clear()
         self.run_queue(ids, minutes=(2, 10, 30))
         self.assert_all_once(self.outcome(ids))
