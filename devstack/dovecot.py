@@ -7,7 +7,9 @@ IMAP and SMTP submission, with two passdbs side by side: a password file for
 OAuth emulator) for ``XOAUTH2``/``OAUTHBEARER``. Submission relays to an SMTP sink.
 """
 
+import contextlib
 import os
+import signal
 import subprocess
 
 from .util import as_service_user, find_binary, free_port, give_to_service_user, service_user, stop_process, wait_port
@@ -189,14 +191,14 @@ class Dovecot:
             for address, password in sorted(self.accounts.items()):
                 fh.write(f"{address.lower()}:{{PLAIN}}{password}::::::\n")
 
-    def start(self):
+    def start(self, ports=None):
         binary = find_binary("dovecot", ["/usr/sbin"])
         if not binary:
             raise RuntimeError("Dovecot is not installed: apt-get install dovecot-imapd dovecot-submissiond")
         for sub in ("run", "state", "home"):
             os.makedirs(os.path.join(self.folder, sub), exist_ok=True)
         user = service_user()
-        self.imap_port, self.submission_port = free_port(), free_port()
+        self.imap_port, self.submission_port = ports or (free_port(), free_port())
         conf = CONF.format(
             folder=self.folder,
             imap_port=self.imap_port,
@@ -229,6 +231,14 @@ class Dovecot:
     def stop(self):
         stop_process(self.proc, 15)
         self.proc = None
+
+    def restart(self):
+        """Restart on the same ports with the same mail, as a service manager does: every
+        process of it ends (and the connections they served), then it starts again."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)  # its own session (start_new_session)
+        self.stop()
+        return self.start((self.imap_port, self.submission_port))
 
 
 def _group_name(gid):

@@ -164,13 +164,14 @@ REFUSED = "refused"  # this message is refused for good: it fails, alone
 # what providers answer to a sender over its rate or quota: Gmail ``421 4.7.0 Try
 # again later`` and ``550 5.4.5 Daily user sending limit exceeded``; Microsoft
 # ``432 4.3.2 … sender thread limit exceeded`` and ``554 5.2.0 …
-# SubmissionQuotaExceededException``
-_THROTTLE_MARKS = re.compile(r"\b(4\.7\.0|4\.7\.28|4\.3\.2|5\.4\.5)\b|QuotaExceeded|rate limit|too many messages", re.I)
+# SubmissionQuotaExceededException``. A bare ``421`` (``421 4.3.2 Shutting down``: the
+# server restarts) is a passing failure of the message, not a limit of the sender.
+_THROTTLE_MARKS = re.compile(r"\b(4\.7\.0|4\.7\.28|5\.4\.5)\b|QuotaExceeded|rate limit|too many messages", re.I)
 
 
 def _reply_kind(code, text):
     text = text.decode(errors="replace") if isinstance(text, bytes) else str(text or "")
-    if code in {421, 432} or _THROTTLE_MARKS.search(text):
+    if code == 432 or _THROTTLE_MARKS.search(text):
         return THROTTLED
     if 400 <= code < 500:
         return RETRY

@@ -18,6 +18,8 @@ LAST_SENT = "mail_connected_mailbox.last_sent"  # Message-Id of the last message
 DROPPED = "mail_connected_mailbox.dropped"  # a session dropped: Odoo's batch loop was cut short
 VETTED = "mail_connected_mailbox.vetted"  # Message-Ids of the mail that mail.mail.send let leave
 SENT_THROUGH = "mail_connected_mailbox.sent_through"  # {Message-Id: mailbox id} of what left through a mailbox
+SENDING_COMMITS = "mail_connected_mailbox.sending_commits"  # Odoo's _send commits after each mail (the queue)
+SENDING_MAIL = "mail_connected_mailbox.sending_mail"  # id of the mail.mail that Odoo's _send sends now
 RETRY = "retry"  # tried: counts as an attempt
 RETRY_UNTRIED = "untried"  # not tried (no connection): no attempt counted
 
@@ -181,6 +183,7 @@ class IrMailServer(models.Model):
         if getattr(session, "mcm_dropped", False):
             self._mcm_defer(RETRY_UNTRIED, _("Not tried yet: the connection dropped while sending an earlier message."))
             raise MailDeliveryException(_("Mail Delivery Failed"), _("The connection to the server was lost."))
+        self._mcm_mark_sending(mailbox)
         try:
             message_id = super().send_email(message, *args, **kwargs)
         except smtplib.SMTPServerDisconnected as exc:
@@ -215,12 +218,38 @@ class IrMailServer(models.Model):
             raise
         self._mcm_note_sent(message_key, message_id, mailbox_id)
         if copy:
-            if bcc:
-                message["Bcc"] = bcc
-            self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
-            if session is None:  # one message on its own connection: file its copy now
-                self.env["mail.mailbox"]._file_sent_copies()
+            self._mcm_keep_sent_copy(message, bcc, message_id, mailbox_id, session)
         return message_id
+
+    def _mcm_keep_sent_copy(self, message, bcc, message_id, mailbox_id, session):
+        """Note the message that left for a copy in the mailbox's Sent folder, with its Bcc."""
+        if bcc:
+            message["Bcc"] = bcc
+        self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
+        if session is None:  # one message on its own connection: file its copy now
+            self.env["mail.mailbox"]._file_sent_copies()
+
+    def _mcm_mark_sending(self, mailbox):
+        """Just before a mail of the queue leaves through a mailbox: note that its sending
+        is under way, committed at once (the queue commits after each mail anyway), then
+        lock the mail again until its outcome is committed. If Odoo stops before that (the
+        server may have confirmed the message), the next queue run finds the note on an
+        unlocked mail and fails it with the reason, rather than sending it a second time
+        (``mail.mail._mcm_fail_interrupted``). A direct send inside a request is one
+        transaction, which cannot be committed here: it is not noted."""
+        cache = self.env.cr.cache
+        mail_id = cache.get(SENDING_MAIL)
+        if not (mail_id and cache.get(SENDING_COMMITS)):
+            return
+        self.env["mail.mail"].sudo().browse(mail_id).write(
+            {
+                "mcm_send_started": fields.Datetime.now(),
+                "failure_reason": mailbox._interrupted_send_reason(),
+            }
+        )
+        # the note must outlive this process: its own commit, as the queue's after each mail
+        self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.env.cr.execute("SELECT id FROM mail_mail WHERE id = %s FOR NO KEY UPDATE", [mail_id])
 
     def _mcm_note_sent(self, message_key, message_id, mailbox_id):
         """Note that the message left, and through which mailbox (the chatter says it)."""

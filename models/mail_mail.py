@@ -1,16 +1,30 @@
+import logging
 import smtplib
 from datetime import timedelta
+
+import psycopg2
 
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.http import request
 from odoo.tools import email_normalize, email_split
 
-from .ir_mail_server import DEFERRED, DROPPED, RETRY_UNTRIED, SENT_THROUGH, STOPPED_MAILBOXES, VETTED
+from .ir_mail_server import (
+    DEFERRED,
+    DROPPED,
+    RETRY_UNTRIED,
+    SENDING_COMMITS,
+    SENDING_MAIL,
+    SENT_THROUGH,
+    STOPPED_MAILBOXES,
+    VETTED,
+)
+
+_logger = logging.getLogger(__name__)
 
 SENDING_STATES = ("connected",)
 # the fields this addon keeps on mail; Odoo writes them, never a user (over RPC or otherwise)
-MCM_FIELDS = {"mcm_mailbox_id", "mcm_hold_reason", "mcm_wait_reason", "mcm_send_attempts"}
+MCM_FIELDS = {"mcm_mailbox_id", "mcm_hold_reason", "mcm_wait_reason", "mcm_send_attempts", "mcm_send_started"}
 RETRY_DELAYS = (1, 5, 15, 60)  # minutes before the next try of a mail that failed for a passing reason
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 MAX_PASSES = 3  # fresh SMTP sessions one sending call opens after connections dropped
@@ -35,6 +49,9 @@ class MailMail(models.Model):
     mcm_hold_reason = fields.Char("Waiting because", readonly=True, copy=False)
     mcm_wait_reason = fields.Char("Waiting for", readonly=True, copy=False)
     mcm_send_attempts = fields.Integer("Tries that failed for a passing reason", readonly=True, copy=False)
+    # noted and committed just before the mail leaves through a mailbox from the queue, and
+    # cleared with the outcome: still there (and the mail not locked), Odoo stopped meanwhile
+    mcm_send_started = fields.Datetime("Sending under way since", index="btree_not_null", readonly=True, copy=False)
 
     # ------------------------------------------------------------------ on whose behalf
     def _mcm_writers(self):
@@ -227,6 +244,8 @@ class MailMail(models.Model):
     def write(self, vals):
         if MCM_FIELDS & vals.keys() and not self.env.su:
             raise AccessError(_("Odoo sets which mailbox holds a mail, and why, itself."))
+        if "state" in vals and "mcm_send_started" not in vals:  # the outcome of a sending is known
+            vals = {**vals, "mcm_send_started": False}
         # Odoo marks a mail failed right after its sending failed: a mail that must wait
         # (a passing failure) or be held (its mailbox stopped sending) stays queued instead
         # (only then: Odoo also writes "exception" on every mail just before sending it)
@@ -281,6 +300,7 @@ class MailMail(models.Model):
     # ------------------------------------------------------------------ sending
     @api.model
     def process_email_queue(self, ids=None, batch_size=1000):
+        self._mcm_fail_interrupted()
         filters = [*(self.env.context.get("filters") or []), ("mcm_hold_reason", "=", False)]
         return super(MailMail, self.with_context(filters=filters)).process_email_queue(ids=ids, batch_size=batch_size)
 
@@ -318,6 +338,58 @@ class MailMail(models.Model):
         finally:
             self.env.cr.cache.get(VETTED, set()).difference_update(vetted)
             self.env["mail.mailbox"]._file_sent_copies()
+
+    def _send(self, auto_commit=False, **kwargs):
+        # the queue commits after each mail: a mail leaving through a mailbox is noted just
+        # before it leaves (ir.mail_server._mcm_mark_sending), in a transaction of its own
+        cache = self.env.cr.cache
+        cache[SENDING_COMMITS] = auto_commit is True
+        try:
+            return super()._send(auto_commit=auto_commit, **kwargs)
+        finally:
+            cache.pop(SENDING_COMMITS, None)
+            cache.pop(SENDING_MAIL, None)
+
+    def _prepare_outgoing_list(self, *args, **kwargs):
+        self.env.cr.cache[SENDING_MAIL] = self.id  # the mail that Odoo's _send sends now
+        return super()._prepare_outgoing_list(*args, **kwargs)
+
+    @api.model
+    def _mcm_fail_interrupted(self):
+        """The mails whose sending through a mailbox was under way when Odoo stopped (killed,
+        restarted, the machine down) before it knew the outcome: the server may have
+        accepted them. Never sent again blindly (a customer would get them twice): they
+        fail with the reason and what to do, their mailbox says it, and a person sends
+        them again or cancels them. A mail still being sent by a live process is locked
+        by it, and left alone."""
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    "SELECT id FROM mail_mail WHERE mcm_send_started IS NOT NULL FOR NO KEY UPDATE SKIP LOCKED"
+                )
+                ids = [row[0] for row in self.env.cr.fetchall()]
+        except psycopg2.errors.SerializationFailure:  # its outcome was just committed: nothing to do
+            return self.browse()
+        mails = self.sudo().browse(ids)
+        if not mails:
+            return mails
+        by_mailbox = mails._mcm_by_mailbox(mails._mcm_mailbox_of())
+        for mailbox, group in by_mailbox.items():
+            reason = mailbox._interrupted_send_reason()
+            group.write(
+                {"state": "exception", "failure_type": "mail_smtp", "failure_reason": reason, "mcm_send_started": False}
+            )
+            group._postprocess_sent_message(success_pids=[], failure_reason=reason, failure_type="mail_smtp")
+            mailbox._tell_interrupted_send(group)
+        rest = mails
+        for group in by_mailbox.values():
+            rest -= group
+        if rest:  # no longer routed through a mailbox: the same fact, without its name
+            reason = self.env["mail.mailbox"]._interrupted_send_reason()
+            rest.write({"state": "exception", "failure_type": "mail_smtp", "failure_reason": reason})
+            rest._postprocess_sent_message(success_pids=[], failure_reason=reason, failure_type="mail_smtp")
+        _logger.warning("Odoo stopped while sending mails %s: failed, not sent again blindly", mails.ids)
+        return mails
 
     def _mcm_not_reached(self):
         """The mails of a sending call still to send: queued, not held, not waiting."""

@@ -376,6 +376,42 @@ class MailMailbox(models.Model):
                 _("%(count)s messages wait to leave through this mailbox"),
             )
 
+    def _interrupted_send_reason(self):
+        """Why a mail that was leaving through this mailbox (or an empty recordset: a
+        mailbox no longer known) when Odoo stopped failed, and what to do."""
+        if not self:
+            return _(
+                "Odoo stopped while sending this message: the server may have accepted it. It is not sent again by "
+                "itself, so that nobody receives it twice: check whether it arrived (in the Sent folder, or with a "
+                "recipient), then click Retry to send it again, or Cancel."
+            )
+        self.ensure_one()
+        return _(
+            "Odoo stopped while sending this message through %(address)s: the server may have accepted it. It is "
+            "not sent again by itself, so that nobody receives it twice: check whether it arrived (in the Sent "
+            "folder of %(address)s, or with a recipient), then click Retry to send it again, or Cancel.",
+            address=self.email,
+        )
+
+    def _tell_interrupted_send(self, mails):
+        """The mailbox says that Odoo stopped while ``mails`` were leaving through it: its
+        status (the last problem, with what to do) and its chatter, naming them."""
+        self.ensure_one()
+        cause = counted(
+            self.env,
+            len(mails),
+            _("Odoo stopped while sending %(count)s message through this mailbox: the server may have accepted it."),
+            _("Odoo stopped while sending %(count)s messages through this mailbox: the server may have accepted them."),
+        )
+        fix = _(
+            "Each is marked failed and is not sent again by itself, so that nobody receives it twice: check whether "
+            "it arrived (in the Sent folder, or with a recipient), then click Retry to send it again, or Cancel. "
+            "Messages: %(subjects)s.",
+            subjects=diag_lib.shown(", ".join(mail.subject or _("(no subject)") for mail in mails), limit=500),
+        )
+        self.sudo().write({"last_error_date": fields.Datetime.now(), "last_error_cause": cause, "last_error_fix": fix})
+        self.sudo().message_post(body=Markup("%s %s") % (cause, fix))
+
     def _on_sending_stopped(self):
         """The mailbox cannot send any more (access lost, throttled, error, disabled): its
         queued mail is held, and its campaigns pause (not for throttling, which passes)."""

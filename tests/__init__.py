@@ -43,3 +43,4 @@ from . import test_words
 from . import test_web_words
 from . import test_sync_foreign_servers
 from . import test_sync_other_servers
+from . import test_send_faults
