@@ -6,7 +6,7 @@ unpacks them into ``.deps/cyrus`` and installs only their libraries. Plain text,
 TLS, ``PLAIN``/``LOGIN`` against a sasldb holding the same accounts as Dovecot; logins
 are full addresses (virtual domains) and the separator is ``/``. Each account gets its
 Inbox and the folders Dovecot gives (Sent, Archive, Trash, Drafts, Junk, with their
-roles) at start.
+roles) at start; Junk's role is "\\junk", as Cyrus's own options write roles.
 """
 
 import contextlib
@@ -41,10 +41,15 @@ sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
 sasl_sasldb_path: {folder}/sasldb2
 sasl_mech_list: PLAIN LOGIN
+# 8-bit bytes in headers kept as sent (by default Cyrus turns each into an "X")
+munge8bit: no
 # folders go at once (delayed, two deletions of one name in a second collide)
 delete_mode: immediate
-# an account's Inbox is made at its first login
+# an account's Inbox is made at its first login, with Junk given its role the way
+# Cyrus's options do ("\\junk", in lower case); the other folders are made at start
 autocreate_quota: 0
+autocreate_inbox_folders: Junk
+xlist-junk: Junk
 mboxname_lockpath: {folder}/lock
 proc_path: {folder}/proc
 """
@@ -66,7 +71,8 @@ DAEMON {{
 def cyrus_missing():
     """Why Cyrus cannot start here (a sentence naming the fix), or ``None``."""
     if not os.access(os.path.join(UNPACKED, "usr", "lib", "cyrus", "bin", "master"), os.X_OK):
-        return f"Cyrus IMAP is not unpacked in {os.path.relpath(UNPACKED, ROOT)}: run `make deps` once as root"
+        where = os.path.relpath(UNPACKED, ROOT) if UNPACKED.startswith(ROOT + os.sep) else UNPACKED
+        return f"Cyrus IMAP is not unpacked in {where}: run `make deps` once as root"
     if not find_binary("saslpasswd2", ["/usr/sbin"]):
         return "saslpasswd2 is missing: apt-get install sasl2-bin (or run `make deps` as root)"
     return None
