@@ -133,7 +133,7 @@ class Proxy:
                         self._cut = None
                 self._open.update((client, server))
             conn = {"number": self.connections}
-            state = {"done": False}
+            state = {}
             for source, sink, direction in ((client, server, UP), (server, client, DOWN)):
                 pipe = _Pipe(conn, direction, cut)
                 threading.Thread(
@@ -141,29 +141,37 @@ class Proxy:
                 ).start()
 
     def _pump(self, source, sink, pipe, pair, state):
+        cut = False
         try:
-            with contextlib.suppress(OSError):  # either side gone: the other is cut too
-                self._forward(source, sink, pipe)
+            with contextlib.suppress(OSError):  # the side read from is gone
+                cut = self._forward(source, sink, pipe)
         finally:
-            first = not state["done"]
-            state["done"] = True
-            with self._lock:
-                self._open.difference_update(pair)
-            if first:
+            state["ended"] = state.get("ended", 0) + 1
+            if cut or state["ended"] == 2:
+                with self._lock:
+                    self._open.difference_update(pair)
+            if cut:  # a reset on both sides
                 for sock in pair:
                     _reset(sock)
+            elif state["ended"] == 1:  # an end of stream passes on as one: the other way goes on
+                with contextlib.suppress(OSError):
+                    sink.shutdown(socket.SHUT_WR)
+            else:
+                for sock in pair:
+                    with contextlib.suppress(OSError):
+                        sock.close()
 
     def _forward(self, source, sink, pipe):
         while True:
             data = source.recv(65536)
             if not data:
-                return
+                return False
             allowed = pipe.limit(data)
             if allowed is not None and allowed < len(data):
                 self._send(sink, pipe, data[:allowed])
                 with self._lock:
                     self.cuts += 1
-                return
+                return True
             self._send(sink, pipe, data)
             pipe.total += len(data)
 
