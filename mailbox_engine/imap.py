@@ -7,6 +7,7 @@ from imapclient import tls as imapclient_tls
 from imapclient.imap4 import IMAP4WithTimeout
 
 from . import netgate
+from .answers import search as search_uids
 from .providers import SECURITY_SSL, SECURITY_STARTTLS
 
 SPECIAL_USE = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash", "\\Important")
@@ -119,7 +120,7 @@ def append_once(client, folder, raw, message_id):
     """Append the message ``raw`` (bytes) to ``folder`` as read, unless a message with
     the same ``Message-ID`` is already there (a retry). Returns True when appended."""
     client.select_folder(folder)
-    if message_id and client.search(["HEADER", "Message-ID", message_id]):
+    if message_id and search_uids(client, ["HEADER", "Message-ID", message_id]):
         return False
     client.append(folder, raw, flags=(rb"\Seen",))
     return True

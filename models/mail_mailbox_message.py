@@ -15,6 +15,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import email_normalize, html_sanitize
 
+from ..mailbox_engine import answers as imap_answers
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.diagnosis import shown
 from ..mailbox_engine.oauth import OAuthError
@@ -516,7 +517,7 @@ class MailMailboxMessage(models.Model):
         refused = self._on_server(mailbox, work)  # refused: the mailbox's status says why
         if refused:
             return refused
-        raw = fetched.get(b"BODY[]")
+        raw = imap_answers.item(fetched, "BODY.PEEK[]")
         if raw is None:
             raise UserError(_("The server no longer has this message in %(folder)s.", folder=place.folder_id.name))
         parsed = parse(raw)

@@ -624,6 +624,11 @@ class SyncWriter:
     def on_foldergone(self, mailbox_id, request):
         self.folders[request.folder_id].sudo().write({"sync_problem": request.reason})
 
+    def on_foldertrouble(self, mailbox_id, request):
+        # one folder's unexpected answer: said on that folder; its checkpoint stays where the
+        # last batch left it, the mailbox's other folders and its status go on
+        self.folders[request.folder_id].sudo().write({"sync_problem": request.reason})
+
     # -- failures of a run
     def failed(self, mailbox_id, exc):
         mailbox = self.mailboxes[mailbox_id]

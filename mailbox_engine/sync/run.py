@@ -3,7 +3,7 @@
 :func:`sync_mailbox` signs in, then for each folder (Inbox first) asks the planner what
 to do and does it on the IMAP connection. It never touches a database: it *yields*
 what it found (:class:`Lookup`, :class:`Batch`, :class:`Flags`, :class:`Present`,
-:class:`Remapped`, :class:`FolderDone`, :class:`FolderGone`) and the caller answers
+:class:`Remapped`, :class:`FolderDone`, :class:`FolderGone`, :class:`FolderTrouble`) and the caller answers
 (``generator.send``) — the answer to a :class:`Lookup` is the set of message keys
 already stored; the rest need no answer. The caller may drive the generator from a
 worker thread (each ``send`` does the network part until the next request) and write
@@ -26,6 +26,8 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from .. import diagnosis as diag_lib
 from .. import imap as imap_lib
+from ..answers import item
+from ..answers import search as search_uids
 from ..connection_test import diagnosis_params
 from .parse import parse, stable_message_id
 from .planner import (
@@ -43,7 +45,15 @@ from .session import folder_status
 
 BATCH = 200  # messages per FETCH
 FETCH_BYTES = 32 * 1024 * 1024  # at most this much message data per FETCH of bodies
-HEADERS = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+HEADERS = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+# what one folder's run may meet that the others need not stop for (a dropped connection,
+# IMAPClientAbortError or OSError, stops the whole run)
+FOLDER_TROUBLES = (IMAPClientError, ValueError, LookupError)
+VOLATILE = (
+    "the server gives this folder a new UIDVALIDITY each time it is looked at, even after opening it "
+    "read-write: its UIDs cannot be kept from one sync to the next, so it is not synced. "
+    "Ask the server's administrator to repair the folder's UID list"
+)
 
 
 @dataclass
@@ -125,6 +135,16 @@ class FolderGone:
 
 
 @dataclass
+class FolderTrouble:
+    """The server answered in this folder what the sync did not expect: this folder's run
+    ends with the reason (what it stored before stays, the next run tries again); the
+    other folders go on."""
+
+    folder_id: int
+    reason: str
+
+
+@dataclass
 class SyncFailedError(Exception):
     """The mailbox could not be synced (sign-in refused, server unreachable, dropped)."""
 
@@ -190,14 +210,14 @@ class _Run:
     def fetch_batch(self, uids):
         """(new Items, known (uid, flags, key)): headers first, bodies only of what Odoo
         does not have yet (it answers the :class:`Lookup`) and is under the size cap."""
-        meta = self.client.fetch(uids, ["FLAGS", "RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        meta = self.client.fetch(uids, ["FLAGS", "RFC822.SIZE", HEADERS])
         rows = []
         for uid in uids:
             if uid not in meta:  # expunged meanwhile
                 continue
             data = meta[uid]
-            size = int(data.get(b"RFC822.SIZE", 0))
-            rows.append((uid, _flags(data.get(b"FLAGS", ())), size, _header_key(data.get(HEADERS))))
+            size = int(item(data, "RFC822.SIZE", 0))
+            rows.append((uid, _flags(item(data, "FLAGS", ())), size, _header_key(item(data, HEADERS))))
         have = yield Lookup([key for _uid, _flags_, _size, key in rows if key])
         known = [(uid, flags, key) for uid, flags, _size, key in rows if key and key in have]
         wanted = [row for row in rows if not (row[3] and row[3] in have)]
@@ -208,13 +228,13 @@ class _Run:
         heads = self.client.fetch(big, ["BODY.PEEK[HEADER]"]) if big else {}
         items = []
         for uid, flags, size, key in wanted:
-            raw = bodies.get(uid, {}).get(b"BODY[]")
+            raw = item(bodies.get(uid), "BODY.PEEK[]")
             if raw is not None:
                 parsed = parse(raw)
                 items.append(Item(uid, flags, size, key or parsed.message_id, parsed))
             elif size > self.size_cap:  # its header only: listed like any other, keyed like any other
                 reason = f"over the size limit ({size // 1024} KB): left on the server, fetched on demand"
-                head = heads.get(uid, {}).get(b"BODY[HEADER]")
+                head = item(heads.get(uid), "BODY.PEEK[HEADER]")
                 parsed = parse(head) if head is not None else None
                 placeholder = key or (parsed.message_id if parsed else stable_message_id(f"{uid}:{size}".encode()))
                 items.append(Item(uid, flags, size, placeholder, parsed, reason, headers_only=True))
@@ -249,7 +269,7 @@ class _Run:
             )
         below = state.backfill_below
         since = self.today - timedelta(days=days)
-        uids = sorted((u for u in self.client.search(["SINCE", since]) if u < below), reverse=True)
+        uids = sorted((u for u in search_uids(self.client, ["SINCE", since]) if u < below), reverse=True)
         start = state
 
         def after(chunk):
@@ -262,7 +282,7 @@ class _Run:
 
     def fetch_new(self, folder_id, state, status, action):
         """New UIDs, oldest first (so that UIDNEXT moves forward batch by batch)."""
-        found = sorted(u for u in self.client.search(["UID", f"{action.first}:{action.last}"]) if u >= action.first)
+        found = [u for u in search_uids(self.client, ["UID", f"{action.first}:{action.last}"]) if u >= action.first]
         start = state
 
         def after(chunk):
@@ -275,13 +295,62 @@ class _Run:
 
     def flags(self, folder_id, state, uids=None, modseq=None):
         if modseq is not None:  # CONDSTORE: the UIDs whose flags changed since then
-            uids = self.client.search(["MODSEQ", str(modseq + 1)])
+            uids = search_uids(self.client, ["MODSEQ", str(modseq + 1)])
         answer = self.client.fetch(uids, ["FLAGS"]) if uids else {}
-        return Flags(folder_id, {uid: _flags(d.get(b"FLAGS", ())) for uid, d in answer.items()}, state)
+        return Flags(folder_id, {uid: _flags(item(d, "FLAGS", ())) for uid, d in answer.items()}, state)
+
+
+def _leave(client, path):
+    """Leave the folder selected read-write without expunging anything (never CLOSE)."""
+    if client.has_capability("UNSELECT"):
+        client.unselect_folder()
+    else:
+        client.select_folder(path, readonly=True)
+
+
+def steady_status(client, path, status, stored):
+    """The folder's status once its UIDVALIDITY is one that holds, or None when it changes
+    at each look. Called when ``status`` (from STATUS) differs from the ``stored``
+    UIDVALIDITY (None: never synced). Servers that keep UIDs in a file only write it when
+    a client opens the folder read-write, and until then answer each STATUS or EXAMINE
+    with a new UIDVALIDITY: the folder is opened read-write once (no flag changed, nothing
+    expunged), then looked at again. Equal to the stored value then: no renumbering;
+    stable but different: a real one."""
+    examined = client.select_folder(path, readonly=True) if stored is None else None
+    if stored is None and item(examined, "UIDVALIDITY") == status.uidvalidity:  # never synced, and it holds
+        return status
+    try:
+        client.select_folder(path)  # read-write
+    except IMAPClientAbortError:
+        raise
+    except IMAPClientError:  # opened read-only only: what STATUS said is all there is
+        return status
+    _leave(client, path)
+    again = folder_status(client, path)
+    if stored is not None and again.uidvalidity == stored:
+        return again
+    last = folder_status(client, path)
+    return last if last.uidvalidity == again.uidvalidity else None
+
+
+def _trouble(exc):
+    text = " ".join(str(exc).split())[:200]
+    kind = type(exc).__name__
+    return f"the server gave an answer the sync did not expect ({kind}: {text}); the next sync tries again"
 
 
 def sync_folder(run, folder, now, *, condstore, backfill_days):
-    """The requests of one folder's run (generator)."""
+    """The requests of one folder's run (generator). An answer it did not expect ends this
+    folder's run with a :class:`FolderTrouble` (what was stored before stays)."""
+    try:
+        yield from _sync_folder(run, folder, now, condstore=condstore, backfill_days=backfill_days)
+    except IMAPClientAbortError:  # the connection dropped: the whole run fails
+        raise
+    except FOLDER_TROUBLES as exc:
+        yield FolderTrouble(folder.folder_id, _trouble(exc))
+
+
+def _sync_folder(run, folder, now, *, condstore, backfill_days):
     client = run.client
     try:
         status = folder_status(client, folder.path)
@@ -292,6 +361,11 @@ def sync_folder(run, folder, now, *, condstore, backfill_days):
         return
     state = folder.state
     fid = folder.folder_id
+    if status.uidvalidity != state.uidvalidity:
+        status = steady_status(client, folder.path, status, state.uidvalidity)
+        if status is None:  # not counted as a renumbering: nothing is stopped for good
+            yield FolderTrouble(fid, VOLATILE)
+            return
     actions = plan(state, status, now, condstore, backfill_days=backfill_days)
     more = remapped = False
     if actions and not isinstance(actions[0], Stop):
@@ -314,10 +388,10 @@ def sync_folder(run, folder, now, *, condstore, backfill_days):
             state = replace(state, highestmodseq=status.highestmodseq)
             yield run.flags(fid, state, modseq=action.modseq)
         elif isinstance(action, RefreshFlags):
-            yield run.flags(fid, state, uids=sorted(client.search(["ALL"]), reverse=True)[: action.count])
+            yield run.flags(fid, state, uids=sorted(search_uids(client, ["ALL"]), reverse=True)[: action.count])
         elif isinstance(action, DeepScan) and not (more or state.backfill_below):  # after the fetching
             state = replace(state, last_deep_scan=now)
-            yield Present(fid, set(client.search(["ALL"])), state.uidnext or 0, state)
+            yield Present(fid, set(search_uids(client, ["ALL"])), state.uidnext or 0, state)
         if run.budget.done and more:
             break
     if not remapped and state.resets_in_row:  # the same UIDVALIDITY as last time

@@ -5,6 +5,8 @@ message over it is reported with its size, not fetched)."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ..answers import item
+from ..answers import search as search_uids
 from .planner import FolderStatus
 
 
@@ -23,18 +25,17 @@ def folder_status(client, path):
     if condstore:
         what.append("HIGHESTMODSEQ")
     answer = client.folder_status(path, what)
-    return FolderStatus(
-        int(answer[b"UIDVALIDITY"]),
-        int(answer[b"UIDNEXT"]),
-        int(answer[b"HIGHESTMODSEQ"]) if condstore and b"HIGHESTMODSEQ" in answer else None,
-    )
+    uidvalidity, uidnext, modseq = (item(answer, name) for name in ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ"))
+    if uidvalidity is None or uidnext is None:
+        raise ValueError(f"a STATUS answer without UIDVALIDITY or UIDNEXT: {sorted(answer)!r}"[:200])
+    return FolderStatus(int(uidvalidity), int(uidnext), int(modseq) if condstore and modseq is not None else None)
 
 
 def uids_since(client, path, days, today=None):
     """UIDs of ``path`` received in the last ``days`` days, newest first (read-only)."""
     client.select_folder(path, readonly=True)
     since = (today or date.today()) - timedelta(days=days)
-    return sorted(client.search(["SINCE", since]), reverse=True)
+    return sorted(search_uids(client, ["SINCE", since]), reverse=True)
 
 
 def fetch(client, uids, size_cap):
@@ -43,12 +44,13 @@ def fetch(client, uids, size_cap):
     if not uids:
         return []
     meta = client.fetch(uids, ["FLAGS", "RFC822.SIZE"])
-    small = [uid for uid in uids if uid in meta and meta[uid][b"RFC822.SIZE"] <= size_cap]
+    small = [uid for uid in uids if uid in meta and int(item(meta[uid], "RFC822.SIZE", 0)) <= size_cap]
     bodies = client.fetch(small, ["BODY.PEEK[]"]) if small else {}
     found = []
     for uid in uids:
         if uid not in meta:  # expunged meanwhile
             continue
-        raw = bodies.get(uid, {}).get(b"BODY[]") if uid in bodies else None
-        found.append(Fetched(uid, tuple(meta[uid][b"FLAGS"]), int(meta[uid][b"RFC822.SIZE"]), raw))
+        raw = item(bodies.get(uid), "BODY.PEEK[]")
+        size = int(item(meta[uid], "RFC822.SIZE", 0))
+        found.append(Fetched(uid, tuple(item(meta[uid], "FLAGS", ())), size, raw))
     return found
