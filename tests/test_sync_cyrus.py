@@ -4,51 +4,30 @@ a renumbered folder, folders, archive and restore), with Bob's and Carol's accou
 Cyrus. Mail still leaves by Dovecot's submission. Without Cyrus in the stack these
 classes are skipped, with the reason.
 
-Two things Cyrus does that the sync does not handle yet fail some of these tests; each
-such test is skipped, saying so, only when it fails with exactly that symptom:
-
-- a ``UID SEARCH MODSEQ n`` that matches nothing is answered ``* SEARCH (MODSEQ m)``,
-  which imapclient cannot read (ValueError): the mailbox's sync stops whenever a
-  folder's only change is a deletion or a move out;
-- a refused password is answered ``NO Login failed: authentication failure``, without
-  the ``[AUTHENTICATIONFAILED]`` code: the diagnosis takes it for a server that does not
-  speak IMAP, and the mailbox goes to *error*, not to *password lost*.
+One thing Cyrus does that the sync does not handle yet fails some of these tests; each
+such test is skipped, saying so, only when it fails with exactly that symptom: a refused
+password is answered ``NO Login failed: authentication failure``, without the
+``[AUTHENTICATIONFAILED]`` code, and the diagnosis takes it for a server that does not
+speak IMAP: the mailbox goes to *error*, not to *password lost*.
 """
-
-import logging
 
 from odoo.tests import tagged
 
 from . import test_sync, test_sync_archive
 
-EMPTY_MODSEQ_SEARCH = "'* SEARCH (MODSEQ n)' for an empty CONDSTORE search stops the sync (ValueError)"
 NO_AUTHENTICATIONFAILED = "a refusal without [AUTHENTICATIONFAILED] is diagnosed as a protocol error, not the password"
 
 
 class KnownOnCyrusMixin:
-    """Run an inherited test; when it fails with the known symptom, skip it saying why."""
+    """Run an inherited test; when it fails with the known symptom, skip it saying so."""
 
-    def known(self, test, why):
-        stopped = []
-
-        class Keep(logging.Handler):
-            def emit(self, record):
-                text = record.getMessage()
-                stopped.append("stopped (ValueError)" in text and "modseq" in text)
-
-        sync_log = logging.getLogger("odoo.addons.mail_connected_mailbox.models.mail_mailbox_sync")
-        keep = Keep(logging.ERROR)
-        sync_log.addHandler(keep)
+    def known(self, test):
         try:
             return test()
         except AssertionError as exc:
-            if why == EMPTY_MODSEQ_SEARCH and any(stopped):
-                self.skipTest(f"KNOWN on Cyrus: {why}")
-            if why == NO_AUTHENTICATIONFAILED and "'error' != 'auth_lost'" in str(exc):
-                self.skipTest(f"KNOWN on Cyrus: {why}")
+            if "'error' != 'auth_lost'" in str(exc):
+                self.skipTest(f"KNOWN on Cyrus: {NO_AUTHENTICATIONFAILED}")
             raise
-        finally:
-            sync_log.removeHandler(keep)
 
 
 @tagged("post_install", "-at_install")
@@ -64,33 +43,20 @@ class TestSyncCyrus(KnownOnCyrusMixin, test_sync.TestSync):
     test_a_message_opens_with_its_conversation = None
 
     def test_backfill_keeps_the_window_and_the_folder_choice_and_bad_input_is_recorded(self):
-        return self.known(
-            super().test_backfill_keeps_the_window_and_the_folder_choice_and_bad_input_is_recorded,
-            NO_AUTHENTICATIONFAILED,  # at its end: the body fetched with a password changed on the server
-        )
-
-    def test_deletions_both_ways_follow_the_mailbox_s_switches(self):
-        return self.known(super().test_deletions_both_ways_follow_the_mailbox_s_switches, EMPTY_MODSEQ_SEARCH)
+        # at its end, a body fetched on demand with a password changed on the server
+        return self.known(super().test_backfill_keeps_the_window_and_the_folder_choice_and_bad_input_is_recorded)
 
     def test_read_unread_and_starred_set_in_odoo_reach_the_server(self):
-        return self.known(super().test_read_unread_and_starred_set_in_odoo_reach_the_server, NO_AUTHENTICATIONFAILED)
+        return self.known(super().test_read_unread_and_starred_set_in_odoo_reach_the_server)
 
     def test_sync_now_shows_progress_and_a_lost_password_goes_to_the_status(self):
-        return self.known(
-            super().test_sync_now_shows_progress_and_a_lost_password_goes_to_the_status, NO_AUTHENTICATIONFAILED
-        )
+        return self.known(super().test_sync_now_shows_progress_and_a_lost_password_goes_to_the_status)
 
 
 @tagged("post_install", "-at_install")
-class TestSyncArchiveCyrus(KnownOnCyrusMixin, test_sync_archive.TestSyncArchive):
+class TestSyncArchiveCyrus(test_sync_archive.TestSyncArchive):
     imap_server = "cyrus"
     allow_inherited_tests_method = True
 
     # Gmail's archive is tested on a Google-like account of the OAuth emulator (Dovecot)
     test_gmail_archive_is_the_inbox_label_removed_and_all_mail_keeps_one_copy = None
-
-    def test_an_archive_folder_both_ways_each_switch_in_its_direction(self):
-        return self.known(super().test_an_archive_folder_both_ways_each_switch_in_its_direction, EMPTY_MODSEQ_SEARCH)
-
-    def test_turned_on_again_archive_counts_from_then_not_before(self):
-        return self.known(super().test_turned_on_again_archive_counts_from_then_not_before, EMPTY_MODSEQ_SEARCH)

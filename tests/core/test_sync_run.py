@@ -261,7 +261,7 @@ def test_flags_moves_and_deletions_reach_the_store(served, imap):
 def test_a_deletion_alone_reaches_the_store(served, imap):
     # On Cyrus (a CONDSTORE server) the only change is the deletion: the search of the
     # flags changed since the last run matches nothing and Cyrus answers it with
-    # "* SEARCH (MODSEQ n)", the answer imapclient 4.1 cannot read (ValueError).
+    # "* SEARCH (MODSEQ n)", an answer imapclient 4.1 alone cannot read.
     path = imap.folder(*[(message(f"m{n}"), 0) for n in range(3)])
     store = Store()
     assert store.run(served, BOB, [path])
@@ -269,12 +269,7 @@ def test_a_deletion_alone_reaches_the_store(served, imap):
     uids = sorted(imap.search(["ALL"]))
     imap.delete_messages(uids[0])
     imap.expunge()
-    try:
-        assert store.run(served, BOB, [path], now=3600.0)  # the deep scan is due
-    except ValueError as exc:  # known until the sync reads that answer: said, not hidden
-        if "unexpected message list" not in str(exc):
-            raise
-        pytest.xfail(f"{served['kind']} answers an empty MODSEQ search with '* SEARCH (MODSEQ n)': {exc}")
+    assert store.run(served, BOB, [path], now=3600.0)  # the deep scan is due
     assert store.keys_in(0) == server_message_ids(imap, path) and len(store.keys_in(0)) == 2
 
 
