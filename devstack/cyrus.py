@@ -16,9 +16,17 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 
-from .util import LOOPBACK, as_service_user, find_binary, free_port, give_to_service_user, service_user, stop_process
+from .util import (
+    LOOPBACK,
+    as_service_user,
+    find_binary,
+    free_port,
+    give_to_service_user,
+    service_user,
+    stop_process,
+    wait_port,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UNPACKED = os.environ.get("MCM_CYRUS_ROOT") or os.path.join(ROOT, ".deps", "cyrus")
@@ -159,35 +167,32 @@ class Cyrus:
 
     def _make_folders(self):
         """Log every account in once (Cyrus makes its Inbox then) and make the folders
-        with their roles, as Dovecot's configuration does."""
+        with their roles, as Dovecot's configuration does (the accounts side by side)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        wait_port(self.imap_port, 30, self.proc)
+        with ThreadPoolExecutor(max(1, len(self.accounts))) as pool:
+            list(pool.map(self._make_account_folders, self.accounts.items()))
+
+    def _make_account_folders(self, account):
         from imapclient import IMAPClient
         from imapclient.exceptions import IMAPClientError
 
-        deadline = time.monotonic() + 30
-        for address, password in self.accounts.items():
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"Cyrus exited with {self.proc.returncode}: see {self.folder}/master.log")
-                try:
-                    client = IMAPClient(LOOPBACK, port=self.imap_port, ssl=False, timeout=10)
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
-            try:
-                client.login(address, password)
-                existing = {path for _flags, _sep, path in client.list_folders()}
-                for name, role in FOLDERS.items():
-                    if name not in existing:
-                        typ, data = client._imap._simple_command("CREATE", name, f"(USE ({role}))")
-                        if typ != "OK":
-                            raise IMAPClientError(f"CREATE {name}: {data}")
-                    client.subscribe_folder(name)
-            except IMAPClientError as error:
-                raise RuntimeError(f"Cyrus refused to set up {address}: {error}") from error
-            finally:
-                client.logout()
+        address, password = account
+        client = IMAPClient(LOOPBACK, port=self.imap_port, ssl=False, timeout=10)
+        try:
+            client.login(address, password)
+            existing = {path for _flags, _sep, path in client.list_folders()}
+            for name, role in FOLDERS.items():
+                if name not in existing:
+                    typ, data = client._imap._simple_command("CREATE", name, f"(USE ({role}))")
+                    if typ != "OK":
+                        raise IMAPClientError(f"CREATE {name}: {data}")
+                client.subscribe_folder(name)
+        except IMAPClientError as error:
+            raise RuntimeError(f"Cyrus refused to set up {address}: {error}") from error
+        finally:
+            client.logout()
 
     def stop(self):
         if self.proc is None:
