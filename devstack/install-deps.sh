@@ -27,6 +27,32 @@ if [ -n "$missing" ]; then
     fi
 fi
 
+# Cyrus IMAP, the stack's second IMAP server: its packages cannot be installed beside
+# Dovecot's (both are an imap-server), so they are unpacked into .deps/cyrus and only
+# their libraries are installed. Without it the stack starts and its tests are skipped.
+DEPS="$(cd "$(dirname "$0")/.." && pwd)/.deps"
+unpack_cyrus() {
+    rm -rf "$DEPS/debs" "$DEPS/cyrus.new" && mkdir -p "$DEPS/debs" "$DEPS/cyrus.new"
+    chmod 755 "$DEPS"
+    (cd "$DEPS/debs" && apt-get download -qq cyrus-common cyrus-imapd >/dev/null 2>&1) || {
+        apt-get update -qq && (cd "$DEPS/debs" && apt-get download -qq cyrus-common cyrus-imapd >/dev/null 2>&1)
+    } || return 1
+    libs=$(for deb in "$DEPS"/debs/*.deb; do dpkg-deb -f "$deb" Depends; done \
+        | tr ',' '\n' | grep -v '|' | sed 's/(.*)//; s/:any//; s/ //g' | grep '^lib' | sort -u)
+    out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sasl2-bin $libs 2>&1) \
+        || { echo "$out" >&2; return 1; }
+    for deb in "$DEPS"/debs/*.deb; do dpkg-deb -x "$deb" "$DEPS/cyrus.new" || return 1; done
+    touch "$DEPS/cyrus.new/.ready" && rm -rf "$DEPS/cyrus" "$DEPS/debs" && mv "$DEPS/cyrus.new" "$DEPS/cyrus"
+}
+if [ -z "${MCM_CYRUS_ROOT:-}" ] && [ ! -e "$DEPS/cyrus/.ready" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "Unpacking Cyrus IMAP into .deps/cyrus"
+        unpack_cyrus || echo "!! Cyrus IMAP could not be unpacked: its tests will be skipped" >&2
+    else
+        echo "!! Cyrus IMAP is not unpacked (run make deps once as root): its tests will be skipped" >&2
+    fi
+fi
+
 "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 \
     | grep -v -e "Running pip as the 'root' user" -e "^\[notice\]" || true
 "$PYTHON" -m pip check >/dev/null 2>&1 || true

@@ -1,4 +1,5 @@
-"""The whole local mail stack: OAuth emulators, an SMTP sink, Dovecot and a plainer Dovecot.
+"""The whole local mail stack: OAuth emulators, an SMTP sink, Dovecot, a plainer Dovecot
+and Cyrus IMAP (the second, independent IMAP server).
 
 ``python3 -m devstack.stack serve --dir FOLDER [--demo]`` starts everything,
 writes ``FOLDER/stack.json`` (ports, URLs, accounts) once it is ready, and stops
@@ -9,8 +10,10 @@ import argparse
 import json
 import os
 import signal
+import sys
 import threading
 
+from .cyrus import Cyrus, cyrus_missing
 from .dovecot import Dovecot
 from .oauth_emulator import OAuthEmulator
 from .smtp_sink import SmtpSink
@@ -36,7 +39,8 @@ class MailStack:
     def __init__(self, folder, accounts=None):
         self.folder = os.path.abspath(folder)
         self.accounts = dict(accounts or TEST_ACCOUNTS)
-        self.emulator = self.sink = self.dovecot = self.plain = None
+        self.emulator = self.sink = self.dovecot = self.plain = self.cyrus = None
+        self.cyrus_missing = None
 
     def start(self):
         os.makedirs(self.folder, exist_ok=True)
@@ -57,6 +61,11 @@ class MailStack:
                 accounts=self.accounts,
                 plain=True,
             ).start()
+            self.cyrus_missing = cyrus_missing()
+            if self.cyrus_missing:  # the stack still starts; every Cyrus test says it is skipped and why
+                sys.stderr.write(f"!! mail stack without Cyrus IMAP: {self.cyrus_missing}\n")
+            else:
+                self.cyrus = Cyrus(os.path.join(self.folder, "cyrus"), accounts=self.accounts).start()
         except BaseException:
             self.stop()
             raise
@@ -93,6 +102,9 @@ class MailStack:
             "switches": f"{self.emulator.google_url}/_test",
             # a server with no folder roles, no CONDSTORE and no MOVE; the same accounts
             "plain": {"host": "127.0.0.1", "imap_port": self.plain.imap_port, "users": self.plain_users},
+            # Cyrus IMAP, the same accounts; without it, why (its tests are skipped with that reason)
+            "cyrus": {"host": "127.0.0.1", "imap_port": self.cyrus.imap_port} if self.cyrus else None,
+            "cyrus_missing": self.cyrus_missing,
         }
 
     @property
@@ -100,10 +112,10 @@ class MailStack:
         return os.path.join(self.plain.folder, "users")
 
     def stop(self):
-        for part in (self.plain, self.dovecot, self.sink, self.emulator):
+        for part in (self.cyrus, self.plain, self.dovecot, self.sink, self.emulator):
             if part is not None:
                 part.stop()
-        self.dovecot = self.plain = self.sink = self.emulator = None
+        self.cyrus = self.dovecot = self.plain = self.sink = self.emulator = None
 
     def __enter__(self):
         return self.start()

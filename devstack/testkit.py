@@ -136,6 +136,30 @@ def connect_oauth(env, stack, provider, address, list_folders=True):
     return mailbox
 
 
+# The stack's IMAP servers the sync suite runs against: Dovecot, Cyrus IMAP, and a
+# plainer Dovecot (no folder roles, no CONDSTORE, no MOVE) where the stack has one.
+IMAP_SERVERS = ("dovecot", "cyrus", "plain")
+
+
+def imap_server(stack, kind="dovecot"):
+    """The stack's IMAP server ``kind`` as ``{"host", "imap_port"}`` (the same accounts on
+    each), or ``None`` when this stack has none (:func:`imap_server_missing` says why)."""
+    if kind == "dovecot":
+        return {"host": stack["host"], "imap_port": stack["imap_port"]}
+    found = stack.get(kind)
+    return {"host": found["host"], "imap_port": found["imap_port"]} if found else None
+
+
+def imap_server_missing(stack, kind):
+    """Why the tests against ``kind`` cannot run on this stack (said when they are
+    skipped), or ``None``."""
+    if imap_server(stack, kind):
+        return None
+    if kind == "cyrus":
+        return f"NOT RUN against Cyrus IMAP: {stack.get('cyrus_missing') or 'this stack has no Cyrus'}"
+    return f"NOT RUN: this stack has no {kind} IMAP server"
+
+
 def server_message_ids(client, path):
     """The Message-IDs of every message of ``path`` on an IMAP server, sorted (what the
     sync must leave in Odoo: each once)."""

@@ -22,6 +22,7 @@ from . import test_health_two_processes
 from . import test_sync
 from . import test_sync_two_processes
 from . import test_sync_archive
+from . import test_sync_cyrus
 from . import test_sync_reconnect
 from . import test_sync_rights
 from . import test_sending_identity

@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import ChromeBrowserException
 
-from ..devstack.testkit import custom_mailbox_values, stack_parameters
+from ..devstack.testkit import custom_mailbox_values, imap_server, imap_server_missing, stack_parameters
 
 GOOGLE_PARAMS = ("google_gmail_client_id", "google_gmail_client_secret")
 MICROSOFT_PARAMS = ("microsoft_outlook_client_id", "microsoft_outlook_client_secret")
@@ -146,21 +146,33 @@ def sync_until_done(mailbox, rounds=20):
 
 
 class StackMixin:
-    """Skip (loudly) when the local mail stack is not running; configure the addon for it."""
+    """Skip (loudly) when the local mail stack is not running; configure the addon for it.
+
+    ``imap_server`` is the stack's IMAP server the custom mailboxes and the test's own
+    IMAP sessions use ("dovecot", "cyrus" or "plain"; SMTP stays Dovecot's)."""
+
+    imap_server = "dovecot"
 
     @classmethod
     def _require_stack(cls):
         cls.stack = load_stack()
         if not cls.stack:
             raise unittest.SkipTest("the local mail stack is not running: use `make test`")
+        missing = imap_server_missing(cls.stack, cls.imap_server)
+        if missing:
+            raise unittest.SkipTest(missing)
         return cls.stack
 
     @classmethod
     def _setup_stack(cls, env):
         configure_stack(env, cls._require_stack())
 
+    @property
+    def imap_port(self):
+        return imap_server(self.stack, self.imap_server)["imap_port"]
+
     def custom_values(self, address, **values):
-        return custom_mailbox_values(self.stack, address, **values)
+        return custom_mailbox_values(self.stack, address, **{"imap_port": self.imap_port, **values})
 
 
 def odoo_shell_command(dbname):

@@ -40,7 +40,7 @@ class ServerFoldersMixin:
 
     def setUp(self):
         super().setUp()
-        self.imap = IMAPClient(self.stack["host"], port=self.stack["imap_port"], ssl=False, timeout=10)
+        self.imap = IMAPClient(self.stack["host"], port=self.imap_port, ssl=False, timeout=10)
         self.imap.login(BOB, self.stack["accounts"][BOB])
         self.made = []
         self.addCleanup(self.cleanup)

@@ -23,7 +23,7 @@ class CarolsInboxMixin:
 
     def setUp(self):
         super().setUp()
-        self.imap = IMAPClient(self.stack["host"], port=self.stack["imap_port"], ssl=False, timeout=10)
+        self.imap = IMAPClient(self.stack["host"], port=self.imap_port, ssl=False, timeout=10)
         self.imap.login(CAROL, self.stack["accounts"][CAROL])
         self.empty()
         self.addCleanup(self.imap.logout)
