@@ -295,14 +295,32 @@ def from_oauth_error(provider, status, payload, retry_after=None, **params):
     return diagnose("request", error or str(status), detail=detail, **params)
 
 
+_RESPONSE_CODE = re.compile(r"\[([A-Z-]+)")
+# codes of a NO that still mean "these credentials are not taken" (RFC 5530); an ALERT's
+# words must reach the user as they are, so it is not one of them
+_CREDENTIAL_CODES = {"AUTHENTICATIONFAILED", "AUTHORIZATIONFAILED", "EXPIRED"}
+
+
+def _refused_sign_in(text):
+    """A NO to the sign-in that refuses the credentials, whatever the server's words
+    ("[AUTHENTICATIONFAILED] …", "Login failed: authentication failure", "LOGON failure…"):
+    RFC 3501 gives a NO to LOGIN that meaning unless a response code says otherwise. A BAD
+    (imaplib: "LOGIN command error: BAD …") is a server that did not understand."""
+    codes = set(_RESPONSE_CODE.findall(text))
+    if "AUTHENTICATIONFAILED" in codes:
+        return True
+    return "command error: BAD" not in text and codes <= _CREDENTIAL_CODES
+
+
 def from_imap_error(message, **params):
-    """Classify an IMAP ``NO``/``BAD`` answer to LOGIN/AUTHENTICATE."""
+    """Classify an IMAP ``NO``/``BAD`` answer to LOGIN/AUTHENTICATE (imapclient's
+    ``LoginError``: the server's words, or imaplib's "command error: BAD …")."""
     text = str(message)
     if "[THROTTLED]" in text or "[LIMIT]" in text:
         return diagnose("throttled", "THROTTLED", None, **params)
     if "[UNAVAILABLE]" in text:  # the provider asks to come back later: back off, as for [THROTTLED]
         return diagnose("throttled", "UNAVAILABLE", None, **params)
-    if "[AUTHENTICATIONFAILED]" in text or "AUTHENTICATE failed" in text or "LOGIN failed" in text:
+    if _refused_sign_in(text):
         kind = "password" if params.pop("with_password", False) else "revoked"
         return diagnose(kind, "AUTHENTICATIONFAILED", **params)
     params.pop("with_password", None)

@@ -97,10 +97,11 @@ def list_folders(client, gmail=False):
     default = GMAIL_DEFAULT_SELECTED if gmail else DEFAULT_SELECTED
     folders = []
     for flags, delimiter, path in client.list_folders():
-        names = {f.decode() if isinstance(f, bytes) else str(f) for f in flags}
-        if "\\Noselect" in names or "\\NonExistent" in names:
+        # flags are case-insensitive (Cyrus's own role options say "\\sent")
+        names = {(f.decode() if isinstance(f, bytes) else str(f)).lower() for f in flags}
+        if "\\noselect" in names or "\\nonexistent" in names:
             continue
-        special = next((f for f in SPECIAL_USE if f in names), "")
+        special = next((f for f in SPECIAL_USE if f.lower() in names), "")
         sep = delimiter.decode() if isinstance(delimiter, bytes) else (delimiter or "/")
         name = path.rsplit(sep, 1)[-1] if sep else path
         inbox = path.upper() == "INBOX"

@@ -155,3 +155,31 @@ def test_unknown_request_error_is_not_called_temporary():
     diag = from_oauth_error("Google", 400, {"error": "redirect_uri_mismatch"}, **ADDR)
     assert (diag.kind, diag.state) == ("request", ERROR)
     assert "redirect URI" in diag.render()[1]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "b'[AUTHENTICATIONFAILED] Authentication failed.'",  # Dovecot
+        "b'Login failed: authentication failure'",  # Cyrus
+        "b'Login failed.'",  # Courier
+        "b'LOGON failure: unknown user name or bad password.'",  # Exchange on premises
+        "b'AUTHENTICATE failed.'",  # Exchange Online
+    ],
+)
+def test_a_refused_sign_in_is_the_password_whatever_the_server_s_words(answer):
+    # imapclient's LoginError of a NO answer to LOGIN/AUTHENTICATE: the server's words
+    assert from_imap_error(answer, with_password=True, **SERVER).kind == "password"
+    assert from_imap_error(answer, with_password=False, **SERVER).kind == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("LOGIN command error: BAD [b'Error in IMAP command LOGIN: Missing arguments']", "protocol"),
+        ("b'[UNAVAILABLE] Temporary authentication failure'", "throttled"),
+        ("b'[PRIVACYREQUIRED] Plaintext authentication disallowed'", "protocol"),
+    ],
+)
+def test_a_sign_in_answer_that_is_not_about_the_credentials_is_not_taken_for_them(answer, kind):
+    assert from_imap_error(answer, with_password=True, **SERVER).kind == kind

@@ -317,11 +317,6 @@ def test_a_refused_password_is_a_diagnosis_not_a_crash(served):
     failures = {}
     drive(runs, lambda *_: None, workers=1, failed=failures.__setitem__)
     assert isinstance(failures[BOB], SyncFailedError)
-    if served["kind"] == "cyrus" and failures[BOB].diagnosis.kind == "protocol":
-        # Known: Cyrus refuses a password with "NO Login failed: authentication failure",
-        # without the [AUTHENTICATIONFAILED] code Dovecot sends, and the diagnosis takes
-        # it for a server that does not speak IMAP instead of a wrong password.
-        pytest.xfail("Cyrus's refusal has no [AUTHENTICATIONFAILED]: diagnosed 'protocol', not 'password'")
     assert failures[BOB].diagnosis.kind == "password"
 
 
