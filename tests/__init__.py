@@ -41,3 +41,4 @@ from . import test_my_mail
 from . import test_web_my_mail
 from . import test_words
 from . import test_web_words
+from . import test_sync_faults
