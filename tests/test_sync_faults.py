@@ -281,10 +281,20 @@ class TestSyncFaults(StackMixin, OdooProcessesMixin, TransactionCase):
         path = self.fill(self.imap)
         self.paths.append(path)
         box_id = self.mailbox([path])
-        self.proxy.cut(DOWN, after=3000, pattern=b"BODY[] {")  # some bodies in, then the middle of one
-        self.sync(box_id)
+        bodies = []
+
+        def count(line, _conn):
+            if body_line(line):
+                bodies.append(line)
+                if len(bodies) == BUDGET:  # the next round's connection is cut inside its first body
+                    self.proxy.cut(DOWN, after=200, pattern=b"BODY[] {")  # (each body is over 400 bytes)
+            return line
+
+        self.proxy.rewrite(count)
+        self.sync(box_id)  # until a round fails
+        self.proxy.clear()
         self.assertEqual(self.proxy.cuts, 1)
-        self.assertEqual(self.stored(box_id), 0)  # nothing of the batch that was cut
+        self.assertEqual(self.stored(box_id), BUDGET)  # the first batch, nothing of the one cut
         problem, failures, state = self.sync_row(box_id)
         self.assertIn(f"127.0.0.1 on port {self.proxy.port}", problem or "")
         self.assertIn("dropped", problem or "")  # the sync says the connection dropped
@@ -325,12 +335,20 @@ class TestSyncFaults(StackMixin, OdooProcessesMixin, TransactionCase):
         self.sync(box_id)
         self.assert_exactly_the_server_s(box_id, self.imap, [inbox, copy])
 
-    def test_killed_in_the_middle_of_the_sent_copy_s_append(self):
+    def test_killed_before_the_sent_copy_s_append_reaches_the_server(self):
+        self.killed_while_filing_the_sent_copy(filed=False)
+
+    def test_killed_once_the_server_stored_the_sent_copy(self):
+        self.killed_while_filing_the_sent_copy(filed=True)
+
+    def killed_while_filing_the_sent_copy(self, filed):
+        """A mail sent through a custom mailbox, the sending process killed while it files
+        the Sent copy (the ``APPEND`` sent, or answered): the next runs of the queue and of
+        the sync file it once and send nothing again."""
         box_id = self.mailbox([], address=ALICE, login=ALICE, password=self.stack["accounts"][ALICE])
         subject = "faults sent copy " + secrets.token_hex(4)
         with self.committed() as env:
-            box = env["mail.mailbox"].browse(box_id)
-            box._sync_mail_server()
+            env["mail.mailbox"].browse(box_id)._sync_mail_server()
             env["mail.mailbox.folder"].sudo().create(
                 {"mailbox_id": box_id, "path": "Sent", "name": "Sent", "special_use": "\\Sent", "selected": False}
             )
@@ -340,29 +358,39 @@ class TestSyncFaults(StackMixin, OdooProcessesMixin, TransactionCase):
             mail_id = mail.id
         self.addCleanup(self.unlink_committed, "mail.mail", mail_id)
         holder, kill = self.killer()
+        appending = {}
 
         def watch(line, _conn):
             if b" APPEND " in line.upper():
+                appending["tag"] = line.split(b" ", 1)[0]
+                if not filed:
+                    kill()
+
+        def answer(line, _conn):
+            if filed and appending and line.startswith(appending["tag"] + b" OK"):
                 kill()
+            return line
 
         self.proxy.watch(watch)
+        self.proxy.rewrite(answer)
         holder["process"] = self.odoo_process(f'env["mail.mail"].process_email_queue(ids=[{mail_id}])\n')
         self.wait_killed(holder)
         self.proxy.clear()
         alice = self.client(self.stack["imap_port"], ALICE)
         self.addCleanup(alice.logout)
 
-        def copies():
+        def state():
             alice.select_folder("Sent", readonly=True)
-            return len(alice.search(["SUBJECT", subject]))
+            with self.committed() as env:
+                waiting = env["mail.mailbox.sent.copy"].search_count([("mailbox_id", "=", box_id)])
+                mail_state = env["mail.mail"].browse(mail_id).state
+            return len(received_all(self, subject)), len(alice.search(["SUBJECT", subject])), waiting, mail_state
 
-        self.assertEqual((len(received_all(self, subject)), copies()), (1, 0))  # sent, its copy not filed
+        self.assertEqual(state(), (1, int(filed), 1, "sent"))  # sent; its copy waits in Odoo
         # the next runs of the queue and of the sync
         self.finished(self.odoo_process(f'env["mail.mail"].process_email_queue(ids=[{mail_id}])\nenv.cr.commit()\n'))
         self.finished(self.odoo_process('env["mail.mailbox"]._cron_sync()\nenv.cr.commit()\n'))
-        self.assertEqual((len(received_all(self, subject)), copies()), (1, 1))  # sent once, filed once
-        with self.committed() as env:
-            self.assertEqual(env["mail.mail"].browse(mail_id).state, "sent")
+        self.assertEqual(state(), (1, 1, 0, "sent"))  # sent once, filed once
 
     def test_imap_server_restarted_while_a_sync_is_under_way(self):
         from ..devstack.dovecot import Dovecot
