@@ -198,7 +198,11 @@ class Dovecot:
         for sub in ("run", "state", "home"):
             os.makedirs(os.path.join(self.folder, sub), exist_ok=True)
         user = service_user()
-        self.imap_port, self.submission_port = ports or (free_port(), free_port())
+        # stopped and started again (a restart): the same ports, the same mail
+        self.imap_port, self.submission_port = ports or (
+            self.imap_port or free_port(),
+            self.submission_port or free_port(),
+        )
         conf = CONF.format(
             folder=self.folder,
             imap_port=self.imap_port,

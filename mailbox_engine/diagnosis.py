@@ -154,6 +154,11 @@ CATALOG = {
             "(STARTTLS) for SMTP."
         ),
     ),
+    "dropped": (
+        TRANSIENT,
+        _("The connection to {host} on port {port} dropped in the middle of the sync."),
+        _("Nothing to do: what was fetched is kept, and the next sync goes on from there in a minute."),
+    ),
     "timeout": (
         TRANSIENT,
         _("{host} did not answer on port {port} within {timeout} seconds."),

@@ -27,3 +27,4 @@ from . import ir_attachment
 from . import ir_http
 from . import res_partner
 from . import crm_lead
+from . import mail_mailbox_sent_copy

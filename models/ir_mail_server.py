@@ -11,7 +11,7 @@ from ..mailbox_engine import providers
 from ..mailbox_engine import smtp as smtp_lib
 
 # cursor cache keys, for one sending call
-SENT_COPIES = "mail_connected_mailbox.sent_copies"  # copies to file in Sent folders
+SENT_COPIES = "mail_connected_mailbox.sent_copies"  # mailboxes with copies to file in their Sent folder
 STOPPED_MAILBOXES = "mail_connected_mailbox.stopped"  # mailboxes that stopped sending here
 DEFERRED = "mail_connected_mailbox.deferred"  # the mail being sent waits and is tried again
 LAST_SENT = "mail_connected_mailbox.last_sent"  # Message-Id of the last message that left
@@ -225,7 +225,7 @@ class IrMailServer(models.Model):
         """Note the message that left for a copy in the mailbox's Sent folder, with its Bcc."""
         if bcc:
             message["Bcc"] = bcc
-        self.env.cr.cache.setdefault(SENT_COPIES, []).append((mailbox_id, message.as_bytes(), message_id))
+        self.env["mail.mailbox.sent.copy"]._note(mailbox_id, message.as_bytes(), message_id)
         if session is None:  # one message on its own connection: file its copy now
             self.env["mail.mailbox"]._file_sent_copies()
 

@@ -1,7 +1,6 @@
 """Sending through the user's own mailbox: its outgoing server, kept in step with it,
 and the SMTP sign-in (XOAUTH2 with a cached token, or the password)."""
 
-import logging
 import smtplib
 
 from markupsafe import Markup
@@ -11,7 +10,6 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import email_normalize, formataddr
 
 from ..mailbox_engine import diagnosis as diag_lib
-from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine import smtp as smtp_lib
 from ..mailbox_engine.connection_test import diagnosis_params
@@ -21,7 +19,6 @@ from .mail_mailbox import ADMIN_GROUP, PARAM, counted
 
 RESUMED = "mcm_resumed"  # cursor cache: {mailbox id: what its reconnect released and left waiting}
 
-_logger = logging.getLogger(__name__)
 SERVER_SEQUENCE = 5  # before Odoo's usual servers, for the mailbox's own address
 ENCRYPTION = {providers.SECURITY_SSL: "ssl", providers.SECURITY_STARTTLS: "starttls", providers.SECURITY_NONE: "none"}
 
@@ -538,24 +535,8 @@ class MailMailbox(models.Model):
     def _file_sent_copies(self):
         """File the copies noted while sending (:meth:`ir.mail_server.send_email`) in each
         mailbox's Sent folder: once, even when a mail is sent again (by its Message-ID).
-        A copy that cannot be filed is logged; it never fails what was sent."""
-        pending = self.env.cr.cache.pop(SENT_COPIES, [])
-        by_mailbox = {}
-        for mailbox_id, raw, message_id in pending:
-            by_mailbox.setdefault(mailbox_id, []).append((raw, message_id))
-        for mailbox_id, copies in by_mailbox.items():
-            mailbox = self.sudo().browse(mailbox_id)
-            sent = mailbox.folder_ids.filtered(lambda f: f.use == "\\Sent" and f.present)[:1]
-            if not sent:
-                _logger.info("Mailbox %s has no Sent folder: %s sent copies not filed", mailbox_id, len(copies))
-                continue
-            try:
-                with imap_lib.session(mailbox._server("imap"), mailbox.email) as client:
-                    for raw, message_id in copies:
-                        imap_lib.append_once(client, sent.path, raw, message_id)
-                filed = [message_id for _raw, message_id in copies]
-                self.env["mail.notification"].sudo().search(
-                    [("mcm_mailbox_id", "=", mailbox.id), ("mail_message_id.message_id", "in", filed)]
-                ).write({"mcm_sent_copy": True})
-            except Exception:  # the mail left; only its copy is missing
-                _logger.warning("Could not file %s sent copies for mailbox %s", len(copies), mailbox_id, exc_info=True)
+        A copy that cannot be filed waits for the next call or sync
+        (``mail.mailbox.sent.copy``); it never fails what was sent."""
+        mailbox_ids = self.env.cr.cache.pop(SENT_COPIES, set())
+        if mailbox_ids:
+            self.env["mail.mailbox.sent.copy"]._file(sorted(mailbox_ids))

@@ -441,7 +441,9 @@ def sync_mailbox(
             yield from sync_folder(run, folder, now, condstore=condstore, backfill_days=backfill_days)
     except (OSError, EOFError, IMAPClientError) as exc:
         params = diagnosis_params(server, "IMAP", address)
-        if isinstance(exc, IMAPClientError):
+        if isinstance(exc, ConnectionError | EOFError | IMAPClientAbortError):  # it answered, then went away
+            diagnosis = diag_lib.diagnose("dropped", type(exc).__name__, **params)
+        elif isinstance(exc, IMAPClientError):
             diagnosis = diag_lib.diagnose("protocol", "IMAP", detail=str(exc)[:200], **params)
         else:
             diagnosis = diag_lib.from_network_error(exc, timeout=server.timeout, **params)
