@@ -172,7 +172,9 @@ class StackMixin:
         return imap_server(self.stack, self.imap_server)["imap_port"]
 
     def custom_values(self, address, **values):
-        return custom_mailbox_values(self.stack, address, **{"imap_port": self.imap_port, **values})
+        # also called on the class (``cls.custom_values(cls, …)`` in setUpClass): no property here
+        port = imap_server(self.stack, self.imap_server)["imap_port"]
+        return custom_mailbox_values(self.stack, address, **{"imap_port": port, **values})
 
 
 def odoo_shell_command(dbname):
