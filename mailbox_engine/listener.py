@@ -179,6 +179,7 @@ class Listener:
         self._tasks = {}  # key: (task, server, address)
         self._idling = set()  # keys whose connection is in IDLE (or NOOP polling) right now
         self._pending = set()  # keys whose on_change is due after the debounce
+        self._refused = set()  # keys whose sign-in was refused (not held until credentials change)
         self.counters = {"connects": 0, "idles": 0, "changes": 0, "drops": 0, "refused": 0}
         self._connecting = None
 
@@ -225,8 +226,8 @@ class Listener:
     # -- what the owner asks (any thread) ----------------------------------------------
     def add(self, key, server, address):
         """Hold ``key``'s Inbox; again with other credentials (a new token, a new
-        password), its connection is made again with them; again with the same ones
-        after a refused sign-in, it is tried again."""
+        password), its connection is made again with them. Again with the credentials
+        the server refused, nothing is tried (they would be refused again)."""
         self._call(self._add, key, server, address)
 
     def remove(self, key):
@@ -252,8 +253,9 @@ class Listener:
 
     def _add(self, key, server, address):
         held = self._tasks.get(key)
-        if held and not held[0].done() and held[1:] == (server, address):
+        if held and held[1:] == (server, address) and (not held[0].done() or key in self._refused):
             return
+        self._refused.discard(key)
         if held:
             held[0].cancel()
         task = self.loop.create_task(self._hold(key, server, address), name=f"mailbox-listener-{key}")
@@ -262,6 +264,7 @@ class Listener:
     def _remove(self, key):
         held = self._tasks.pop(key, None)
         self._idling.discard(key)
+        self._refused.discard(key)
         if held:
             held[0].cancel()
 
@@ -279,6 +282,7 @@ class Listener:
             except SignInRefusedError as exc:
                 self._idling.discard(key)
                 self.counters["refused"] += 1
+                self._refused.add(key)
                 if self.on_auth_failed:
                     self._tell(self.on_auth_failed, key, exc.diagnosis)
                 return

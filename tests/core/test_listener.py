@@ -90,6 +90,9 @@ def test_a_refused_password_is_said_with_its_diagnosis_and_not_tried_again(stack
         assert CAROL in cause + fix
         time.sleep(1)
         assert lis.counters["refused"] == 1 and not lis.idling("carol")  # no storm of refused sign-ins
+        lis.add("carol", server(stack, password="not-the-password"), CAROL)  # the same: not tried again
+        time.sleep(1)
+        assert lis.counters["refused"] == 1 and events.empty()
         lis.add("carol", server(stack), CAROL)  # the password given again: held again
         assert wait_for(lambda: lis.idling("carol"))
 
