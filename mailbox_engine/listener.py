@@ -53,6 +53,7 @@ STABLE_SECONDS = 60.0  # a connection that idled this long resets the back-off
 
 _UNTAGGED_CHANGE = re.compile(rb"^\* \d+ (EXISTS|EXPUNGE|FETCH)\b", re.IGNORECASE)
 _LITERAL = re.compile(rb"\{(\d+)\+?\}$")
+_MARK = re.compile(rb"\[(UIDVALIDITY|UIDNEXT) (\d+)\]", re.IGNORECASE)
 _CAPABILITY = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.IGNORECASE)
 
 
@@ -224,11 +225,16 @@ class Listener:
         self.stop()
 
     # -- what the owner asks (any thread) ----------------------------------------------
-    def add(self, key, server, address):
+    def add(self, key, server, address, inbox_mark=None):
         """Hold ``key``'s Inbox; again with other credentials (a new token, a new
         password), its connection is made again with them. Again with the credentials
-        the server refused, nothing is tried (they would be refused again)."""
-        self._call(self._add, key, server, address)
+        the server refused, nothing is tried (they would be refused again).
+
+        ``inbox_mark``: ``(UIDVALIDITY, UIDNEXT)`` of the Inbox as last synced: when the
+        server's differ once the Inbox is open, mail came in while nobody listened, and
+        ``on_change`` is called (``(None, None)``, never synced: called; ``None``: not
+        compared)."""
+        self._call(self._add, key, server, address, inbox_mark)
 
     def remove(self, key):
         """Stop holding ``key`` (its connection is closed)."""
@@ -251,14 +257,14 @@ class Listener:
     async def _run(self, fn, *args):
         fn(*args)
 
-    def _add(self, key, server, address):
+    def _add(self, key, server, address, inbox_mark=None):
         held = self._tasks.get(key)
         if held and held[1:] == (server, address) and (not held[0].done() or key in self._refused):
             return
         self._refused.discard(key)
         if held:
             held[0].cancel()
-        task = self.loop.create_task(self._hold(key, server, address), name=f"mailbox-listener-{key}")
+        task = self.loop.create_task(self._hold(key, server, address, inbox_mark), name=f"mailbox-listener-{key}")
         self._tasks[key] = (task, server, address)
 
     def _remove(self, key):
@@ -269,13 +275,13 @@ class Listener:
             held[0].cancel()
 
     # -- one mailbox -------------------------------------------------------------------
-    async def _hold(self, key, server, address):
+    async def _hold(self, key, server, address, inbox_mark):
         failures = 0
         first = True
         while True:
             started = time.monotonic()
             try:
-                await self._session(key, server, address, changed_meanwhile=not first)
+                await self._session(key, server, address, inbox_mark if first else False)
             except asyncio.CancelledError:
                 self._idling.discard(key)
                 raise
@@ -295,15 +301,25 @@ class Listener:
             delay = min(self.backoff_max, self.backoff * 2 ** (failures - 1))
             await asyncio.sleep(random.uniform(delay / 2, delay))
 
-    async def _session(self, key, server, address, changed_meanwhile=False):
+    async def _session(self, key, server, address, inbox_mark):
+        """One connection, from the sign-in to its end. ``inbox_mark``: see :meth:`add`
+        (``False``: back after a drop, mail may have come meanwhile)."""
         async with self._connecting:
             connection = await self._open(server)
         try:
             await self._sign_in(connection, server, address)
-            status, _text = await connection.command(b"EXAMINE INBOX")
+            found = {}
+
+            def opened(data):
+                for name, value in _MARK.findall(data):
+                    found[name.upper()] = int(value)
+
+            status, _text = await connection.command(b"EXAMINE INBOX", untagged=opened)
             if status != "OK":
                 raise DroppedError(f"EXAMINE {status}")
-            if changed_meanwhile:
+            if inbox_mark is False or (
+                inbox_mark is not None and tuple(inbox_mark) != (found.get(b"UIDVALIDITY"), found.get(b"UIDNEXT"))
+            ):
                 self._changed(key)
             self.counters["connects"] += 1
             if b"IDLE" in connection.capabilities:

@@ -38,6 +38,13 @@ def append(stack, subject="Hello"):
         )
 
 
+def inbox_mark(stack):
+    with IMAPClient(stack["host"], port=stack["imap_port"], ssl=False, timeout=10) as client:
+        client.login(CAROL, stack["accounts"][CAROL])
+        status = client.folder_status("INBOX", ["UIDVALIDITY", "UIDNEXT"])
+        return status[b"UIDVALIDITY"], status[b"UIDNEXT"]
+
+
 def wait_for(condition, deadline=DEADLINE):
     ends = time.monotonic() + deadline
     while time.monotonic() < ends:
@@ -73,7 +80,19 @@ def test_append_on_an_idle_inbox_is_seen_once_and_idle_is_issued_again(stack, ev
         assert wait_for(lambda: listener.counters["idles"] >= 3)
         assert listener.counters["connects"] == 1  # the same connection all along
         append(stack, "Third")
+        mark = inbox_mark(stack)
         assert next_event(events) == ("change", "carol")
+        listener.remove("carol")
+        assert wait_for(lambda: not listener.idling("carol"))
+        # held again, told what was synced last: mail that came in meanwhile is a change at once
+        listener.add("carol", server(stack), CAROL, inbox_mark=(mark[0], mark[1] - 1))
+        assert next_event(events) == ("change", "carol")
+        assert wait_for(lambda: listener.idling("carol"))
+        listener.remove("carol")
+        listener.add("carol", server(stack), CAROL, inbox_mark=inbox_mark(stack))  # nothing new: no change
+        assert wait_for(lambda: listener.idling("carol"))
+        time.sleep(0.6)
+        assert events.empty()
         listener.remove("carol")
         assert wait_for(lambda: not listener.idling("carol"))
         append(stack, "Fourth")
