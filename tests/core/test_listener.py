@@ -8,6 +8,7 @@ import time
 
 import pytest
 from imapclient import IMAPClient
+from test_connection_check import _google_token
 
 from devstack.tcp_proxy import Proxy
 from mailbox_engine.connection_test import Server
@@ -127,3 +128,25 @@ def test_a_dropped_connection_comes_back_and_says_what_came_meanwhile(stack, eve
         assert lis.counters["drops"] == 1 and proxy.connections == 2
         append(stack, "After")
         assert next_event(events) == ("change", "carol")
+
+
+def test_a_token_signs_in_and_once_revoked_a_dropped_connection_says_the_access_is_lost(stack, switch, events):
+    address = "listen-oauth@gmail.test"
+    token = _google_token(stack, address)
+    with (
+        Proxy(stack["imap_port"]) as proxy,
+        Listener(
+            lambda key: events.put(("change", key)), lambda key, d: events.put(("refused", key, d)), backoff=0.5
+        ) as lis,
+    ):
+        google = Server("127.0.0.1", proxy.port, "none", address, oauth_token=token, label="Google", timeout=10)
+        lis.add("oz", google, address)
+        assert wait_for(lambda: lis.idling("oz"))  # AUTHENTICATE XOAUTH2 took the token
+        switch("revoke", email=address)
+        proxy.drop_all()
+        event = next_event(events)
+        while event and event[0] == "change":  # back after the drop: a change may be said first
+            event = next_event(events)
+        kind, key, diagnosis = event
+        assert (kind, key, diagnosis.kind, diagnosis.state) == ("refused", "oz", "revoked", AUTH_LOST)
+        assert "Google" in diagnosis.render()[0]
