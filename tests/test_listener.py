@@ -21,7 +21,8 @@ from odoo import fields
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
-from ..devstack.testkit import stack_parameters
+from ..devstack.tcp_proxy import Proxy
+from ..devstack.testkit import set_account_password, stack_parameters
 from ..models.mail_mailbox_listen import LOCK_CLASS
 from .common import OdooProcessesMixin, StackMixin, configure_stack, custom_mailbox_values
 
@@ -78,15 +79,20 @@ class TestListener(StackMixin, OdooProcessesMixin, TransactionCase):
         self.imap.logout()
 
     # -- helpers -------------------------------------------------------------------------
-    def mailboxes(self, count):
+    def mailboxes(self, count, **values):
         """Connected mailboxes on Carol's account, Inbox ticked, synced by polling only
         in an hour (what comes sooner came through the listener)."""
         tag = secrets.token_hex(3)
         with self.committed() as env:
             boxes = env["mail.mailbox"]
             for n in range(count):
-                values = custom_mailbox_values(self.stack, f"listen-{tag}-{n}@custom.test", login=CAROL)
-                box = env["mail.mailbox"].create({**values, "password": self.stack["accounts"][CAROL]})
+                address = f"listen-{tag}-{n}@custom.test"
+                box = env["mail.mailbox"].create(
+                    {
+                        **custom_mailbox_values(self.stack, address, login=CAROL, **values),
+                        "password": self.stack["accounts"][CAROL],
+                    }
+                )
                 box._set_state("connected")
                 env["mail.mailbox.folder"].create(
                     {"mailbox_id": box.id, "path": "INBOX", "name": "Inbox", "selected": True}
@@ -173,6 +179,25 @@ class TestListener(StackMixin, OdooProcessesMixin, TransactionCase):
         )
         message_id = self.append()
         self.wait_until(lambda: self.synced(ids, message_id) == set(ids), "the new message in Odoo", second)
+
+    def test_a_password_refused_when_the_listener_signs_in_again_turns_the_mailbox_to_access_lost(self):
+        with Proxy(self.stack["imap_port"]) as proxy:
+            (box_id,) = self.mailboxes(1, imap_port=proxy.port)
+            process = self.listener()
+            self.wait_until(lambda: self.holders([box_id]), "the listener holds the mailbox", process)
+            self.wait_until(lambda: proxy.connections, "the listener connected", process)
+            previous = set_account_password(self.stack, CAROL, "changed-" + secrets.token_hex(4))
+            self.addCleanup(set_account_password, self.stack, CAROL, previous)
+            proxy.drop_all()  # the provider ends the session; the listener signs in again, refused
+
+            def state():
+                with self.committed() as env:
+                    box = env["mail.mailbox"].browse(box_id)
+                    return box.state == "auth_lost" and (box.last_error_cause, box.email)
+
+            cause, address = self.wait_until(state, "the mailbox in Access lost", process)
+            self.assertIn(address, cause)
+            self.wait_until(lambda: not self.holders([box_id]), "the mailbox left the listener", process)
 
     def tried_locks(self, pid):
         with self.committed() as env:
