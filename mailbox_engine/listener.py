@@ -213,6 +213,8 @@ class Listener:
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout)
+        with contextlib.suppress(Exception):  # the threads that opened the sockets
+            asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop).result(timeout)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)
         self.loop.close()

@@ -2,6 +2,7 @@
 IDLE is issued again, a refused password is said with its diagnosis, and a dropped
 connection comes back by itself."""
 
+import dataclasses
 import queue
 import secrets
 import time
@@ -142,6 +143,13 @@ def test_a_token_signs_in_and_once_revoked_a_dropped_connection_says_the_access_
         google = Server("127.0.0.1", proxy.port, "none", address, oauth_token=token, label="Google", timeout=10)
         lis.add("oz", google, address)
         assert wait_for(lambda: lis.idling("oz"))  # AUTHENTICATE XOAUTH2 took the token
+        # a token refreshed before it expires: the connection is made again with it
+        refreshed = dataclasses.replace(google, oauth_token=_google_token(stack, address))
+        lis.add("oz", refreshed, address)
+        assert wait_for(lambda: lis.idling("oz") and lis.counters["connects"] == 2)
+        lis.add("oz", dataclasses.replace(refreshed), address)  # the same again: nothing done
+        time.sleep(0.5)
+        assert lis.counters["connects"] == 2 and proxy.connections == 2
         switch("revoke", email=address)
         proxy.drop_all()
         event = next_event(events)
