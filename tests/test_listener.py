@@ -22,9 +22,9 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..devstack.tcp_proxy import Proxy
-from ..devstack.testkit import set_account_password, stack_parameters
+from ..devstack.testkit import connect_oauth, set_account_password, stack_parameters
 from ..models.mail_mailbox_listen import LOCK_CLASS
-from .common import OdooProcessesMixin, StackMixin, configure_stack, custom_mailbox_values
+from .common import OdooProcessesMixin, StackMixin, configure_stack, custom_mailbox_values, flip
 
 CAROL = "carol@mail.test"
 DEADLINE = 150  # seconds a test waits for what it expects (a scan each minute, two Odoo starts)
@@ -197,6 +197,35 @@ class TestListener(StackMixin, OdooProcessesMixin, TransactionCase):
 
             cause, address = self.wait_until(state, "the mailbox in Access lost", process)
             self.assertIn(address, cause)
+            self.wait_until(lambda: not self.holders([box_id]), "the mailbox left the listener", process)
+
+    def test_a_token_revoked_under_an_idle_connection_turns_the_mailbox_to_access_lost(self):
+        address = f"listen-{secrets.token_hex(3)}@gmail.test"
+        self.addCleanup(flip, self.stack, "reset")
+        with Proxy(self.stack["imap_port"]) as proxy:
+            with self.committed() as env:
+                env["ir.config_parameter"].set_param(
+                    "mail_connected_mailbox.google_imap", f"127.0.0.1:{proxy.port}:none"
+                )
+                box_id = connect_oauth(env, self.stack, "google", address, list_folders=False).id
+            self.ids.append(box_id)
+            process = self.listener()
+            self.wait_until(lambda: self.holders([box_id]), "the listener holds the mailbox", process)
+            self.wait_until(lambda: proxy.connections, "the listener signed in with the token", process)
+            flip(self.stack, "revoke", email=address)
+            proxy.drop_all()  # Google ends the session; the listener signs in again, refused
+
+            def told():
+                with self.committed() as env:
+                    return env["mail.mailbox"].browse(box_id).last_error_cause
+
+            cause = self.wait_until(told, "the refusal on the mailbox", process)
+            self.assertIn(address, cause)
+            with self.committed() as env:  # the status owner's check (due now) tells revoked from expired
+                box = env["mail.mailbox"].browse(box_id)
+                self.assertLessEqual(box.next_check_at, fields.Datetime.now() + timedelta(seconds=60))
+                box._check_health()
+                self.assertEqual(box.state, "auth_lost")
             self.wait_until(lambda: not self.holders([box_id]), "the mailbox left the listener", process)
 
     def tried_locks(self, pid):
