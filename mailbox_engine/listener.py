@@ -121,8 +121,10 @@ class _Connection:
             raw = part.encode()  # a literal: wait for the server's go-ahead, then its bytes
             self.send(b" ".join([*pieces, b"{%d}" % len(raw)]))
             await self.writer.drain()
-            while not (await self.line()).startswith(b"+"):
-                pass
+            while not (data := await self.line()).startswith(b"+"):
+                if data.startswith(tag + b" "):  # refused before the literal's bytes
+                    status, _sep, text = data[len(tag) + 1 :].partition(b" ")
+                    return status.upper().decode(), text.decode(errors="replace")
             pieces = [raw]
         self.send(b" ".join(pieces))
         await self.writer.drain()

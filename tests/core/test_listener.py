@@ -158,3 +158,11 @@ def test_a_token_signs_in_and_once_revoked_a_dropped_connection_says_the_access_
         kind, key, diagnosis = event
         assert (kind, key, diagnosis.kind, diagnosis.state) == ("refused", "oz", "revoked", AUTH_LOST)
         assert "Google" in diagnosis.render()[0]
+
+
+@pytest.mark.parametrize("password", ['with "quotes" and \\ backslash', "pässwörd, 8-bit: sent as a literal"])
+def test_any_password_is_sent_as_the_server_reads_it(stack, events, password):
+    with Listener(lambda key: None, lambda key, diag: events.put(diag)) as listener:
+        listener.add("carol", server(stack, password=password), CAROL)
+        diagnosis = next_event(events)
+        assert (diagnosis.kind, diagnosis.state) == ("password", AUTH_LOST)  # refused, not misread (BAD)
