@@ -33,6 +33,7 @@ _logger = logging.getLogger(__name__)
 LOCK_CLASS = 0x6D636D4C  # the first key of the listeners' advisory locks (the second: the mailbox id)
 SCAN_SECONDS = 60  # between two scans: new mailboxes join, those of a dead listener are taken over
 LEAVE_SECONDS = 5  # between two looks at the held mailboxes: one lost, disabled or archived leaves
+SYNC_BATCH = 10  # mailboxes synced together in one transaction after their change
 RETRY_SECONDS = 5  # a mailbox another process is syncing right now is synced again after this
 
 
@@ -169,22 +170,25 @@ class ListenRunner:
 
     # -- what the listener said ----------------------------------------------------------
     def handle(self, events):
-        """Sync the mailboxes that changed (together, one round each) and tell the status
-        owner of refused sign-ins."""
+        """Tell the status owner of refused sign-ins, and sync the mailboxes that changed:
+        one round each, ``SYNC_BATCH`` together in a transaction (committed one batch
+        after the other: the first ones are in Odoo while the next ones sync)."""
+        refused = [(key, diagnosis) for kind, key, diagnosis in events if kind == "refused" and key in self.held]
+        if refused:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                for key, diagnosis in refused:
+                    env["mail.mailbox"].browse(key)._listen_refused(diagnosis)
         changed = {key for kind, key, _d in events if kind == "change" and key in self.held}
         now = time.monotonic()
-        changed |= {key for key, when in self.retry.items() if when <= now and key in self.held}
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            Mailbox = env["mail.mailbox"]
-            for kind, key, diagnosis in events:
-                if kind == "refused" and key in self.held:
-                    Mailbox.browse(key)._listen_refused(diagnosis)
-            if changed:
-                busy = Mailbox.browse(sorted(changed))._listen_sync()
-                for key in changed:
-                    self.retry.pop(key, None)
-                self.retry.update(dict.fromkeys(busy, now + RETRY_SECONDS))
+        changed = sorted(changed | {key for key, when in self.retry.items() if when <= now and key in self.held})
+        for start in range(0, len(changed), SYNC_BATCH):
+            batch = changed[start : start + SYNC_BATCH]
+            with self.registry.cursor() as cr:
+                busy = api.Environment(cr, SUPERUSER_ID, {})["mail.mailbox"].browse(batch)._listen_sync()
+            for key in batch:
+                self.retry.pop(key, None)
+            self.retry.update(dict.fromkeys(busy, time.monotonic() + RETRY_SECONDS))
 
     # -- the loop ------------------------------------------------------------------------
     def run(self):
