@@ -1,1 +1,2 @@
 from . import mailbox_key
+from . import mailbox_listen

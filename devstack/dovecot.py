@@ -39,6 +39,7 @@ submission_relay_port = {sink_port}
 submission_relay_trusted = yes
 mail_max_userip_connections = 50
 {capability}
+{limits}
 
 {namespace}
 
@@ -81,6 +82,7 @@ service submission-login {{
 service imap {{
   service_count = 0
   process_min_avail = 4
+{imap_limits}
 }}
 service submission {{
   service_count = 0
@@ -162,6 +164,18 @@ PLAIN_CAPABILITY = (
     "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS NAMESPACE CHILDREN UNSELECT"
 )
 
+# A bench holding thousands of idle connections: one imap process serves many of them
+# (they are idle), the login processes take them all, and no per-user cap applies
+BENCH_LIMITS = """\
+default_client_limit = {n}0
+default_process_limit = 200
+mail_max_userip_connections = {n}
+"""
+BENCH_IMAP_LIMITS = """\
+  client_limit = 200
+  process_limit = 200
+"""
+
 OAUTH2 = """\
 introspection_mode = post
 introspection_url = {introspection_url}
@@ -176,8 +190,9 @@ timeout_msecs = 5000
 class Dovecot:
     """Start Dovecot with password accounts ``{address: password}``; stop it on exit."""
 
-    def __init__(self, folder, introspection_url, sink_port, accounts=None, plain=False):
+    def __init__(self, folder, introspection_url, sink_port, accounts=None, plain=False, connections=0):
         self.plain = plain  # no folder roles, no CONDSTORE, no MOVE
+        self.connections = connections  # a bench's: this many IMAP connections held at once (0: the defaults)
         self.folder = os.path.abspath(folder)
         self.introspection_url = introspection_url
         self.sink_port = sink_port
@@ -214,6 +229,8 @@ class Dovecot:
             gid=user.pw_gid,
             namespace=PLAIN_NAMESPACE if self.plain else NAMESPACE,
             capability=PLAIN_CAPABILITY if self.plain else "",
+            limits=BENCH_LIMITS.format(n=self.connections) if self.connections else "",
+            imap_limits=BENCH_IMAP_LIMITS if self.connections else "",
         )
         self.conf_path = os.path.join(self.folder, "dovecot.conf")
         with open(self.conf_path, "w", encoding="utf-8") as fh:

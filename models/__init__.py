@@ -28,3 +28,4 @@ from . import ir_http
 from . import res_partner
 from . import crm_lead
 from . import mail_mailbox_sent_copy
+from . import mail_mailbox_listen

@@ -46,3 +46,4 @@ from . import test_sync_foreign_servers
 from . import test_sync_other_servers
 from . import test_send_faults
 from . import test_sync_faults
+from . import test_listener
