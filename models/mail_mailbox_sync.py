@@ -6,8 +6,10 @@ several at once, and writes what it finds.
   another Odoo process never sync the same mailbox at once); a run that found the row
   changed since its snapshot gives it up.
 * **Network and database apart**: the engine's runs are generators stepped in worker
-  threads (up to ``WORKERS`` mailboxes on the network at once); every request they
-  yield is answered here, in the cron's thread and transaction.
+  threads (up to the ``sync_workers`` setting, default ``WORKERS``, mailboxes on the
+  network at once: they mostly wait for the servers, so many at once); every request
+  they yield is answered here, in the cron's thread and transaction. A cron round
+  claims as many mailboxes as go on the network at once.
 * **Idempotent writes**: messages are inserted ``ON CONFLICT (mailbox, Message-ID) DO
   NOTHING`` and places ``ON CONFLICT (folder, UID)``; each batch carries the folder's
   checkpoint, written with it. A run stopped anywhere resumes from the last commit.
@@ -38,8 +40,8 @@ from .mail_mailbox import PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 
-BATCH = 10  # mailboxes per cron round
-WORKERS = 4  # mailboxes on the network at once
+BATCH = 10  # mailboxes per cron round (at least; as many as go on the network at once)
+WORKERS = 64  # mailboxes on the network at once (setting sync_workers): sized for waiting on servers
 DEFAULT_BUDGET = 200  # messages fetched per mailbox and round: one batch, committed with its checkpoint
 DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
@@ -481,7 +483,7 @@ class MailMailbox(models.Model):
         """Sync due mailboxes, a bounded round each, with progress (the cron calls again
         while some remain)."""
         self._ensure_sync_rows()
-        mailboxes = self._claim_sync()
+        mailboxes = self._claim_sync(limit=max(BATCH, self._sync_settings()["workers"]))
         more = mailboxes._sync_round() if mailboxes else set()
         remaining = self._count_sync_due() if mailboxes else 0
         self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=remaining)
@@ -495,6 +497,9 @@ class MailMailbox(models.Model):
             "budget": int(params.get_param(PARAM + "sync_budget") or DEFAULT_BUDGET),
             "minutes": max(1, int(params.get_param(PARAM + "sync_minutes") or DEFAULT_SYNC_MINUTES)),
             "size_cap": int(float(params.get_param(PARAM + "max_message_mb") or DEFAULT_SIZE_CAP_MB) * 1024 * 1024),
+            "workers": max(1, int(params.get_param(PARAM + "sync_workers") or WORKERS)),
+            # "0": one command at a time, for a server that mishandles commands sent together
+            "pipelined": params.get_param(PARAM + "sync_pipelining") != "0",
         }
 
     def _sync_round(self):
@@ -523,8 +528,9 @@ class MailMailbox(models.Model):
                 backfill_days=mailbox.backfill_days,
                 size_cap=settings["size_cap"],
                 budget=settings["budget"],
+                pipelined=settings["pipelined"],
             )
-        drive(runs, writer.handle, workers=WORKERS, failed=writer.failed)
+        drive(runs, writer.handle, workers=settings["workers"], failed=writer.failed)
         return writer.finish(settings["minutes"])
 
 
