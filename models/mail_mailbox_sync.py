@@ -9,7 +9,7 @@ several at once, and writes what it finds.
   threads (up to the ``sync_workers`` setting, default ``WORKERS``, mailboxes on the
   network at once: they mostly wait for the servers, so many at once); every request
   they yield is answered here, in the cron's thread and transaction. A cron round
-  claims as many mailboxes as go on the network at once.
+  claims twice as many mailboxes as go on the network at once.
 * **Idempotent writes**: messages are inserted ``ON CONFLICT (mailbox, Message-ID) DO
   NOTHING`` and places ``ON CONFLICT (folder, UID)``; each batch carries the folder's
   checkpoint, written with it. A run stopped anywhere resumes from the last commit.
@@ -40,8 +40,9 @@ from .mail_mailbox import PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 
-BATCH = 10  # mailboxes per cron round (at least; as many as go on the network at once)
+BATCH = 10  # mailboxes per cron round at least (CLAIM_PER_WORKER per worker)
 WORKERS = 64  # mailboxes on the network at once (setting sync_workers): sized for waiting on servers
+CLAIM_PER_WORKER = 2  # mailboxes claimed per cron round and worker: the workers stay busy through a round
 DEFAULT_BUDGET = 200  # messages fetched per mailbox and round: one batch, committed with its checkpoint
 DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
@@ -483,7 +484,7 @@ class MailMailbox(models.Model):
         """Sync due mailboxes, a bounded round each, with progress (the cron calls again
         while some remain)."""
         self._ensure_sync_rows()
-        mailboxes = self._claim_sync(limit=max(BATCH, self._sync_settings()["workers"]))
+        mailboxes = self._claim_sync(limit=max(BATCH, CLAIM_PER_WORKER * self._sync_settings()["workers"]))
         more = mailboxes._sync_round() if mailboxes else set()
         remaining = self._count_sync_due() if mailboxes else 0
         self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=remaining)
@@ -547,6 +548,7 @@ class SyncWriter:
         self.inserted = []  # ids of the messages this batch stored
         self.failing = {}  # mailbox id -> diagnosis: the run failed once signed in
         self.changed = set()  # mailboxes whose places were added or removed
+        self.unchanged = []  # folders synced with nothing new: their sync date, in one write at the end
 
     # -- the requests
     def handle(self, mailbox_id, request):
@@ -699,6 +701,8 @@ class SyncWriter:
         now = fields.Datetime.now()
         more_ids, settled, caught_up, shown = set(), [], [], set()
         seconds = time.monotonic() - self.started
+        if self.unchanged:
+            self.env["mail.mailbox.folder"].sudo().browse(self.unchanged).write({"last_sync_date": now})
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", list(self.mailboxes))])
         for row in rows:
             mailbox_id = row.mailbox_id.id
@@ -718,17 +722,16 @@ class SyncWriter:
                 next_at = now + timedelta(minutes=minutes)
             fetched = row.fetched + self.fetched.get(mailbox_id, 0)
             remaining = sum(self.remaining.get(mailbox_id, {}).values())
-            row.write(
-                {
-                    "next_sync_at": next_at,
-                    "problem": problem,
-                    "fetched": fetched if more else 0,
-                    "remaining": remaining if more else 0,
-                    "last_run_seconds": seconds,
-                }
-            )
+            values = {
+                "next_sync_at": next_at,
+                "problem": problem,
+                "fetched": fetched if more else 0,
+                "remaining": remaining if more else 0,
+                "last_run_seconds": seconds,
+            }
             if not problem:  # on the locked row: a write of the mailbox's would race the health check
-                row.last_sync_date = now
+                values["last_sync_date"] = now
+            row.write(values)
             self._count_failure(row, self.failing.get(mailbox_id), problem)
             if mailbox_id in self.changed or row.places_changed:
                 complete = not (more or problem)
@@ -1058,6 +1061,10 @@ class SyncWriter:
         return {row[0] for row in self.cr.fetchall()}  # to settle again at the next complete run
 
     def _save_state(self, folder_id, state, done=False):
+        folder = self.folders[folder_id]
+        if done and folder.sync_state == asdict(state) and not folder.sync_problem:
+            self.unchanged.append(folder_id)  # a poll with nothing new: only its date, with the others'
+            return
         values = {"sync_state": asdict(state)}
         if done:
             values.update(last_sync_date=fields.Datetime.now(), sync_problem=False)

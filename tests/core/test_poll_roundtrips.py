@@ -1,7 +1,8 @@
 """The round trips of a poll with nothing new, counted through the stack's proxy (25 ms
 each way, as a server across the network): the greeting, LOGIN, the STATUS of every
 folder sent together, and LOGOUT, on each IMAP server of the stack. A server without
-CONDSTORE also needs its flags read again, and nothing else."""
+CONDSTORE also needs its flags read again, and nothing else. And the deep scans of
+folders synced together do not fall due together."""
 
 import os
 import sys
@@ -13,7 +14,7 @@ from devstack.tcp_proxy import Proxy
 from mailbox_engine.connection_test import Server
 from mailbox_engine.providers import SECURITY_NONE
 from mailbox_engine.sync.driver import drive
-from mailbox_engine.sync.planner import FolderState
+from mailbox_engine.sync.planner import DEEP_SCAN_EVERY, DeepScan, FolderState, FolderStatus, deep_scan_every, plan
 from mailbox_engine.sync.run import Batch, Flags, Folder, FolderDone, sync_mailbox
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the sync runs' helpers and fixtures
@@ -97,3 +98,22 @@ def test_one_command_at_a_time_costs_a_round_trip_each(served, synced):
     assert sum(trip == ["STATUS"] for trip in commands) == 3, commands
     if served["kind"] != "plain":
         assert trips.total == 7, commands  # (connect), CAPABILITY, LOGIN, STATUS x3, LOGOUT
+
+
+def test_deep_scans_of_folders_synced_together_fall_due_at_different_polls():
+    """200 folders deep-scanned at the same moment: at each 2-minute poll after, only some
+    of them are due again, and every one is due within 10 minutes and a quarter."""
+    state = FolderState(uidvalidity=1, uidnext=10, highestmodseq=5, last_deep_scan=0.0)
+    status = FolderStatus(1, 10, 5)
+    due_at = {}
+    for folder_id in range(1, 201):
+        assert 0.75 * DEEP_SCAN_EVERY <= deep_scan_every(folder_id) <= 1.25 * DEEP_SCAN_EVERY
+        for poll_at in range(120, 1200, 120):
+            actions = plan(state, status, poll_at, True, deep_scan_every=deep_scan_every(folder_id))
+            if any(isinstance(action, DeepScan) for action in actions):
+                due_at[folder_id] = poll_at
+                break
+    assert len(due_at) == 200, "a folder's deep scan never fell due"
+    polls = {poll_at: sum(1 for at in due_at.values() if at == poll_at) for poll_at in set(due_at.values())}
+    assert len(polls) >= 3, polls
+    assert max(polls.values()) <= 120, polls
