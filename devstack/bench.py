@@ -66,7 +66,6 @@ def main():
         accounts.update(
             {address: "bench-" + address.split("@")[0] for address in [*SYNC_ACCOUNTS.values(), FETCHMAIL_ACCOUNT]}
         )
-        accounts.update(bench_poll.accounts())
         stack = MailStack(os.path.join(out, "stack"), accounts=accounts).start()
         from . import bench_health
 
