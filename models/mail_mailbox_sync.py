@@ -44,6 +44,8 @@ BATCH = 10  # mailboxes per cron round at least (CLAIM_PER_WORKER per worker)
 WORKERS = 64  # mailboxes on the network at once (setting sync_workers): sized for waiting on servers
 CLAIM_PER_WORKER = 2  # mailboxes claimed per cron round and worker: the workers stay busy through a round
 DEFAULT_BUDGET = 200  # messages fetched per mailbox and round: one batch, committed with its checkpoint
+ROUND_MESSAGES = BATCH * DEFAULT_BUDGET  # at most about this many per round, shared by its mailboxes
+MIN_BUDGET = 20  # ... but each mailbox of a round fetches at least this many
 DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
 RETRY_MINUTES = 1  # after a dropped connection
@@ -507,6 +509,9 @@ class MailMailbox(models.Model):
         """Sync these (claimed) mailboxes: up to the budget each, several at once; return
         the ids of those with more to fetch."""
         settings = self._sync_settings()
+        # many mailboxes claimed together (polls) share a round's messages: a backfill wave
+        # keeps rounds (and their transactions) as small as with a few mailboxes
+        budget = max(min(settings["budget"], MIN_BUDGET), min(settings["budget"], ROUND_MESSAGES // max(1, len(self))))
         writer = SyncWriter(self.env, self)
         runs = {}
         for mailbox in self:
@@ -528,7 +533,7 @@ class MailMailbox(models.Model):
                 time.time(),
                 backfill_days=mailbox.backfill_days,
                 size_cap=settings["size_cap"],
-                budget=settings["budget"],
+                budget=budget,
                 pipelined=settings["pipelined"],
             )
         drive(runs, writer.handle, workers=settings["workers"], failed=writer.failed)
