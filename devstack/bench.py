@@ -25,7 +25,10 @@ with its baseline measured in the same run (the machines are noisy): ``bench:`` 
   new, at 1,000 then 10,000 messages; goal: under 100 ms, at most 3 round trips per
   folder), ``one_new_message_sync_ms`` and ``one_new_vs_noop`` (a sync after one new
   message of the 10,000-message mailbox against one with nothing new; a second pair
-  with archive in Odoo followed, which settles the whole mailbox) and ``backfill_peak_rss_mb`` (goal: under 300).
+  with archive in Odoo followed, which settles the whole mailbox) and ``backfill_peak_rss_mb`` (goal: under 300);
+* ``poll_mailboxes_per_s_at_50ms`` / ``poll_roundtrips_per_mailbox`` and their
+  baselines: a polling pass of 1,000 mailboxes with nothing new behind a proxy adding
+  25 ms each way (``devstack.bench_poll``).
 """
 
 import json
@@ -35,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 
+from . import bench_poll
 from .bench_sync_baselines import floor
 from .bench_sync_data import populate
 from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
@@ -107,6 +111,7 @@ def main():
         with open(results_path, encoding="utf-8") as fh:
             results.update(json.load(fh))
         sync_ratios(results)
+        code = bench_poll.run(info, conf, DATABASE, env) or code
         return code
     finally:
         if stack:

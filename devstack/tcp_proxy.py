@@ -8,15 +8,23 @@ and for servers that behave otherwise than Dovecot.
   (IMAP-aware: a literal's bytes pass untouched, its ``{n}`` count must stay true);
   ``watch(fn)`` sees each line the client sends. ``conn`` is a dict per connection.
 - ``drop_all()``: cut every open connection now.
+- ``Proxy(port, delay=0.025)``: every chunk waits ``delay`` seconds before it goes on, in
+  each direction (in order; connections do not wait for each other): a round trip
+  through it costs ``2 * delay`` more, as a server across the network would.
+- ``round_trips()``: counts, per connection, the times the client waited for the server
+  (the greeting, then each command sent while none was waiting for its answer: commands
+  sent together count once).
 
 Used in-process by the tests: ``with Proxy(port) as proxy: ... proxy.port``.
 """
 
 import contextlib
+import queue
 import re
 import socket
 import struct
 import threading
+import time
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r?\n$")
 UP, DOWN = "up", "down"  # client to server, server to client
@@ -53,9 +61,60 @@ class _Pipe:
         return max(0, self.mark + self.cut.after - self.total)
 
 
+class RoundTrips:
+    """What :meth:`Proxy.round_trips` counts: ``total`` round trips over ``connections``,
+    and the commands of each (``commands``: lists of command names, one per round trip)."""
+
+    _TAG = re.compile(rb"^([A-Za-z0-9.]+) +(?:UID +)?([A-Za-z-]+)")
+    _DONE = re.compile(rb"^([A-Za-z0-9.]+) +(OK|NO|BAD)\b", re.IGNORECASE)
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.trips = []  # per round trip: [connection number, [commands]]
+
+    def up(self, line, conn):
+        found = self._TAG.match(line)
+        if not found or conn.get("literal"):
+            return
+        with self.lock:
+            waiting = conn.setdefault("waiting", set())
+            if not waiting:
+                self.trips.append([conn["number"], []])
+                conn["trip"] = self.trips[-1]
+            waiting.add(found.group(1))
+            conn["trip"][1].append(found.group(2).decode().upper())
+
+    def down(self, line, conn):
+        with self.lock:
+            if "greeted" not in conn:
+                conn["greeted"] = True
+                self.trips.append([conn["number"], ["(connect)"]])
+            found = self._DONE.match(line)
+            if found:
+                conn.setdefault("waiting", set()).discard(found.group(1))
+        return line
+
+    def clear(self):
+        with self.lock:
+            self.trips = []
+
+    @property
+    def total(self):
+        return len(self.trips)
+
+    @property
+    def connections(self):
+        return len({number for number, _commands in self.trips})
+
+    @property
+    def commands(self):
+        return [commands for _number, commands in self.trips]
+
+
 class Proxy:
-    def __init__(self, target_port, target_host="127.0.0.1"):
+    def __init__(self, target_port, target_host="127.0.0.1", delay=0.0):
         self.target = (target_host, target_port)
+        self.delay = delay
         self.port = None
         self.connections = 0  # accepted so far
         self.cuts = 0  # connections cut so far
@@ -78,10 +137,27 @@ class Proxy:
     def watch(self, fn):
         self._watch = fn
 
+    def round_trips(self):
+        """Start counting round trips (a :class:`RoundTrips`, filled as they happen)."""
+        counter = RoundTrips()
+        self.rewrite(counter.down)
+        self.watch(counter.up)
+        return counter
+
     def clear(self):
         with self._lock:
             self._cut = None
         self._rewrite = self._watch = None
+
+    def wait_closed(self, timeout=5.0):
+        """Wait until every connection has ended (what was on its way has gone through)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._open:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def drop_all(self):
         with self._lock:
@@ -94,7 +170,7 @@ class Proxy:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
+        self._listener.listen(1024)
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._accept, daemon=True, name=f"proxy-{self.port}").start()
         return self
@@ -162,17 +238,47 @@ class Proxy:
                         sock.close()
 
     def _forward(self, source, sink, pipe):
+        if not self.delay:
+            return self._read(source, lambda data: self._send(sink, pipe, data), pipe)
+        # delayed: a sender thread sends each chunk once its time has come, in order
+        chunks = queue.SimpleQueue()
+        failed = []
+
+        def sender():
+            while True:
+                due, data = chunks.get()
+                if data is None:
+                    return
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                if failed:
+                    continue
+                try:
+                    self._send(sink, pipe, data)
+                except OSError:
+                    failed.append(True)
+
+        thread = threading.Thread(target=sender, daemon=True)
+        thread.start()
+        try:
+            return self._read(source, lambda data: chunks.put((time.monotonic() + self.delay, data)), pipe)
+        finally:
+            chunks.put((0, None))
+            thread.join()
+
+    def _read(self, source, send, pipe):
         while True:
             data = source.recv(65536)
             if not data:
                 return False
             allowed = pipe.limit(data)
             if allowed is not None and allowed < len(data):
-                self._send(sink, pipe, data[:allowed])
+                send(data[:allowed])
                 with self._lock:
                     self.cuts += 1
                 return True
-            self._send(sink, pipe, data)
+            send(data)
             pipe.total += len(data)
 
     def _send(self, sink, pipe, data):

@@ -24,10 +24,21 @@ class StartTLSMissingError(Exception):
 class _GatedIMAP4(IMAP4WithTimeout):
     """imaplib's connection, its socket opened through the gate (TLS against the name)."""
 
-    def __init__(self, host, port, timeout, policy, ssl_context=None):
+    def __init__(self, host, port, timeout, policy, ssl_context=None, *, ask_capabilities=False):
         self._policy = policy
         self._tls_context = ssl_context
+        self._ask_capabilities = ask_capabilities
         super().__init__(host, port, timeout)
+
+    def _get_capabilities(self):
+        """The capabilities the greeting gave (its ``[CAPABILITY …]`` code), without a
+        CAPABILITY command (one round trip less); asked only when the greeting gave none
+        (or ``ask_capabilities``)."""
+        given = self.untagged_responses.pop("CAPABILITY", None)
+        if self._ask_capabilities or not given or not given[-1]:
+            super()._get_capabilities()
+            return
+        self.capabilities = tuple(str(given[-1], self._encoding).upper().split())
 
     def _create_socket(self, timeout=None):
         sock = netgate.connect(self.host, self.port, timeout if timeout is not None else self._timeout, self._policy)
@@ -43,22 +54,27 @@ class _GatedIMAP4(IMAP4WithTimeout):
 class GatedIMAPClient(imapclient.IMAPClient):
     """An IMAPClient whose connection goes through :func:`.netgate.connect`."""
 
-    def __init__(self, host, policy, **kwargs):
+    def __init__(self, host, policy, ask_capabilities=False, **kwargs):
         self._policy = policy  # before connecting: IMAPClient connects in its constructor
+        self._ask_capabilities = ask_capabilities
         super().__init__(host, **kwargs)
 
     def _create_IMAP4(self):
         timeout = getattr(self._timeout, "connect", None)
         context = (self.ssl_context or imapclient_tls.create_default_context()) if self.ssl else None
-        return _GatedIMAP4(self.host, self.port, timeout, self._policy, context)
+        return _GatedIMAP4(
+            self.host, self.port, timeout, self._policy, context, ask_capabilities=self._ask_capabilities
+        )
 
 
-def open_client(server):
+def open_client(server, ask_capabilities=False):
     """An IMAPClient connected to a :class:`~.connection_test.Server` through the gate
-    (its ``policy``), TLS set up as asked."""
+    (its ``policy``), TLS set up as asked. The capabilities are those of the greeting
+    when it gives them (``ask_capabilities``: a CAPABILITY command all the same)."""
     client = GatedIMAPClient(
         server.host,
         server.policy,
+        ask_capabilities=ask_capabilities,
         port=server.port,
         ssl=server.security == SECURITY_SSL,
         ssl_context=server.context() if server.security == SECURITY_SSL else None,
@@ -77,6 +93,15 @@ def login(client, server, address):
     if server.oauth_token:
         return client.oauth2_login(address, server.oauth_token)
     return client.login(server.login, server.password)
+
+
+def quit_now(client):
+    """LOGOUT sent, its answer not waited for: the connection is closed at once."""
+    imap = client._imap  # pylint: disable=protected-access
+    with contextlib.suppress(Exception):
+        imap._command("LOGOUT")  # pylint: disable=protected-access
+    with contextlib.suppress(Exception):
+        imap.shutdown()
 
 
 @contextlib.contextmanager

@@ -6,8 +6,10 @@ several at once, and writes what it finds.
   another Odoo process never sync the same mailbox at once); a run that found the row
   changed since its snapshot gives it up.
 * **Network and database apart**: the engine's runs are generators stepped in worker
-  threads (up to ``WORKERS`` mailboxes on the network at once); every request they
-  yield is answered here, in the cron's thread and transaction.
+  threads (up to the ``sync_workers`` setting, default ``WORKERS``, mailboxes on the
+  network at once: they mostly wait for the servers, so many at once); every request
+  they yield is answered here, in the cron's thread and transaction. A cron round
+  claims twice as many mailboxes as go on the network at once.
 * **Idempotent writes**: messages are inserted ``ON CONFLICT (mailbox, Message-ID) DO
   NOTHING`` and places ``ON CONFLICT (folder, UID)``; each batch carries the folder's
   checkpoint, written with it. A run stopped anywhere resumes from the last commit.
@@ -38,9 +40,12 @@ from .mail_mailbox import PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
 
-BATCH = 10  # mailboxes per cron round
-WORKERS = 4  # mailboxes on the network at once
+BATCH = 10  # mailboxes per cron round at least (CLAIM_PER_WORKER per worker)
+WORKERS = 64  # mailboxes on the network at once (setting sync_workers): sized for waiting on servers
+CLAIM_PER_WORKER = 2  # mailboxes claimed per cron round and worker: the workers stay busy through a round
 DEFAULT_BUDGET = 200  # messages fetched per mailbox and round: one batch, committed with its checkpoint
+ROUND_MESSAGES = BATCH * DEFAULT_BUDGET  # at most about this many per round, shared by its mailboxes
+MIN_BUDGET = 20  # ... but each mailbox of a round fetches at least this many
 DEFAULT_SYNC_MINUTES = 2  # between two syncs of an up-to-date mailbox
 DEFAULT_SIZE_CAP_MB = 25
 RETRY_MINUTES = 1  # after a dropped connection
@@ -481,7 +486,7 @@ class MailMailbox(models.Model):
         """Sync due mailboxes, a bounded round each, with progress (the cron calls again
         while some remain)."""
         self._ensure_sync_rows()
-        mailboxes = self._claim_sync()
+        mailboxes = self._claim_sync(limit=max(BATCH, CLAIM_PER_WORKER * self._sync_settings()["workers"]))
         more = mailboxes._sync_round() if mailboxes else set()
         remaining = self._count_sync_due() if mailboxes else 0
         self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=remaining)
@@ -495,12 +500,18 @@ class MailMailbox(models.Model):
             "budget": int(params.get_param(PARAM + "sync_budget") or DEFAULT_BUDGET),
             "minutes": max(1, int(params.get_param(PARAM + "sync_minutes") or DEFAULT_SYNC_MINUTES)),
             "size_cap": int(float(params.get_param(PARAM + "max_message_mb") or DEFAULT_SIZE_CAP_MB) * 1024 * 1024),
+            "workers": max(1, int(params.get_param(PARAM + "sync_workers") or WORKERS)),
+            # "0": one command at a time, for a server that mishandles commands sent together
+            "pipelined": params.get_param(PARAM + "sync_pipelining") != "0",
         }
 
     def _sync_round(self):
         """Sync these (claimed) mailboxes: up to the budget each, several at once; return
         the ids of those with more to fetch."""
         settings = self._sync_settings()
+        # many mailboxes claimed together (polls) share a round's messages: a backfill wave
+        # keeps rounds (and their transactions) as small as with a few mailboxes
+        budget = max(min(settings["budget"], MIN_BUDGET), min(settings["budget"], ROUND_MESSAGES // max(1, len(self))))
         writer = SyncWriter(self.env, self)
         runs = {}
         for mailbox in self:
@@ -522,9 +533,10 @@ class MailMailbox(models.Model):
                 time.time(),
                 backfill_days=mailbox.backfill_days,
                 size_cap=settings["size_cap"],
-                budget=settings["budget"],
+                budget=budget,
+                pipelined=settings["pipelined"],
             )
-        drive(runs, writer.handle, workers=WORKERS, failed=writer.failed)
+        drive(runs, writer.handle, workers=settings["workers"], failed=writer.failed)
         return writer.finish(settings["minutes"])
 
 
@@ -541,6 +553,7 @@ class SyncWriter:
         self.inserted = []  # ids of the messages this batch stored
         self.failing = {}  # mailbox id -> diagnosis: the run failed once signed in
         self.changed = set()  # mailboxes whose places were added or removed
+        self.unchanged = []  # folders synced with nothing new: their sync date, in one write at the end
 
     # -- the requests
     def handle(self, mailbox_id, request):
@@ -693,6 +706,8 @@ class SyncWriter:
         now = fields.Datetime.now()
         more_ids, settled, caught_up, shown = set(), [], [], set()
         seconds = time.monotonic() - self.started
+        if self.unchanged:
+            self.env["mail.mailbox.folder"].sudo().browse(self.unchanged).write({"last_sync_date": now})
         rows = self.env["mail.mailbox.sync"].sudo().search([("mailbox_id", "in", list(self.mailboxes))])
         for row in rows:
             mailbox_id = row.mailbox_id.id
@@ -712,17 +727,16 @@ class SyncWriter:
                 next_at = now + timedelta(minutes=minutes)
             fetched = row.fetched + self.fetched.get(mailbox_id, 0)
             remaining = sum(self.remaining.get(mailbox_id, {}).values())
-            row.write(
-                {
-                    "next_sync_at": next_at,
-                    "problem": problem,
-                    "fetched": fetched if more else 0,
-                    "remaining": remaining if more else 0,
-                    "last_run_seconds": seconds,
-                }
-            )
+            values = {
+                "next_sync_at": next_at,
+                "problem": problem,
+                "fetched": fetched if more else 0,
+                "remaining": remaining if more else 0,
+                "last_run_seconds": seconds,
+            }
             if not problem:  # on the locked row: a write of the mailbox's would race the health check
-                row.last_sync_date = now
+                values["last_sync_date"] = now
+            row.write(values)
             self._count_failure(row, self.failing.get(mailbox_id), problem)
             if mailbox_id in self.changed or row.places_changed:
                 complete = not (more or problem)
@@ -1052,6 +1066,10 @@ class SyncWriter:
         return {row[0] for row in self.cr.fetchall()}  # to settle again at the next complete run
 
     def _save_state(self, folder_id, state, done=False):
+        folder = self.folders[folder_id]
+        if done and folder.sync_state == asdict(state) and not folder.sync_problem:
+            self.unchanged.append(folder_id)  # a poll with nothing new: only its date, with the others'
+            return
         values = {"sync_state": asdict(state)}
         if done:
             values.update(last_sync_date=fields.Datetime.now(), sync_problem=False)

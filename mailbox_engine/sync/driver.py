@@ -19,7 +19,10 @@ def _step(generator, answer):
         return _DONE
 
 
-def drive(runs, handle, workers=4, failed=None):
+WORKERS = 64  # runs on the network at once: they mostly wait for the server, not the CPU
+
+
+def drive(runs, handle, workers=WORKERS, failed=None):
     """Run ``runs`` (``{key: generator}``) to the end, at most ``workers`` on the network
     at once. An exception of a run stops that run only: ``failed(key, exc)`` is told."""
     if workers <= 1 or len(runs) <= 1:

@@ -92,6 +92,15 @@ class Stop:
     reason: str
 
 
+def deep_scan_every(folder_id, every=DEEP_SCAN_EVERY):
+    """The seconds between two deep scans of this folder: ``every`` give or take a
+    quarter, the same for a folder from one run to the next but spread from one folder to
+    the other (by its id), so that folders synced for the first time together do not all
+    fall due for their deep scans in the same poll ever after."""
+    spread = (folder_id * 0.6180339887) % 1.0  # golden ratio: consecutive ids land far apart
+    return every * (0.75 + 0.5 * spread)
+
+
 def plan(state, status, now, condstore, *, backfill_days=60, deep_scan_every=DEEP_SCAN_EVERY):
     """The actions of one run, in the order to do them (an empty list: nothing changed)."""
     if state.uidvalidity is None:

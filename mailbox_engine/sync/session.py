@@ -5,6 +5,10 @@ message over it is reported with its size, not fetched)."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from imapclient.response_parser import parse_response
+from imapclient.util import to_unicode
+
 from ..answers import item
 from ..answers import search as search_uids
 from .planner import FolderStatus
@@ -18,13 +22,51 @@ class Fetched:
     raw: bytes | None  # None: over the size cap, not fetched
 
 
-def folder_status(client, path):
-    """The server's :class:`FolderStatus` of ``path`` (one round trip, no SELECT)."""
+def _status_items(client):
     what = ["UIDVALIDITY", "UIDNEXT"]
     condstore = client.has_capability("CONDSTORE")
     if condstore:
         what.append("HIGHESTMODSEQ")
-    answer = client.folder_status(path, what)
+    return what, condstore
+
+
+def folder_status(client, path):
+    """The server's :class:`FolderStatus` of ``path`` (one round trip, no SELECT)."""
+    what, condstore = _status_items(client)
+    return _status(client.folder_status(path, what), condstore)
+
+
+def folder_statuses(client, paths):
+    """``{path: FolderStatus or the error of its STATUS}`` of every path in one round
+    trip: the STATUS commands are all sent, then their answers read (pipelined; each
+    answer is read before the next command's, so each is its own folder's). A dropped
+    connection raises."""
+    what, condstore = _status_items(client)
+    imap = client._imap  # pylint: disable=protected-access
+    items = "(" + " ".join(what) + ")"
+    tags = [
+        (path, imap._command("STATUS", client._normalise_folder(path), items))  # pylint: disable=protected-access
+        for path in paths
+    ]
+    found = {}
+    for path, tag in tags:
+        try:
+            typ, data = imap._command_complete("STATUS", tag)  # pylint: disable=protected-access
+            answers = imap.untagged_responses.pop("STATUS", [])
+            if typ != "OK":
+                raise IMAPClientError(f"STATUS command error: {typ} {[to_unicode(d) for d in data if d]!r}"[:300])
+            if not answers:
+                raise ValueError("a STATUS answer without the folder's status")
+            parsed = parse_response(answers)
+            found[path] = _status(dict(zip(parsed[-1][::2], parsed[-1][1::2], strict=False)), condstore)
+        except IMAPClientAbortError:
+            raise
+        except (IMAPClientError, ValueError) as exc:
+            found[path] = exc
+    return found
+
+
+def _status(answer, condstore):
     uidvalidity, uidnext, modseq = (item(answer, name) for name in ("UIDVALIDITY", "UIDNEXT", "HIGHESTMODSEQ"))
     if uidvalidity is None or uidnext is None:
         raise ValueError(f"a STATUS answer without UIDVALIDITY or UIDNEXT: {sorted(answer)!r}"[:200])
