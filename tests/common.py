@@ -344,12 +344,13 @@ class OdooProcessesMixin:
         with self.registry.cursor() as cr:
             yield api.Environment(cr, SUPERUSER_ID, {"mail_create_nolog": True, "mail_notrack": True})
 
-    def odoo_process(self, script):
-        """Start ``odoo shell`` with ``script`` on its standard input; return the process."""
+    def odoo_process(self, script, options=()):
+        """Start ``odoo shell`` with ``script`` on its standard input (``options``: more of
+        Odoo's command-line options, e.g. another database server); return the process."""
         import subprocess
 
         process = subprocess.Popen(
-            odoo_shell_command(self.env.cr.dbname),
+            [*odoo_shell_command(self.env.cr.dbname), *options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

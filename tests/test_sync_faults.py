@@ -14,7 +14,6 @@ import collections
 import secrets
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,6 @@ from .common import (
     StackMixin,
     configure_stack,
     custom_mailbox_values,
-    odoo_shell_command,
     received_all,
 )
 
@@ -100,6 +98,11 @@ def body_line(line):
     return line.startswith(b"* ") and b" FETCH " in line and b"BODY[] {" in line
 
 
+def cluster_options(cluster):
+    """Odoo's options that point a process at ``cluster`` (a private PostgreSQL)."""
+    return [f"--{key}={value}" for key, value in cluster.settings.items()]
+
+
 @tagged("post_install", "-at_install")
 class TestSyncFaults(StackMixin, OdooProcessesMixin, TransactionCase):
     @classmethod
@@ -134,22 +137,6 @@ class TestSyncFaults(StackMixin, OdooProcessesMixin, TransactionCase):
     def unlink_committed(self, model, record_id):
         with self.committed() as env:
             env[model].browse(record_id).exists().unlink()
-
-    def odoo_process(self, script, cluster=None):
-        """As the mixin's, on ``cluster``'s copy of the database when given."""
-        if cluster is None:
-            return super().odoo_process(script)
-        settings = [f"--{key}={value}" for key, value in cluster.settings.items()]
-        process = subprocess.Popen(
-            odoo_shell_command(self.env.cr.dbname) + settings,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        process.stdin.write(script)
-        process.stdin.close()
-        return process
 
     def client(self, port, address=BOB):
         imap = IMAPClient("127.0.0.1", port=port, ssl=False, timeout=10)
@@ -463,7 +450,7 @@ class TestSyncFaults(StackMixin, OdooProcessesMixin, TransactionCase):
             return line
 
         self.proxy.rewrite(count)
-        out = self.finished(self.odoo_process(PG_ROUNDS.format(box_id=box_id), cluster))
+        out = self.finished(self.odoo_process(PG_ROUNDS.format(box_id=box_id), cluster_options(cluster)))
         self.assertTrue(lost.is_set(), "PostgreSQL was never restarted")
         self.assertIn("LOST 1\n", out)  # one round lost its database, the next ones went on
         self.proxy.clear()
