@@ -1,4 +1,4 @@
-"""Hold many mailboxes' Inboxes in IMAP ``IDLE`` and say when one changes.
+"""Hold many mailboxes' Inboxes (and Sent folders) in IMAP ``IDLE`` and say when one changes.
 
 One :class:`Listener` runs one asyncio loop in its own thread and keeps one connection
 per mailbox (``add(key, server, address)`` / ``remove(key)``, callable from any
@@ -7,10 +7,25 @@ token), ``EXAMINE``\\ s the Inbox (read-only: nothing is marked) and waits in ``
 
 * an untagged ``EXISTS``, ``EXPUNGE`` or ``FETCH`` calls ``on_change(key)``, once per
   ``debounce`` seconds however many came (a batch of messages is one sync);
+* the Sent folder too, when given (``add(..., sent=path)``: the user logs mail sent
+  from other mail apps): where the server offers ``NOTIFY`` (RFC 5465) the Inbox's
+  connection watches it as well (``NOTIFY SET STATUS (selected ...) (mailboxes Sent
+  ...)``: a ``STATUS`` of Sent is a change), else a second connection waits in ``IDLE``
+  on Sent, if the account's budget allows it (else Sent stays polled);
+* a budget per account (server and login: mailboxes signing in as the same account count
+  together): the listener keeps at most ``budget`` connections of it, under what the
+  provider allows one account (:func:`account_budget`), leaving room for the sync, the
+  health check and the user's own mail apps. An Inbox comes before a Sent folder; an
+  Inbox over the budget is not held (polling goes on for it), said in the log;
 * ``IDLE`` is ended (``DONE``) and issued again every ``idle_seconds`` (10 minutes by
   default: well under the 29 minutes of RFC 2177, and under the 10 to 15 minutes after
   which some servers and NAT boxes drop a silent connection); a server without ``IDLE``
   is asked ``NOOP`` every ``noop_seconds`` instead;
+* an OAuth token that expires within ``token_margin`` seconds (``add(...,
+  token_expires=…)``) calls ``on_token_due(key)``: the owner gets a fresh token and adds
+  the mailbox again with it. New credentials for a mailbox held in ``IDLE`` are a
+  handover: the new connection signs in and waits in ``IDLE`` first, the old one is
+  closed after (nothing is missed in between);
 * a refused sign-in calls ``on_auth_failed(key, diagnosis)`` (the diagnosis of
   :func:`.diagnosis.from_imap_error`) and the mailbox is no longer held: signing in
   again with the same credentials would be refused again;
@@ -35,6 +50,8 @@ import re
 import threading
 import time
 
+from imapclient import imap_utf7
+
 from . import diagnosis as diag_lib
 from . import netgate
 from .connection_test import diagnosis_params
@@ -50,11 +67,42 @@ BACKOFF_MAX_SECONDS = 300.0
 CONNECTING_AT_ONCE = 20
 ANSWER_TIMEOUT = 30.0  # seconds a command waits for its answer before the connection counts as dead
 STABLE_SECONDS = 60.0  # a connection that idled this long resets the back-off
+TOKEN_MARGIN_SECONDS = 300.0  # an OAuth token is renewed this long before it expires
+
+# Simultaneous IMAP connections a provider allows one account (every client together):
+# - Gmail: 15 per account ("Too many simultaneous connections" past it; Google's IMAP
+#   help for Gmail and Workspace);
+# - Microsoft 365 / Exchange Online: 20 concurrent IMAP4 connections per mailbox
+#   (Microsoft's "Exchange Online Throttling and Limits FAQ", Exchange developer blog,
+#   2011-06-23: "Maximum concurrent IMAP connections: 20"); an Exchange Server of one's
+#   own: MaxConnectionsPerUser, 16 by default (Microsoft Learn, "Set connection limits
+#   for IMAP4", https://learn.microsoft.com/en-us/exchange/set-connection-limits-for-imap4-exchange-2013-help);
+# - other servers: 10, Dovecot's default mail_max_userip_connections (per user and
+#   client address), what most hosted servers keep.
+ACCOUNT_LIMITS = {"google": 15, "microsoft": 20, "imap": 10}
+# Left to the others under that limit: the sync and the health check (one each), a
+# connection made again with a fresh token while the old one still watches, and the
+# user's own mail apps (two).
+ACCOUNT_RESERVED = 5
 
 _UNTAGGED_CHANGE = re.compile(rb"^\* \d+ (EXISTS|EXPUNGE|FETCH)\b", re.IGNORECASE)
 _LITERAL = re.compile(rb"\{(\d+)\+?\}$")
 _MARK = re.compile(rb"\[(UIDVALIDITY|UIDNEXT) (\d+)\]", re.IGNORECASE)
 _CAPABILITY = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.IGNORECASE)
+_STATUS = re.compile(rb"^\* STATUS ", re.IGNORECASE)
+_STATUS_MARK = re.compile(rb"\b(UIDVALIDITY|UIDNEXT) (\d+)", re.IGNORECASE)
+
+
+def account_budget(provider_code):
+    """How many connections the listener keeps at most for one account of this
+    provider (``"google"``, ``"microsoft"``, anything else: a server of one's own)."""
+    limit = ACCOUNT_LIMITS.get(provider_code, ACCOUNT_LIMITS["imap"])
+    return max(1, limit - ACCOUNT_RESERVED)
+
+
+def account_of(server, address):
+    """Who signs in where: what a provider counts connections by."""
+    return (server.host.lower(), (server.login or address).lower())
 
 
 class SignInRefusedError(Exception):
@@ -157,6 +205,23 @@ class _Connection:
             self.writer.close()
 
 
+class _Held:
+    """What the listener holds for one key: its credentials, folders and connections."""
+
+    def __init__(self, key, server, address, *, sent, account, budget):
+        self.key, self.server, self.address, self.sent = key, server, address, sent
+        self.account, self.budget = account, budget
+        self.task = None  # the Inbox's connection (watching Sent too when NOTIFY is set)
+        self.notify = None  # the task whose connection watches Sent by NOTIFY
+        self.sent_task = None  # a second connection, in IDLE on Sent
+        self.sent_server = None  # the credentials of that second connection
+        self.sent_mark = None
+        self.token_timer = None
+
+    def same(self, server, address, sent):
+        return (self.server, self.address, self.sent) == (server, address, sent)
+
+
 class Listener:
     """Mailboxes held in ``IDLE`` by one asyncio loop in a thread of its own."""
 
@@ -164,6 +229,7 @@ class Listener:
         self,
         on_change,
         on_auth_failed=None,
+        on_token_due=None,
         *,
         idle_seconds=IDLE_SECONDS,
         noop_seconds=NOOP_SECONDS,
@@ -171,19 +237,33 @@ class Listener:
         backoff=BACKOFF_SECONDS,
         backoff_max=BACKOFF_MAX_SECONDS,
         connecting_at_once=CONNECTING_AT_ONCE,
+        token_margin=TOKEN_MARGIN_SECONDS,
+        notify=True,
     ):
         self.on_change = on_change
         self.on_auth_failed = on_auth_failed
+        self.on_token_due = on_token_due
         self.idle_seconds, self.noop_seconds, self.debounce = idle_seconds, noop_seconds, debounce
         self.backoff, self.backoff_max = backoff, backoff_max
         self.connecting_at_once = connecting_at_once
+        self.token_margin = token_margin
+        self.notify = notify  # False: never NOTIFY, Sent always on a connection of its own
         self.loop = None
         self._thread = None
-        self._tasks = {}  # key: (task, server, address)
-        self._idling = set()  # keys whose connection is in IDLE (or NOOP polling) right now
+        self._held = {}  # key: _Held
+        self._idle = set()  # tasks whose connection is in IDLE (or NOOP polling) right now
         self._pending = set()  # keys whose on_change is due after the debounce
         self._refused = set()  # keys whose sign-in was refused (not held until credentials change)
-        self.counters = {"connects": 0, "idles": 0, "changes": 0, "drops": 0, "refused": 0}
+        self._accounts = {}  # account: {"inbox": keys, "sent": keys} holding a connection of it
+        self.counters = {
+            "connects": 0,
+            "idles": 0,
+            "changes": 0,
+            "drops": 0,
+            "refused": 0,
+            "handovers": 0,
+            "over_budget": 0,
+        }
         self._connecting = None
 
     # -- life of the loop --------------------------------------------------------------
@@ -207,10 +287,10 @@ class Listener:
             return
 
         async def close_all():
-            tasks = [task for task, _server, _address in self._tasks.values()]
-            self._tasks.clear()
-            for task in tasks:
-                task.cancel()
+            keys = list(self._held)
+            tasks = [t for held in self._held.values() for t in (held.task, held.sent_task) if t]
+            for key in keys:
+                self._remove(key)
             await asyncio.gather(*tasks, return_exceptions=True)
 
         with contextlib.suppress(Exception):
@@ -229,109 +309,302 @@ class Listener:
         self.stop()
 
     # -- what the owner asks (any thread) ----------------------------------------------
-    def add(self, key, server, address, inbox_mark=None):
-        """Hold ``key``'s Inbox; again with other credentials (a new token, a new
-        password), its connection is made again with them. Again with the credentials
-        the server refused, nothing is tried (they would be refused again).
+    def add(self, key, server, address, inbox_mark=None, *, sent=None, sent_mark=None, budget=None, token_expires=None):
+        """Hold ``key``'s Inbox; return whether it is held (``False``: its account's budget
+        is full, polling goes on for it). Again with other credentials (a new token, a new
+        password), its connection is made again with them (the old one closed once the new
+        one waits in IDLE). Again with the credentials the server refused, nothing is tried
+        (they would be refused again).
 
         ``inbox_mark``: ``(UIDVALIDITY, UIDNEXT)`` of the Inbox as last synced: when the
         server's differ once the Inbox is open, mail came in while nobody listened, and
         ``on_change`` is called (``(None, None)``, never synced: called; ``None``: not
-        compared)."""
-        self._call(self._add, key, server, address, inbox_mark)
+        compared). ``sent``: the Sent folder's path, watched too (``sent_mark`` as
+        ``inbox_mark``). ``budget``: connections of this account the listener keeps at most
+        (:func:`account_budget`; by default a server of one's own). ``token_expires``: when
+        the OAuth token expires (``time.time()`` seconds): ``on_token_due(key)`` is called
+        ``token_margin`` seconds before (at most half the time left)."""
+        return self._call(
+            self._add,
+            key,
+            server,
+            address,
+            inbox_mark,
+            sent=sent,
+            sent_mark=sent_mark,
+            budget=budget or account_budget("imap"),
+            token_expires=token_expires,
+        )
 
     def remove(self, key):
-        """Stop holding ``key`` (its connection is closed)."""
+        """Stop holding ``key`` (its connections are closed)."""
         self._call(self._remove, key)
 
     def keys(self):
         """The keys held (their connection open, or being made again)."""
-        return set(self._tasks)
+        return set(self._held)
 
     def idling(self, key=None):
-        """Whether ``key``'s connection waits in IDLE now (without ``key``: how many do)."""
-        return len(self._idling) if key is None else key in self._idling
+        """Whether ``key``'s Inbox connection waits in IDLE now (without ``key``: how many do)."""
+        if key is None:
+            return sum(1 for held in list(self._held.values()) if held.task in self._idle)
+        held = self._held.get(key)
+        return bool(held and held.task in self._idle)
 
-    def _call(self, fn, *args):
+    def watching(self, key):
+        """``{folder: how}`` of what ``key``'s connections watch now: ``"INBOX": "IDLE"``,
+        and its Sent folder (``"NOTIFY"`` through the Inbox's connection, or ``"IDLE"`` on
+        a connection of its own)."""
+        held = self._held.get(key)
+        if not held or held.task not in self._idle:
+            return {}
+        found = {"INBOX": "IDLE"}
+        if held.sent and held.notify is held.task:
+            found[held.sent] = "NOTIFY"
+        elif held.sent and held.sent_task in self._idle:
+            found[held.sent] = "IDLE"
+        return found
+
+    def _call(self, fn, *args, **kwargs):
         if threading.current_thread() is self._thread:
-            fn(*args)
-            return
-        asyncio.run_coroutine_threadsafe(self._run(fn, *args), self.loop).result(30)
+            return fn(*args, **kwargs)
+        return asyncio.run_coroutine_threadsafe(self._run(fn, *args, **kwargs), self.loop).result(30)
 
-    async def _run(self, fn, *args):
-        fn(*args)
+    async def _run(self, fn, *args, **kwargs):
+        return fn(*args, **kwargs)
 
-    def _add(self, key, server, address, inbox_mark=None):
-        held = self._tasks.get(key)
-        if held and held[1:] == (server, address) and (not held[0].done() or key in self._refused):
-            return
+    def _add(self, key, server, address, inbox_mark, *, sent, sent_mark, budget, token_expires):
+        held = self._held.get(key)
+        if held and held.same(server, address, sent) and (not held.task.done() or key in self._refused):
+            held.budget = budget
+            return True
         self._refused.discard(key)
-        if held:
-            held[0].cancel()
-        task = self.loop.create_task(self._hold(key, server, address, inbox_mark), name=f"mailbox-listener-{key}")
-        self._tasks[key] = (task, server, address)
+        account = account_of(server, address)
+        if held and held.account != account:  # another account: not a handover
+            self._remove(key)
+            held = None
+        if held is None:
+            held = _Held(key, server, address, sent=sent, account=account, budget=budget)
+            if not self._take(held, "inbox"):
+                self.counters["over_budget"] += 1
+                _logger.info(
+                    "Listener: %s of %s is not held, its account's %s connections are taken (it is polled)",
+                    "INBOX",
+                    key,
+                    budget,
+                )
+                return False
+            self._held[key] = held
+            replaces = None
+        else:  # new credentials: the new connection first, the old one closed once it waits
+            replaces = held.task if held.task in self._idle else None
+            if replaces is None:
+                held.task.cancel()
+            else:
+                self.counters["handovers"] += 1
+                inbox_mark = None  # the old connection watches until the new one does
+            if held.sent != sent:
+                self._stop_sent(held)
+            held.server, held.address, held.sent, held.budget = server, address, sent, budget
+        held.sent_mark = sent_mark
+        held.task = self.loop.create_task(
+            self._hold(held, "INBOX", inbox_mark, replaces), name=f"mailbox-listener-{key}"
+        )
+        if held.token_timer:
+            held.token_timer.cancel()
+            held.token_timer = None
+        if token_expires and self.on_token_due:
+            left = token_expires - time.time()
+            held.token_timer = self.loop.call_later(
+                max(0.0, left - min(self.token_margin, left / 2)), self._token_due, key, held.task
+            )
+        return True
 
     def _remove(self, key):
-        held = self._tasks.pop(key, None)
-        self._idling.discard(key)
+        held = self._held.pop(key, None)
         self._refused.discard(key)
-        if held:
-            held[0].cancel()
+        if not held:
+            return
+        if held.token_timer:
+            held.token_timer.cancel()
+        held.task.cancel()
+        self._stop_sent(held)
+        self._give_back(held, "inbox")
 
-    # -- one mailbox -------------------------------------------------------------------
-    async def _hold(self, key, server, address, inbox_mark):
+    # -- the budget of each account ----------------------------------------------------
+    def _take(self, held, kind):
+        """Take a connection of ``held``'s account for its Inbox or its Sent (an Inbox
+        takes the place of another mailbox's Sent when the budget is full)."""
+        taken = self._accounts.setdefault(held.account, {"inbox": set(), "sent": set()})
+        if len(taken["inbox"]) + len(taken["sent"]) >= held.budget:
+            if kind == "sent" or not taken["sent"]:
+                return False
+            other = self._held[min(taken["sent"], key=str)]
+            _logger.info(
+                "Listener: the Sent folder of %s leaves for the Inbox of %s (it is polled)", other.key, held.key
+            )
+            self._stop_sent(other)
+        taken[kind].add(held.key)
+        return True
+
+    def _give_back(self, held, kind):
+        taken = self._accounts.get(held.account)
+        if taken:
+            taken[kind].discard(held.key)
+            if not taken["inbox"] and not taken["sent"]:
+                del self._accounts[held.account]
+
+    def connections(self, server, address):
+        """How many connections of this account the listener holds (or is making)."""
+        taken = self._accounts.get(account_of(server, address), {})
+        return sum(len(keys) for keys in taken.values())
+
+    # -- the Sent folder -----------------------------------------------------------------
+    def _want_sent(self, held, task):
+        """The Inbox's connection of ``task`` cannot watch Sent: a connection of its own."""
+        if self._held.get(held.key) is not held or held.task is not task:
+            return
+        if held.sent_task and not held.sent_task.done() and held.sent_server == held.server:
+            return
+        old = held.sent_task
+        if old is None or old.done():
+            if not self._take(held, "sent"):
+                self.counters["over_budget"] += 1
+                _logger.info(
+                    "Listener: the Sent folder of %s is not watched, its account's %s connections are taken "
+                    "(it is polled)",
+                    held.key,
+                    held.budget,
+                )
+                return
+            old = None
+        replaces = old if old in self._idle else None
+        if old and replaces is None:
+            old.cancel()
+        held.sent_server = held.server
+        held.sent_task = self.loop.create_task(
+            self._hold(held, held.sent, None if replaces else held.sent_mark, replaces),
+            name=f"mailbox-listener-{held.key}-sent",
+        )
+
+    def _stop_sent(self, held):
+        if held.sent_task:
+            held.sent_task.cancel()
+            held.sent_task = None
+            self._give_back(held, "sent")
+
+    # -- one connection ------------------------------------------------------------------
+    async def _hold(self, held, folder, mark, replaces):
+        """Keep one connection of ``held`` in IDLE on ``folder`` (``"INBOX"``, or its Sent),
+        made again after a drop, until cancelled."""
         failures = 0
         first = True
-        while True:
-            started = time.monotonic()
-            try:
-                await self._session(key, server, address, inbox_mark if first else False)
-            except asyncio.CancelledError:
-                self._idling.discard(key)
-                raise
-            except SignInRefusedError as exc:
-                self._idling.discard(key)
-                self.counters["refused"] += 1
-                self._refused.add(key)
-                if self.on_auth_failed:
-                    self._tell(self.on_auth_failed, key, exc.diagnosis)
-                return
-            except Exception as exc:  # the connection is gone: made again after a while
-                self._idling.discard(key)
-                self.counters["drops"] += 1
-                _logger.debug("Listener connection of %s dropped (%s)", key, type(exc).__name__)
-            first = False
-            failures = 1 if time.monotonic() - started > STABLE_SECONDS else failures + 1
-            delay = min(self.backoff_max, self.backoff * 2 ** (failures - 1))
-            await asyncio.sleep(random.uniform(delay / 2, delay))
+        this = asyncio.current_task()
+        try:
+            while True:
+                started = time.monotonic()
+                try:
+                    await self._session(held, folder, mark if first else False, replaces)
+                except asyncio.CancelledError:
+                    raise
+                except SignInRefusedError as exc:
+                    self._idle.discard(this)
+                    if folder != "INBOX":  # the Inbox's connection says it
+                        return
+                    self.counters["refused"] += 1
+                    self._refused.add(held.key)
+                    if self.on_auth_failed:
+                        self._tell(self.on_auth_failed, held.key, exc.diagnosis)
+                    return
+                except Exception as exc:  # the connection is gone: made again after a while
+                    self._idle.discard(this)
+                    self.counters["drops"] += 1
+                    _logger.debug("Listener connection of %s dropped (%s)", held.key, type(exc).__name__)
+                if this not in (held.task, held.sent_task):  # another connection took its place
+                    return
+                if replaces is not None:  # never took over: mail may come while it is made again
+                    replaces.cancel()
+                    replaces = None
+                first = False
+                failures = 1 if time.monotonic() - started > STABLE_SECONDS else failures + 1
+                delay = min(self.backoff_max, self.backoff * 2 ** (failures - 1))
+                await asyncio.sleep(random.uniform(delay / 2, delay))
+        finally:
+            self._idle.discard(this)
+            if held.notify is this:
+                held.notify = None
+            if replaces is not None:  # the connection it was to replace never outlives it
+                replaces.cancel()
 
-    async def _session(self, key, server, address, inbox_mark):
-        """One connection, from the sign-in to its end. ``inbox_mark``: see :meth:`add`
-        (``False``: back after a drop, mail may have come meanwhile)."""
+    async def _session(self, held, folder, mark, replaces):
+        """One connection, from the sign-in to its end. ``mark``: see :meth:`add`
+        (``False``: back after a drop, mail may have come meanwhile). Once it waits in
+        IDLE, the connection it ``replaces`` is closed."""
+        key, server = held.key, held.server if folder == "INBOX" else held.sent_server
+        this = asyncio.current_task()
         async with self._connecting:
             connection = await self._open(server)
         try:
-            await self._sign_in(connection, server, address)
+            await self._sign_in(connection, server, held.address)
             found = {}
 
             def opened(data):
                 for name, value in _MARK.findall(data):
                     found[name.upper()] = int(value)
 
-            status, _text = await connection.command(b"EXAMINE INBOX", untagged=opened)
+            name = b"INBOX" if folder == "INBOX" else _mailbox_name(folder)
+            status, _text = await connection.command(b"EXAMINE", name, untagged=opened)
             if status != "OK":
                 raise DroppedError(f"EXAMINE {status}")
-            if inbox_mark is False or (
-                inbox_mark is not None and tuple(inbox_mark) != (found.get(b"UIDVALIDITY"), found.get(b"UIDNEXT"))
-            ):
+            if _differs(mark, found):
                 self._changed(key)
+            if folder == "INBOX" and held.sent:
+                notified = await self._notify(held, connection, False if mark is False else held.sent_mark)
+                held.notify = this if notified else None
             self.counters["connects"] += 1
+
+            def waiting():
+                self._idle.add(this)
+                if replaces is not None:
+                    replaces.cancel()
+                if folder == "INBOX" and held.sent and held.task is this:
+                    if held.notify is this:
+                        self._stop_sent(held)
+                    else:
+                        self._want_sent(held, this)
+
             if b"IDLE" in connection.capabilities:
-                await self._idle(key, connection)
+                await self._idle_loop(key, connection, waiting)
             else:
-                await self._noop(key, connection)
+                await self._noop(key, connection, waiting)
         finally:
             connection.close()
+
+    async def _notify(self, held, connection, sent_mark):
+        """Ask the Inbox's connection to say changes of Sent too (``NOTIFY``, RFC 5465);
+        ``False`` when the server does not (then Sent needs a connection of its own)."""
+        if not self.notify or b"NOTIFY" not in connection.capabilities:
+            return False
+        found = {}
+
+        def status(data):
+            if _STATUS.match(data):
+                for name, value in _STATUS_MARK.findall(data):
+                    found[name.upper()] = int(value)
+
+        name = _mailbox_name(held.sent)
+        answer, _text = await connection.command(
+            b"NOTIFY SET STATUS (selected (MessageNew MessageExpunge FlagChange)) (mailboxes",
+            name,
+            b"(MessageNew MessageExpunge))",
+            untagged=status,
+        )
+        if answer != "OK":
+            _logger.debug("Listener: NOTIFY refused for %s (%s): Sent on a connection of its own", held.key, answer)
+            return False
+        if _differs(sent_mark, found):
+            self._changed(held.key)
+        return True
 
     async def _open(self, server):
         loop = asyncio.get_running_loop()
@@ -383,9 +656,9 @@ class Listener:
         if not any(c.startswith(b"IDLE") for c in connection.capabilities):
             await connection.command(b"CAPABILITY")  # some servers announce more once signed in
 
-    async def _idle(self, key, connection):
+    async def _idle_loop(self, key, connection, waiting):
         def untagged(data):
-            if _UNTAGGED_CHANGE.match(data):
+            if _UNTAGGED_CHANGE.match(data) or _STATUS.match(data):
                 self._changed(key)
 
         while True:
@@ -400,26 +673,32 @@ class Listener:
                 if data.startswith(tag + b" "):
                     raise DroppedError("IDLE refused")
                 untagged(data)
-            self._idling.add(key)
+            waiting()
             self.counters["idles"] += 1
             ends = time.monotonic() + self.idle_seconds
             with contextlib.suppress(TimeoutError):
                 while (left := ends - time.monotonic()) > 0:
                     untagged(await connection.line(left))
-            self._idling.discard(key)
             connection.send(b"DONE")
             await connection.writer.drain()
             await connection.answer(tag, untagged)
 
-    async def _noop(self, key, connection):
+    async def _noop(self, key, connection, waiting):
         def untagged(data):
-            if _UNTAGGED_CHANGE.match(data):
+            if _UNTAGGED_CHANGE.match(data) or _STATUS.match(data):
                 self._changed(key)
 
-        self._idling.add(key)
+        waiting()
         while True:
             await asyncio.sleep(self.noop_seconds)
             await connection.command(b"NOOP", untagged=untagged)
+
+    # -- tokens --------------------------------------------------------------------------
+    def _token_due(self, key, task):
+        held = self._held.get(key)
+        if held and held.task is task:
+            held.token_timer = None
+            self._tell(self.on_token_due, key)
 
     # -- telling the owner -------------------------------------------------------------
     def _changed(self, key):
@@ -431,7 +710,7 @@ class Listener:
 
     def _fire(self, key):
         self._pending.discard(key)
-        if key in self._tasks:
+        if key in self._held:
             self._tell(self.on_change, key)
 
     def _tell(self, callback, *args):
@@ -439,3 +718,16 @@ class Listener:
             callback(*args)
         except Exception:  # the owner's error: logged, the listener goes on
             _logger.exception("Listener callback %s failed", getattr(callback, "__name__", callback))
+
+
+def _differs(mark, found):
+    """Whether a folder's ``(UIDVALIDITY, UIDNEXT)`` as last synced is not the server's
+    (``False``: back after a drop, taken as a change; ``None``: not compared)."""
+    if mark is None:
+        return False
+    return mark is False or tuple(mark) != (found.get(b"UIDVALIDITY"), found.get(b"UIDNEXT"))
+
+
+def _mailbox_name(path):
+    """A folder's path as IMAP names it (modified UTF-7), quoted."""
+    return quoted(imap_utf7.encode(path).decode("ascii")).encode("ascii")
