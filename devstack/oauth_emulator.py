@@ -18,7 +18,7 @@ Dovecot's ``oauth2`` passdb (token introspection):
 * Test-only switches under ``/_test/``: revoke an account (with the provider's
   error code), expired client secrets (``expire_secret``: Google ``invalid_client``,
   Microsoft AADSTS7000222), an outage (HTTP 503), throttling (HTTP 429 with ``Retry-After``),
-  reset, and a read-out of the state.
+  access tokens of a shorter life (``lifetime``, ``seconds``), reset, and a read-out of the state.
 """
 
 import base64
@@ -104,6 +104,7 @@ class ProviderState:
             self.outage = False
             self.secret_expired = False  # the apps' client secrets expired (an app incident)
             self.throttle = None  # {"seconds": n, "count": k}
+            self.lifetime = ACCESS_TOKEN_LIFETIME  # seconds an access token lives (``lifetime`` switch)
             self.requests = []
 
     # --- test switches -------------------------------------------------
@@ -143,7 +144,7 @@ class ProviderState:
                 }
             self.access_tokens[access] = {
                 "email": email,
-                "expires": time.time() + ACCESS_TOKEN_LIFETIME,
+                "expires": time.time() + self.lifetime,
                 "refresh": refresh,
                 "scope": scope,
             }
@@ -269,6 +270,8 @@ class _Handler(BaseHTTPRequestHandler):
                 for info in state.access_tokens.values():
                     if info["email"] == params["email"].lower():
                         info["expires"] = 0
+        elif name == "lifetime":
+            state.lifetime = int(params.get("seconds", ACCESS_TOKEN_LIFETIME))
         elif name == "reset":
             state.reset()
         elif name != "state":
@@ -428,7 +431,7 @@ class GoogleHandler(_Handler):
                 200,
                 {
                     "access_token": access,
-                    "expires_in": ACCESS_TOKEN_LIFETIME,
+                    "expires_in": self.state.lifetime,
                     "refresh_token": refresh,
                     "scope": info["scope"],
                     "token_type": "Bearer",
@@ -457,7 +460,7 @@ class GoogleHandler(_Handler):
                 200,
                 {
                     "access_token": access,
-                    "expires_in": ACCESS_TOKEN_LIFETIME,
+                    "expires_in": self.state.lifetime,
                     "scope": info["scope"],
                     "token_type": "Bearer",
                 },
@@ -593,8 +596,8 @@ class MicrosoftHandler(_Handler):
         return {
             "token_type": "Bearer",
             "scope": api_scopes,
-            "expires_in": ACCESS_TOKEN_LIFETIME,
-            "ext_expires_in": ACCESS_TOKEN_LIFETIME,
+            "expires_in": self.state.lifetime,
+            "ext_expires_in": self.state.lifetime,
             "access_token": access,
             "refresh_token": refresh,
             "id_token": _unsigned_jwt(claims),

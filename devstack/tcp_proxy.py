@@ -149,6 +149,11 @@ class Proxy:
             self._cut = None
         self._rewrite = self._watch = None
 
+    def open_connections(self):
+        """How many connections are open through the proxy now."""
+        with self._lock:
+            return len(self._open) // 2
+
     def wait_closed(self, timeout=5.0):
         """Wait until every connection has ended (what was on its way has gone through)."""
         deadline = time.monotonic() + timeout

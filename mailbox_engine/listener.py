@@ -216,6 +216,7 @@ class _Held:
         self.sent_task = None  # a second connection, in IDLE on Sent
         self.sent_server = None  # the credentials of that second connection
         self.sent_mark = None
+        self.seen = {}  # folder: (UIDVALIDITY, UIDNEXT) as the last connection opened it
         self.token_timer = None
 
     def same(self, server, address, sent):
@@ -402,7 +403,12 @@ class Listener:
                 held.task.cancel()
             else:
                 self.counters["handovers"] += 1
-                inbox_mark = None  # the old connection watches until the new one does
+                # the old connection watches until the new one does; what came before the
+                # new one opened the Inbox is told by the marks (the old one may not have
+                # been told yet: servers gather changes a moment before they say them)
+                inbox_mark = held.seen.get("INBOX") if inbox_mark is None else inbox_mark
+                if sent_mark is None and held.sent == sent:
+                    sent_mark = held.seen.get(sent)
             if held.sent != sent:
                 self._stop_sent(held)
             held.server, held.address, held.sent, held.budget = server, address, sent, budget
@@ -483,7 +489,7 @@ class Listener:
             old.cancel()
         held.sent_server = held.server
         held.sent_task = self.loop.create_task(
-            self._hold(held, held.sent, None if replaces else held.sent_mark, replaces),
+            self._hold(held, held.sent, held.seen.get(held.sent) if replaces else held.sent_mark, replaces),
             name=f"mailbox-listener-{held.key}-sent",
         )
 
@@ -558,6 +564,7 @@ class Listener:
                 raise DroppedError(f"EXAMINE {status}")
             if _differs(mark, found):
                 self._changed(key)
+            held.seen[folder] = (found.get(b"UIDVALIDITY"), found.get(b"UIDNEXT"))
             if folder == "INBOX" and held.sent:
                 notified = await self._notify(held, connection, False if mark is False else held.sent_mark)
                 held.notify = this if notified else None
@@ -602,6 +609,7 @@ class Listener:
         if answer != "OK":
             _logger.debug("Listener: NOTIFY refused for %s (%s): Sent on a connection of its own", held.key, answer)
             return False
+        held.seen[held.sent] = (found.get(b"UIDVALIDITY"), found.get(b"UIDNEXT"))
         if _differs(sent_mark, found):
             self._changed(held.key)
         return True
