@@ -1,6 +1,16 @@
 """The listener in Odoo: holds the connected mailboxes' Inboxes in IDLE
 (``mailbox_engine.listener``) and syncs a mailbox as soon as its Inbox changes.
 
+* **Sent too** where the user logs mail sent from other mail apps (*Log on contacts
+  and leads*: all mail with known contacts) and the Sent folder is synced: through
+  NOTIFY on the Inbox's connection where the server offers it, else a second
+  connection. Each account's connections stay under its provider's limit
+  (``account_budget``): an Inbox past it is not held, a Sent folder past it is not
+  watched (both stay polled).
+* **Tokens renewed before they expire**: the listener asks for a token
+  ``TOKEN_MARGIN_SECONDS`` before it expires; a fresh one is had (refreshed now) and the
+  connection is made again with it, the old one closed once the new one watches.
+
 * **Shared between listeners**: each mailbox is held by one listener, the one that got
   its PostgreSQL advisory lock (``pg_try_advisory_lock(LOCK_CLASS, mailbox id)``) on a
   connection of its own, kept open. A listener that dies loses its connection, hence
@@ -18,6 +28,7 @@ import contextlib
 import logging
 import queue
 import time
+from datetime import UTC
 
 import psycopg2
 
@@ -25,7 +36,7 @@ from odoo import SUPERUSER_ID, api, models, sql_db
 from odoo.modules.registry import Registry
 
 from ..mailbox_engine import providers
-from ..mailbox_engine.listener import Listener
+from ..mailbox_engine.listener import Listener, account_budget
 from ..mailbox_engine.oauth import OAuthError
 
 _logger = logging.getLogger(__name__)
@@ -46,16 +57,37 @@ class MailMailbox(models.Model):
         self.env.cr.execute("SELECT id FROM mail_mailbox WHERE active AND state = 'connected' ORDER BY id")
         return [row[0] for row in self.env.cr.fetchall()]
 
-    def _listen_server(self):
-        """Where and as whom the listener signs in (a fresh token when it expires soon),
-        or ``None`` when the token cannot be had (the status owner is told)."""
+    def _listen_server(self, refresh=False):
+        """Where and as whom the listener signs in (a fresh token when it expires soon, or
+        refreshed now with ``refresh``), or ``None`` when the token cannot be had (the
+        status owner is told)."""
         self.ensure_one()
         try:
-            token = self._get_access_token() if providers.PROVIDERS[self.provider].oauth else None
+            token = self._get_access_token(force=refresh) if providers.PROVIDERS[self.provider].oauth else None
         except OAuthError as exc:
             self._apply_diagnosis(exc.diagnosis)
             return None
         return self._server("imap", token)
+
+    def _listen_token_expires(self):
+        """When the OAuth token the listener signs in with expires (``time.time()``
+        seconds), or ``None`` (a password, or not known)."""
+        self.ensure_one()
+        expires = self.sudo().token_expires_at if providers.PROVIDERS[self.provider].oauth else None
+        return expires.replace(tzinfo=UTC).timestamp() if expires else None
+
+    def _listen_sent(self):
+        """``(path, (UIDVALIDITY, UIDNEXT) as last synced)`` of the Sent folder the listener
+        watches too, or ``(None, None)``: only where the user logs mail sent from other
+        mail apps (all mail with known contacts) and the Sent folder is synced."""
+        self.ensure_one()
+        if self.log_mode != "known":
+            return None, None
+        sent = self.sudo().folder_ids.filtered(lambda f: f.selected and f.present and f.use == "\\Sent")[:1]
+        if not sent:
+            return None, None
+        state = sent._folder_state()
+        return sent.path, (state.uidvalidity, state.uidnext)
 
     def _listen_inbox_mark(self):
         """``(UIDVALIDITY, UIDNEXT)`` of the Inbox as last synced (``(None, None)``: never),
@@ -94,6 +126,7 @@ class ListenRunner:
         self.listener = Listener(
             lambda key: self.events.put(("change", key, None)),
             lambda key, diagnosis: self.events.put(("refused", key, diagnosis)),
+            lambda key: self.events.put(("token", key, None)),
             **listener_options,
         )
         self.held = set()
@@ -137,12 +170,32 @@ class ListenRunner:
                 _logger.warning("The listener lost its database connection: it lets its mailboxes go")
                 self._lost_locks()
                 return
-            for mailbox in env["mail.mailbox"].browse(sorted(self.held)):
-                server = mailbox._listen_server()
-                if server is None:
-                    continue
-                self.listener.add(mailbox.id, server, mailbox.email or "", mailbox._listen_inbox_mark())
-        _logger.info("Listener holds %s mailboxes (%s in IDLE)", len(self.held), self.listener.idling())
+            over = [mailbox.id for mailbox in env["mail.mailbox"].browse(sorted(self.held)) if not self._give(mailbox)]
+        _logger.info(
+            "Listener holds %s mailboxes (%s in IDLE, %s past their account's connections, polled)",
+            len(self.held) - len(over),
+            self.listener.idling(),
+            len(over),
+        )
+
+    def _give(self, mailbox, refresh=False):
+        """Hand ``mailbox`` to the listener with its credentials and folders (its token
+        refreshed now with ``refresh``); whether the listener holds it (``False``: the
+        token cannot be had, or the account's connections are all taken)."""
+        server = mailbox._listen_server(refresh=refresh)
+        if server is None:
+            return False
+        sent, sent_mark = mailbox._listen_sent()
+        return self.listener.add(
+            mailbox.id,
+            server,
+            mailbox.email or "",
+            mailbox._listen_inbox_mark(),
+            sent=sent,
+            sent_mark=sent_mark,
+            budget=account_budget(mailbox.provider),
+            token_expires=mailbox._listen_token_expires(),
+        )
 
     def look_at_held(self):
         """Leave the held mailboxes that were lost, disabled, archived or deleted."""
@@ -170,15 +223,21 @@ class ListenRunner:
 
     # -- what the listener said ----------------------------------------------------------
     def handle(self, events):
-        """Tell the status owner of refused sign-ins, and sync the mailboxes that changed:
-        one round each, ``SYNC_BATCH`` together in a transaction (committed one batch
-        after the other: the first ones are in Odoo while the next ones sync)."""
+        """Tell the status owner of refused sign-ins, renew the tokens about to expire,
+        and sync the mailboxes that changed: one round each, ``SYNC_BATCH`` together in a
+        transaction (committed one batch after the other: the first ones are in Odoo
+        while the next ones sync)."""
         refused = [(key, diagnosis) for kind, key, diagnosis in events if kind == "refused" and key in self.held]
         if refused:
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
                 for key, diagnosis in refused:
                     env["mail.mailbox"].browse(key)._listen_refused(diagnosis)
+        renew = sorted({key for kind, key, _d in events if kind == "token" and key in self.held})
+        if renew:
+            with self.registry.cursor() as cr:
+                for mailbox in api.Environment(cr, SUPERUSER_ID, {})["mail.mailbox"].browse(renew):
+                    self._give(mailbox, refresh=True)
         changed = {key for kind, key, _d in events if kind == "change" and key in self.held}
         now = time.monotonic()
         changed = sorted(changed | {key for key, when in self.retry.items() if when <= now and key in self.held})
