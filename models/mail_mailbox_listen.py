@@ -237,7 +237,11 @@ class ListenRunner:
         if renew:
             with self.registry.cursor() as cr:
                 for mailbox in api.Environment(cr, SUPERUSER_ID, {})["mail.mailbox"].browse(renew):
-                    self._give(mailbox, refresh=True)
+                    try:  # one that fails is renewed by a scan (in its last 2 minutes)
+                        with cr.savepoint():
+                            self._give(mailbox, refresh=True)
+                    except Exception:
+                        _logger.exception("Listener: the token of mailbox %s could not be renewed", mailbox.id)
         changed = {key for kind, key, _d in events if kind == "change" and key in self.held}
         now = time.monotonic()
         changed = sorted(changed | {key for key, when in self.retry.items() if when <= now and key in self.held})
