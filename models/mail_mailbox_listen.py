@@ -15,6 +15,8 @@
   its PostgreSQL advisory lock (``pg_try_advisory_lock(LOCK_CLASS, mailbox id)``) on a
   connection of its own, kept open. A listener that dies loses its connection, hence
   its locks: another one takes its mailboxes over at its next scan (every minute).
+  The account's lock (server and login) is taken first: the mailboxes of one account
+  are all held by one listener, so its budget of connections holds across listeners.
 * **Only what may sync**: connected, enabled and not archived mailboxes; one lost,
   disabled, archived or deleted leaves within seconds (``LEAVE_SECONDS``).
 * **A change syncs at once**: one sync round of that mailbox, run here in a cursor of
@@ -36,12 +38,13 @@ from odoo import SUPERUSER_ID, api, models, sql_db
 from odoo.modules.registry import Registry
 
 from ..mailbox_engine import providers
-from ..mailbox_engine.listener import Listener, account_budget
+from ..mailbox_engine.listener import Listener, account_budget, account_of
 from ..mailbox_engine.oauth import OAuthError
 
 _logger = logging.getLogger(__name__)
 
 LOCK_CLASS = 0x6D636D4C  # the first key of the listeners' advisory locks (the second: the mailbox id)
+ACCOUNT_LOCK_CLASS = 0x6D636D41  # the same for accounts (the second: a hash of server and login)
 SCAN_SECONDS = 60  # between two scans: new mailboxes join, those of a dead listener are taken over
 LEAVE_SECONDS = 5  # between two looks at the held mailboxes: one lost, disabled or archived leaves
 SYNC_BATCH = 10  # mailboxes synced together in one transaction after their change
@@ -130,6 +133,7 @@ class ListenRunner:
             **listener_options,
         )
         self.held = set()
+        self.accounts = {}  # mailbox id: its account, whose lock this listener took for it
         self.retry = {}  # mailbox id: when to sync it again
         self._locks = None
         self._stopping = False
@@ -150,6 +154,7 @@ class ListenRunner:
         for mailbox_id in self.held:
             self.listener.remove(mailbox_id)
         self.held.clear()
+        self.accounts.clear()
 
     # -- scans ---------------------------------------------------------------------------
     def scan(self):
@@ -160,12 +165,7 @@ class ListenRunner:
             wanted = set(env["mail.mailbox"]._listen_candidates())
             self._leave(self.held - wanted)
             try:
-                with self._lock_cursor() as locks:
-                    locks.execute(
-                        "SELECT id FROM unnest(%s::int[]) id WHERE pg_try_advisory_lock(%s, id)",
-                        [sorted(wanted - self.held), LOCK_CLASS],
-                    )
-                    self.held |= {row[0] for row in locks.fetchall()}
+                self._take(env["mail.mailbox"].browse(sorted(wanted - self.held)))
             except psycopg2.Error:
                 _logger.warning("The listener lost its database connection: it lets its mailboxes go")
                 self._lost_locks()
@@ -208,6 +208,40 @@ class ListenRunner:
             still = {row[0] for row in cr.fetchall()}
         self._leave(self.held - still)
 
+    def _take(self, mailboxes):
+        """Lock ``mailboxes`` for this listener: each one's account first (all the mailboxes
+        of one account go to the listener that holds it, so that its budget of connections
+        is the account's, whatever the number of listeners; a lock taken once per mailbox),
+        then the mailbox itself."""
+        accounts = {
+            mailbox.id: " ".join(account_of(mailbox._server("imap", password=""), mailbox.email or ""))
+            for mailbox in mailboxes
+        }
+        if not accounts:
+            return
+        ids = sorted(accounts)
+        with self._lock_cursor() as locks:
+            locks.execute(
+                "SELECT id FROM unnest(%s::int[], %s::text[]) t(id, account) "
+                "WHERE pg_try_advisory_lock(%s, hashtext(account))",
+                [ids, [accounts[i] for i in ids], ACCOUNT_LOCK_CLASS],
+            )
+            ids = sorted(row[0] for row in locks.fetchall())
+            if not ids:
+                return
+            locks.execute("SELECT id, pg_try_advisory_lock(%s, id) FROM unnest(%s::int[]) id", [LOCK_CLASS, ids])
+            taken = dict(locks.fetchall())
+            lost = [accounts[i] for i, mine in taken.items() if not mine]  # another listener holds the mailbox
+            if lost:
+                locks.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(account)) FROM unnest(%s::text[]) account",
+                    [ACCOUNT_LOCK_CLASS, lost],
+                )
+        for mailbox_id, mine in taken.items():
+            if mine:
+                self.held.add(mailbox_id)
+                self.accounts[mailbox_id] = accounts[mailbox_id]
+
     def _leave(self, ids):
         if not ids:
             return
@@ -215,9 +249,14 @@ class ListenRunner:
             self.listener.remove(mailbox_id)
             self.retry.pop(mailbox_id, None)
         self.held -= ids
+        accounts = [self.accounts.pop(mailbox_id) for mailbox_id in ids if mailbox_id in self.accounts]
         try:
             with self._lock_cursor() as locks:
                 locks.execute("SELECT pg_advisory_unlock(%s, id) FROM unnest(%s::int[]) id", [LOCK_CLASS, sorted(ids)])
+                locks.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(account)) FROM unnest(%s::text[]) account",
+                    [ACCOUNT_LOCK_CLASS, accounts],
+                )
         except psycopg2.Error:
             self._lost_locks()
 

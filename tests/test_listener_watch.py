@@ -1,5 +1,5 @@
-"""The listener as it runs (``odoo-bin mailbox-listen``, a real Odoo process on the test
-database) on a Google mailbox whose tokens live 30 seconds (the OAuth emulator's
+"""The listener as it runs (``odoo-bin mailbox-listen``, real Odoo processes on the test
+database). On a Google mailbox whose tokens live 30 seconds (the OAuth emulator's
 ``lifetime``), behind a proxy in front of the local Dovecot (which offers NOTIFY):
 
 * the listener renews the token before it expires and makes the connection again with
@@ -7,6 +7,9 @@ database) on a Google mailbox whose tokens live 30 seconds (the OAuth emulator's
   signs in (with a renewed token), the mailbox stays connected;
 * mail sent from another mail app (appended to Sent) is in Odoo within seconds, with no
   cron run by the test and no poll, on the Inbox's one connection (NOTIFY).
+
+Mailboxes of one account (server and login) are all held by the listener that holds the
+first one: a second listener takes none of them (the account's budget holds).
 """
 
 import secrets
@@ -22,8 +25,8 @@ from odoo.tests import TransactionCase, tagged
 
 from ..devstack.tcp_proxy import Proxy
 from ..devstack.testkit import connect_oauth, stack_parameters
+from . import test_listener as listener_tests
 from .common import OdooProcessesMixin, StackMixin, configure_stack, flip
-from .test_listener import listen_command
 
 DEADLINE = 150  # seconds a test waits for what it expects (a scan each minute, an Odoo start)
 LIFETIME = 30  # seconds an access token lives here
@@ -123,7 +126,10 @@ class TestListenerWatch(StackMixin, OdooProcessesMixin, TransactionCase):
 
             proxy.watch(watch)
             process = subprocess.Popen(
-                listen_command(self.env.cr.dbname), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+                listener_tests.listen_command(self.env.cr.dbname),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
             )
             self.processes.append(process)
             self.wait_until(lambda: watching, "the listener waits in IDLE", process)
@@ -149,3 +155,29 @@ class TestListenerWatch(StackMixin, OdooProcessesMixin, TransactionCase):
             self.wait_until(lambda: self.synced(box_id, message_id), "the message sent elsewhere in Odoo", process)
             self.assertEqual(self.mailbox(box_id)[:2], ("connected", False))
             self.assertIn(b"NOTIFY", asked)  # Sent watched on the Inbox's connection
+
+    def test_the_mailboxes_of_one_account_are_held_by_one_listener(self):
+        helpers = listener_tests.TestListener
+        first_ids = helpers.mailboxes(self, 1)  # on Carol's account
+        first = subprocess.Popen(
+            listener_tests.listen_command(self.env.cr.dbname),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(first)
+        self.wait_until(lambda: set(helpers.holders(self, first_ids)) == set(first_ids), "the first holds it", first)
+        more = helpers.mailboxes(self, 2)  # the same account, come after the first one's scan
+        second = subprocess.Popen(
+            listener_tests.listen_command(self.env.cr.dbname),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(second)
+        self.wait_until(lambda: helpers.tried_locks(self, second.pid), "the second listener scanned", second)
+        self.assertNotIn(second.pid, helpers.holders(self, more).values())
+        self.wait_until(
+            lambda: helpers.holders(self, more) == dict.fromkeys(more, first.pid), "the first one holds them", first
+        )
+        self.assertEqual(second.poll(), None)
