@@ -12,6 +12,7 @@ removed afterwards) and the local Dovecot.
   server's takes over those of the command killed.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,8 +25,9 @@ import psutil
 from imapclient import IMAPClient
 
 import odoo
+from odoo import sql_db
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config
+from odoo.tools import SQL, config
 
 from ..devstack.testkit import stack_parameters
 from ..devstack.util import free_port
@@ -77,9 +79,10 @@ class TestListenerServer(StackMixin, OdooProcessesMixin, TransactionCase):
     listener = test_listener.TestListener.listener
 
     # -- helpers -------------------------------------------------------------------------
-    def server(self, *options):
-        """An Odoo server on the test database with the addon loaded server-wide, HTTP on a
-        free port, no cron thread (what is synced came through the listener)."""
+    def server(self, *options, dbfilter=None):
+        """An Odoo server on the test database (or on those ``dbfilter`` lets through) with
+        the addon loaded server-wide, HTTP on a free port, no cron thread (what is synced
+        came through the listener)."""
         port = free_port()
         log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (read when the test fails)
         self.addCleanup(log.close)
@@ -89,8 +92,7 @@ class TestListenerServer(StackMixin, OdooProcessesMixin, TransactionCase):
                 f"--addons-path={config['addons_path']}",
                 "-c",
                 config.rcfile,
-                "-d",
-                self.env.cr.dbname,
+                *(["-d", self.env.cr.dbname] if dbfilter is None else [f"--db-filter={dbfilter}"]),
                 f"--load=base,web,{ADDON}",
                 "--http-interface=127.0.0.1",
                 f"--http-port={port}",
@@ -142,9 +144,26 @@ class TestListenerServer(StackMixin, OdooProcessesMixin, TransactionCase):
             return True
 
     # -- tests ---------------------------------------------------------------------------
+    def plain_database(self):
+        """A database without Odoo in it (the server serves it too; its listener skips it)."""
+        name = f"{self.env.cr.dbname}_plain"
+        with contextlib.closing(sql_db.db_connect("postgres").cursor()) as cr:
+            cr._cnx.autocommit = True
+            cr.execute(SQL("CREATE DATABASE %s", SQL.identifier(name)))
+        self.addCleanup(self.drop_database, name)
+        return name
+
+    @staticmethod
+    def drop_database(name):
+        with contextlib.closing(sql_db.db_connect("postgres").cursor()) as cr:
+            cr._cnx.autocommit = True
+            cr.execute(SQL("DROP DATABASE IF EXISTS %s WITH (FORCE)", SQL.identifier(name)))
+
     def test_a_threaded_server_syncs_new_mail_at_once_and_stops_with_its_listener(self):
         (box_id,) = self.mailboxes(1)
-        server = self.server("--workers=0")
+        plain = self.plain_database()
+        # no -d: the databases the filter lets through, one without the addon
+        server = self.server("--workers=0", dbfilter=f"^({self.env.cr.dbname}|{plain})$")
         self.wait_until(lambda: self.holders([box_id]), "the server's listener holds the mailbox", server)
         self.assertEqual(self.holders([box_id]), {box_id: server.pid})  # in the server process itself
         message_id = self.append()
@@ -152,6 +171,7 @@ class TestListenerServer(StackMixin, OdooProcessesMixin, TransactionCase):
         self.assertTrue(self.answers(server))
         self.assertEqual(self.stop(server), 0, self.output(server))
         self.assertEqual(self.holders([box_id]), {})  # the mailbox let go: another listener may take it
+        self.assertNotIn(plain, self.output(server))  # skipped quietly
 
     def test_a_prefork_server_runs_its_listener_in_a_process_it_starts_again_and_stops(self):
         (box_id,) = self.mailboxes(1)
