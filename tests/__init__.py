@@ -48,3 +48,4 @@ from . import test_send_faults
 from . import test_sync_faults
 from . import test_listener
 from . import test_listener_watch
+from . import test_listener_server
