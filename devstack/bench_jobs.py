@@ -7,7 +7,10 @@ A pass is timed from the first job made to the last one done (as the job runner
 recorded them): the processes' start is not counted. Prints ``bench:`` lines:
 
 * ``jobs_pass_1_process_s`` / ``jobs_pass_2_processes_s`` (with their mailboxes a second);
-* ``scale_out_speedup`` (goal: at least 1.8): the one process's time ÷ the two's.
+* ``scale_out_speedup`` (goal: at least 1.8): the one process's time ÷ the two's;
+* ``jobs_pass_cron_s``: the same pass by the cron's method in one process, without jobs.
+
+Each pass line says the CPU the Odoo processes used and the machine's load.
 
 Both processes share the machine's cores with PostgreSQL, Dovecot and the proxy: where
 those are busy, the second process has less than a core of its own (the line says how
@@ -25,6 +28,7 @@ import sys
 import tempfile
 import time
 
+import psutil
 import psycopg2
 
 from . import bench_poll, queue_job
@@ -37,6 +41,11 @@ from .util import free_port, wait_port
 DATABASE = "mcm_bench_jobs"
 COUNT = int(os.environ.get("MCM_BENCH_JOBS_COUNT", "1000"))
 
+CRONS_ONLY = """
+env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.use_queue_job", "0")
+env.cr.commit()
+"""
+
 # the poll mailboxes due, the others not; then the cron, which only enqueues with queue_job
 ENQUEUE = """
 params = env["ir.config_parameter"].sudo()
@@ -47,6 +56,26 @@ Mailbox._ensure_sync_rows()
 env.cr.execute("UPDATE mail_mailbox_sync SET next_sync_at = now() at time zone 'UTC' + interval '1 hour'")
 env.cr.execute("UPDATE mail_mailbox_sync SET next_sync_at = NULL WHERE mailbox_id IN %s", (tuple(boxes.ids),))
 Mailbox._cron_sync()
+env.cr.commit()
+"""
+
+# the same pass by the cron's method, jobs off (then on again)
+CRON_PASS = """
+import time
+params = env["ir.config_parameter"].sudo()
+params.set_param("mail_connected_mailbox.use_queue_job", "0")
+Mailbox = env["mail.mailbox"]
+boxes = Mailbox.search([("email", "=like", "poll%@custom.test")], order="id", limit={count})
+Mailbox._ensure_sync_rows()
+env.cr.execute("UPDATE mail_mailbox_sync SET next_sync_at = now() at time zone 'UTC' + interval '1 hour'")
+env.cr.execute("UPDATE mail_mailbox_sync SET next_sync_at = NULL WHERE mailbox_id IN %s", (tuple(boxes.ids),))
+env.cr.commit()
+start = time.perf_counter()
+while Mailbox._count_sync_due():
+    Mailbox._cron_sync()
+    env.cr.commit()
+print("CRON", time.perf_counter() - start)
+params.set_param("mail_connected_mailbox.use_queue_job", False)
 env.cr.commit()
 """
 
@@ -99,6 +128,30 @@ def sql(conf, query):
         return cr.fetchone()
 
 
+def cpu_seconds(pid):
+    """CPU seconds used so far by a process and its children alive (Odoo's workers)."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for each in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = each.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def cron_pass(conf, env):
+    """The same pass by the cron's method in one process, jobs off: seconds."""
+    out = shell(conf, env, CRON_PASS.format(count=COUNT))
+    (line,) = [line for line in out.splitlines() if line.startswith("CRON ")]
+    seconds = float(line.split()[1])
+    print(
+        f"bench: jobs_pass_cron_s = {seconds:.1f} ({COUNT / seconds:.1f} a second: the same pass by the cron's "
+        f"method in one process, without jobs; load average {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
+    return seconds
+
+
 def one_pass(conf, env, workers, folder):
     """The polling pass as jobs run by ``workers`` Odoo processes: (seconds, mailboxes synced)."""
     (last,) = sql(conf, "SELECT coalesce(max(id), 0) FROM queue_job")
@@ -107,12 +160,16 @@ def one_pass(conf, env, workers, folder):
         server = queue_job.server(conf, DATABASE, workers, port, env=env, log=log)
         try:
             wait_port(port, timeout=120, proc=server)
+            time.sleep(3)  # the job runner starts a moment after the workers
+            cpu = cpu_seconds(server.pid)
             shell(conf, env, ENQUEUE.format(count=COUNT))
             deadline = time.monotonic() + 1800
             while sql(conf, queue_job.UNSETTLED)[0]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the job server stopped or took too long: see {log.name}")
                 time.sleep(0.5)
+            cpu = cpu_seconds(server.pid) - cpu
+            load = os.getloadavg()[0]
         finally:
             queue_job.stop(server)
     (line,) = [line for line in shell(conf, env, MEASURE.format(last=last)).splitlines() if line.startswith("MEASURED")]
@@ -121,7 +178,8 @@ def one_pass(conf, env, workers, folder):
         raise RuntimeError(f"{int(not_done)} jobs not done, {int(failed)} mailboxes failed, {int(synced)} synced")
     print(
         f"bench: jobs_pass_{workers}_process{'es' if workers > 1 else ''}_s = {seconds:.1f} "
-        f"({int(synced)} mailboxes, {synced / seconds:.1f} a second, jobs run by {int(processes)} processes)",
+        f"({int(synced)} mailboxes, {synced / seconds:.1f} a second, jobs run by {int(processes)} processes; "
+        f"the Odoo processes used {cpu:.1f} CPU seconds, {cpu / seconds:.2f} cores; load average {load:.1f})",
         flush=True,
     )
     return seconds
@@ -160,10 +218,14 @@ def run(info, conf, env):
                 MCM_BENCH_POLL_PORT=str(proxy.port),
             )
             # the setup syncs by the cron's method: jobs off until the passes
-            shell(conf, env, 'env["ir.config_parameter"].set_param("mail_connected_mailbox.use_queue_job", "0")\n')
+            shell(conf, env, CRONS_ONLY)
             with open(os.path.join(ROOT, "devstack", "bench_poll_odoo.py"), encoding="utf-8") as fh:
                 print(shell(conf, setup_env, fh.read()).strip(), flush=True)
-            print(f"bench: polling {COUNT} mailboxes through the proxy as jobs, 1 then 2 processes…", flush=True)
+            print(
+                f"bench: polling {COUNT} mailboxes through the proxy: the cron, then jobs in 1 and 2 processes…",
+                flush=True,
+            )
+            cron_pass(conf, env)
             one = one_pass(conf, env, 1, folder)
             two = one_pass(conf, env, 2, folder)
         print(

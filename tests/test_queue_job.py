@@ -76,6 +76,22 @@ env["mail.mailbox"]._cron_check_health()
 env.cr.commit()
 """
 
+# one of the mailboxes holds a mail (throttled), and is the only one due for a check
+HOLD = """
+box = env["mail.mailbox"].search([("email", "=like", "job0-%")], limit=1)
+box._set_state("throttled")
+mail = env["mail.mail"].create({{
+    "email_from": box.email, "email_to": "lead@customer.test", "subject": "Held {tag}",
+    "body_html": "<p>Our offer</p>", "auto_delete": False,
+}})
+mail._mcm_hold({{mail: box}})  # as its queue holds it
+env.cr.execute("UPDATE mail_mailbox SET next_check_at = now() at time zone 'UTC' + interval '1 hour'")
+env.cr.execute("UPDATE mail_mailbox SET next_check_at = NULL WHERE id = %s", [box.id])
+print("HELD", box.id, mail.id, bool(mail.mcm_hold_reason))
+env["mail.mailbox"]._cron_check_health()
+env.cr.commit()
+"""
+
 
 @tagged("post_install", "-at_install")
 class TestQueueJob(StackMixin, TransactionCase):
@@ -229,6 +245,21 @@ class TestQueueJob(StackMixin, TransactionCase):
         self.assertEqual(sorted(logged), [(i, 1) for i in ids])  # each checked once, and it worked
         self.assertEqual(
             self.query("SELECT DISTINCT state FROM mail_mailbox WHERE id IN %s", [tuple(ids)]), [("connected",)]
+        )
+
+    def test_held_mail_is_released_by_a_job_of_its_own(self):
+        out, jobs = self.run_jobs(HOLD.format(tag=self.tag))
+        (line,) = [line for line in out.splitlines() if line.startswith("HELD")]
+        _word, box_id, mail_id, held = line.split()
+        self.assertEqual(held, "True")  # held while throttled
+        keys = sorted(key for key, _r, _p in jobs)
+        self.assertEqual(keys, ["mail_connected_mailbox.health", f"mail_connected_mailbox.release.{box_id}"])
+        self.assertIn(("released: 1",), [(result,) for key, result, _p in jobs if "release" in key])
+        self.assertEqual(self.query("SELECT state FROM mail_mailbox WHERE id = %s", [int(box_id)]), [("connected",)])
+        # released, waiting for Odoo's mail queue (no cron runs here)
+        self.assertEqual(
+            self.query("SELECT state, mcm_hold_reason FROM mail_mail WHERE id = %s", [int(mail_id)]),
+            [("outgoing", None)],
         )
 
     def test_without_queue_job_the_cron_syncs_itself(self):
