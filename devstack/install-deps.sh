@@ -56,3 +56,5 @@ fi
 "$PYTHON" -m pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 \
     | grep -v -e "Running pip as the 'root' user" -e "^\[notice\]" || true
 "$PYTHON" -m pip check >/dev/null 2>&1 || true
+# OCA queue_job (optional for the addon; its tests and bench line use it), apart from Odoo
+"$PYTHON" -m devstack.queue_job >/dev/null || true

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import tempfile
 
+from . import queue_job
+
 ADDON = "mail_connected_mailbox"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,6 +57,7 @@ def write_config(folder, db_settings, http_port, extra=None):
         raise RuntimeError(odoo_path)
     core_addons = os.path.join(os.path.dirname(odoo_path), "addons")
     paths = [p for p in (core_addons, os.path.join(odoo_path, "addons")) if os.path.isdir(p)]
+    paths += filter(None, [queue_job.addons_path()])  # OCA queue_job, when installed (make deps)
     options = {
         "addons_path": ",".join([*paths, addons_dir(folder)]),
         "data_dir": os.path.join(folder, "filestore"),

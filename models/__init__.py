@@ -29,3 +29,4 @@ from . import res_partner
 from . import crm_lead
 from . import mail_mailbox_sent_copy
 from . import mail_mailbox_listen
+from . import mail_mailbox_jobs

@@ -442,14 +442,16 @@ class MailMailbox(models.Model):
             _logger.debug("Sync rows were made by another transaction meanwhile")
 
     @api.model
-    def _claim_sync(self, ids=None, limit=BATCH):
-        """Lock and return mailboxes to sync (due ones, or ``ids``), skipping those another
-        transaction is syncing (``FOR UPDATE SKIP LOCKED`` on their sync row)."""
+    def _claim_sync(self, ids=None, limit=BATCH, due=None):
+        """Lock and return mailboxes to sync (due ones, or ``ids``: those of them due too
+        with ``due``), skipping those another transaction is syncing (``FOR UPDATE SKIP
+        LOCKED`` on their sync row)."""
         now = fields.Datetime.now()
-        only = (
-            SQL("AND m.id IN %s", tuple(ids) or (0,))
-            if ids is not None
-            else SQL("AND (s.next_sync_at IS NULL OR s.next_sync_at <= %s)", now)
+        due = ids is None if due is None else due
+        only = SQL(
+            "%s %s",
+            SQL("AND m.id IN %s", tuple(ids) or (0,)) if ids is not None else SQL(""),
+            SQL("AND (s.next_sync_at IS NULL OR s.next_sync_at <= %s)", now) if due else SQL(""),
         )
         query = SQL(
             "SELECT s.mailbox_id FROM mail_mailbox_sync s JOIN mail_mailbox m ON m.id = s.mailbox_id "

@@ -49,3 +49,4 @@ from . import test_sync_faults
 from . import test_listener
 from . import test_listener_watch
 from . import test_listener_server
+from . import test_queue_job
