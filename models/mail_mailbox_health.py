@@ -39,8 +39,9 @@ TRANSIENT_TO_ERROR = 3  # passing failures in a row before the mailbox shows an 
 RETRY_MINUTES = (1, 5, 15, 60)  # after a passing failure or a throttle (backoff), at least Retry-After
 DEFAULT_INTERVAL = 15  # minutes between scheduled checks of a healthy mailbox
 DEFAULT_REMINDER_DAYS = 2
-BATCH = 50  # mailboxes per cron round
-WORKERS = 8  # checks in flight at once
+BATCH = 50  # mailboxes per cron round, at least (and reminders per round)
+WORKERS = 64  # checks on the network at once (setting health_workers): sized for waiting on servers
+CLAIM_PER_WORKER = 2  # a cron round claims this many mailboxes per check on the network
 ALERT_TEXT_MAX = 600  # characters of a cause or a fix in an alert (what a server said is capped before)
 
 
@@ -278,25 +279,37 @@ class MailMailbox(models.Model):
         )
 
     @api.model
+    def _health_settings(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return {
+            "workers": max(1, int(params.get_param(PARAM + "health_workers") or WORKERS)),
+            # "0": LOGOUT and QUIT waited for, as before, for a server that minds a closed connection
+            "pipelined": params.get_param(PARAM + "health_pipelining") != "0",
+        }
+
+    @api.model
     def _cron_check_health(self):
         """Check due mailboxes in bounded batches, with progress; remind lost ones."""
-        mailboxes = self._claim()
+        mailboxes = self._claim(limit=max(BATCH, CLAIM_PER_WORKER * self._health_settings()["workers"]))
         if mailboxes:
             mailboxes._check_health(trigger="scheduled")
         self._remind_lost()
         self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=self._count_due() if mailboxes else 0)
 
     def _check_health(self, trigger="scheduled"):
-        """Check these (claimed) mailboxes: the network part of up to ``WORKERS`` checks
-        at once; each result that works is written as it comes, while the others are
+        """Check these (claimed) mailboxes: the network part of up to ``health_workers``
+        checks at once (default ``WORKERS``); each result that works is written as it comes, while the others are
         still on the network; failures wait for the whole batch, which says whether they
         are one incident of an app or a provider rather than each mailbox's own."""
         outcomes, not_prepared = [], []
         by_id = {mailbox.id: mailbox for mailbox in self}
-        with health_lib.Prober(WORKERS) as prober:
+        settings = self._health_settings()
+        with health_lib.Prober(min(settings["workers"], len(self) or 1)) as prober:
             for mailbox in self:
                 try:
-                    prober.submit(mailbox._prepare_probe())
+                    item = mailbox._prepare_probe()
+                    item.pipelined = settings["pipelined"]
+                    prober.submit(item)
                 except Exception as exc:  # e.g. no OAuth app configured: one mailbox, not the run
                     _logger.warning("Mailbox %s: check not prepared", mailbox.id, exc_info=True)
                     params = {"provider": mailbox.provider, "address": mailbox.email, "detail": str(exc)[:120]}
