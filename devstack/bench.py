@@ -28,7 +28,10 @@ with its baseline measured in the same run (the machines are noisy): ``bench:`` 
   with archive in Odoo followed, which settles the whole mailbox) and ``backfill_peak_rss_mb`` (goal: under 300);
 * ``poll_mailboxes_per_s_at_50ms`` / ``poll_roundtrips_per_mailbox`` and their
   baselines: a polling pass of 1,000 mailboxes with nothing new behind a proxy adding
-  25 ms each way (``devstack.bench_poll``).
+  25 ms each way (``devstack.bench_poll``);
+* ``health_1000_wall_at_50ms_s``, ``new_mail_latency_p50_s`` / ``…_p95_s``,
+  ``listener_process_rss_mb`` and ``listener_rss_mb_per_1000``, with their baselines:
+  the access check, the listener and polling behind the proxy (``devstack.bench_realtime``).
 """
 
 import json
@@ -38,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import bench_poll
+from . import bench_poll, bench_realtime
 from .bench_sync_baselines import floor
 from .bench_sync_data import populate
 from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
@@ -112,6 +115,7 @@ def main():
             results.update(json.load(fh))
         sync_ratios(results)
         code = bench_poll.run(info, conf, DATABASE, env) or code
+        code = bench_realtime.run(info, conf, DATABASE, env) or code
         return code
     finally:
         if stack:
