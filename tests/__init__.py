@@ -47,3 +47,4 @@ from . import test_sync_other_servers
 from . import test_send_faults
 from . import test_sync_faults
 from . import test_listener
+from . import test_health_batch
