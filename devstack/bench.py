@@ -31,6 +31,9 @@ with its baseline measured in the same run (the machines are noisy): ``bench:`` 
   25 ms each way (``devstack.bench_poll``);
 * ``scale_out_speedup``: the same pass as OCA ``queue_job`` jobs run by two Odoo
   processes against one (``devstack.bench_jobs``).
+* ``health_1000_wall_at_50ms_s``, ``new_mail_latency_p50_s`` / ``…_p95_s``,
+  ``listener_process_rss_mb`` and ``listener_rss_mb_per_1000``, with their baselines:
+  the access check, the listener and polling behind the proxy (``devstack.bench_realtime``).
 """
 
 import json
@@ -40,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import bench_jobs, bench_poll
+from . import bench_jobs, bench_poll, bench_realtime
 from .bench_sync_baselines import floor
 from .bench_sync_data import populate
 from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
@@ -115,6 +118,7 @@ def main():
         sync_ratios(results)
         code = bench_poll.run(info, conf, DATABASE, env) or code
         code = bench_jobs.run(info, conf, env) or code
+        code = bench_realtime.run(info, conf, DATABASE, env) or code
         return code
     finally:
         if stack:

@@ -13,7 +13,8 @@ and for servers that behave otherwise than Dovecot.
   through it costs ``2 * delay`` more, as a server across the network would.
 - ``round_trips()``: counts, per connection, the times the client waited for the server
   (the greeting, then each command sent while none was waiting for its answer: commands
-  sent together count once).
+  sent together count once), and the commands a client closed its side without waiting
+  for (``round_trips(smtp=True)``: the same for SMTP).
 
 Used in-process by the tests: ``with Proxy(port) as proxy: ... proxy.port``.
 """
@@ -67,32 +68,56 @@ class RoundTrips:
 
     _TAG = re.compile(rb"^([A-Za-z0-9.]+) +(?:UID +)?([A-Za-z-]+)")
     _DONE = re.compile(rb"^([A-Za-z0-9.]+) +(OK|NO|BAD)\b", re.IGNORECASE)
+    _SMTP_COMMAND = re.compile(rb"^([A-Za-z]+)")
+    _SMTP_REPLY = re.compile(rb"^\d{3}(?: |\r?\n)")  # the last line of a reply
 
-    def __init__(self):
+    def __init__(self, smtp=False):
         self.lock = threading.Lock()
+        self.smtp = smtp
         self.trips = []  # per round trip: [connection number, [commands]]
+        self.unanswered = []  # per connection that ended: the commands it did not wait for
 
     def up(self, line, conn):
-        found = self._TAG.match(line)
-        if not found or conn.get("literal"):
-            return
+        if self.smtp:  # every line is a command (or an AUTH answer) with one reply, in order; no DATA
+            found = self._SMTP_COMMAND.match(line)
+            key = conn["sent"] = conn.get("sent", 0) + 1
+            name = found.group(1).decode().upper() if found else "(line)"
+        else:
+            found = self._TAG.match(line)
+            if not found or conn.get("literal"):
+                return
+            key, name = found.group(1), found.group(2).decode().upper()
         with self.lock:
-            waiting = conn.setdefault("waiting", set())
+            waiting = conn.setdefault("waiting", {})
             if not waiting:
                 self.trips.append([conn["number"], []])
                 conn["trip"] = self.trips[-1]
-            waiting.add(found.group(1))
-            conn["trip"][1].append(found.group(2).decode().upper())
+            waiting[key] = name
+            conn["trip"][1].append(name)
 
     def down(self, line, conn):
         with self.lock:
             if "greeted" not in conn:
                 conn["greeted"] = True
                 self.trips.append([conn["number"], ["(connect)"]])
-            found = self._DONE.match(line)
-            if found:
-                conn.setdefault("waiting", set()).discard(found.group(1))
+                if self.smtp:
+                    return line
+            waiting = conn.setdefault("waiting", {})
+            if self.smtp:
+                if self._SMTP_REPLY.match(line) and waiting:
+                    del waiting[min(waiting)]
+            else:
+                found = self._DONE.match(line)
+                if found:
+                    waiting.pop(found.group(1), None)
         return line
+
+    def ended(self, direction, conn):
+        """The client ended its side (after all it sent went through): what it had not
+        had an answer to yet, it did not wait for."""
+        if direction == UP:
+            with self.lock:
+                self.unanswered.append(sorted(conn.get("waiting", {}).values()))
 
     def clear(self):
         with self.lock:
@@ -119,7 +144,7 @@ class Proxy:
         self.connections = 0  # accepted so far
         self.cuts = 0  # connections cut so far
         self._cut = None
-        self._rewrite = self._watch = None
+        self._rewrite = self._watch = self._ended = None
         self._open = set()
         self._lock = threading.Lock()
         self._listener = None
@@ -137,17 +162,18 @@ class Proxy:
     def watch(self, fn):
         self._watch = fn
 
-    def round_trips(self):
+    def round_trips(self, smtp=False):
         """Start counting round trips (a :class:`RoundTrips`, filled as they happen)."""
-        counter = RoundTrips()
+        counter = RoundTrips(smtp=smtp)
         self.rewrite(counter.down)
         self.watch(counter.up)
+        self._ended = counter.ended
         return counter
 
     def clear(self):
         with self._lock:
             self._cut = None
-        self._rewrite = self._watch = None
+        self._rewrite = self._watch = self._ended = None
 
     def open_connections(self):
         """How many connections are open through the proxy now."""
@@ -226,6 +252,8 @@ class Proxy:
         try:
             with contextlib.suppress(OSError):  # the side read from is gone
                 cut = self._forward(source, sink, pipe)
+            if not cut and self._ended is not None:
+                self._ended(pipe.direction, pipe.conn)
         finally:
             state["ended"] = state.get("ended", 0) + 1
             if cut or state["ended"] == 2:

@@ -145,8 +145,9 @@ def _protocol_failure(params):
     return _failed("Greeting", diagnosis.diagnose("not_mail", params["protocol"], **params))
 
 
-def check_imap(server, address, probe_tcp=True):
-    """Check an IMAP server step by step; return the steps (the last one failed if any did)."""
+def check_imap(server, address, probe_tcp=True, wait_goodbye=True):
+    """Check an IMAP server step by step; return the steps (the last one failed if any did).
+    Without ``wait_goodbye`` (the scheduled check) LOGOUT is sent and not waited for."""
     steps = []
     params = diagnosis_params(server, "IMAP", address)
     client = None
@@ -180,14 +181,17 @@ def check_imap(server, address, probe_tcp=True):
     except StepFailedError as failed:
         steps.append(failed.step)
     finally:
-        if client is not None:
+        if client is not None and not wait_goodbye:
+            imap.quit_now(client)
+        elif client is not None:
             with contextlib.suppress(OSError, EOFError, IMAPClientError):
                 client.logout()
     return steps
 
 
-def check_smtp(server, address, probe_tcp=True):
-    """Check an SMTP (submission) server step by step, ending with AUTH."""
+def check_smtp(server, address, probe_tcp=True, wait_goodbye=True):
+    """Check an SMTP (submission) server step by step, ending with AUTH. Without
+    ``wait_goodbye`` (the scheduled check) QUIT is sent and not waited for."""
     steps = []
     params = diagnosis_params(server, "SMTP", address)
     connection = None
@@ -219,7 +223,9 @@ def check_smtp(server, address, probe_tcp=True):
     except StepFailedError as failed:
         steps.append(failed.step)
     finally:
-        if connection is not None:
+        if connection is not None and not wait_goodbye:
+            smtp.quit_now(connection)
+        elif connection is not None:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 connection.quit()
     return steps

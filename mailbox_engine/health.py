@@ -3,8 +3,12 @@
 The addon gathers, for each mailbox, what a check needs (a :class:`Probe`: the OAuth
 client and its refresh input, or the password, and the servers); :func:`probe_all`
 runs the network part of every probe concurrently (token refresh, IMAP login, SMTP
-AUTH for custom servers) in a bounded thread pool; the addon writes the results in
-one transaction. Nothing here touches a database.
+AUTH for custom servers) in a bounded thread pool, sized for waiting on servers; the
+addon writes the results in one transaction. Nothing here touches a database.
+
+A probe waits for the server as few times as it can: IMAP, the greeting (whose
+capabilities are used, no CAPABILITY command) and LOGIN; SMTP, the greeting, EHLO and
+AUTH (with its initial response); LOGOUT and QUIT are sent and not waited for.
 
 :func:`incidents` looks at a whole run: an OAuth app that is itself refused, or many
 mailboxes of one provider failing for a passing reason (or throttled) at once, is one
@@ -43,6 +47,7 @@ class Probe:
     refresh: object = None
     token: str = ""
     owner: int = 0  # the owner's id: a custom server is an incident for several owners only
+    pipelined: bool = True  # LOGOUT and QUIT sent and not waited for (False: waited for, as before)
 
 
 @dataclass
@@ -71,9 +76,14 @@ def probe(item):
             grant = item.refresh(item.client)
             token = grant.access_token
         imap_server = replace(item.imap, oauth_token=token) if token else item.imap
-        tagged = [("IMAP", step) for step in check_imap(imap_server, item.address, probe_tcp=False)]
+        waited = not item.pipelined
+        tagged = [
+            ("IMAP", step) for step in check_imap(imap_server, item.address, probe_tcp=False, wait_goodbye=waited)
+        ]
         if tagged[-1][1].ok and item.smtp is not None:
-            tagged += [("SMTP", step) for step in check_smtp(item.smtp, item.address, probe_tcp=False)]
+            tagged += [
+                ("SMTP", step) for step in check_smtp(item.smtp, item.address, probe_tcp=False, wait_goodbye=waited)
+            ]
     except OAuthError as exc:
         tagged = [("IMAP", Step("Sign-in", False, "", exc.diagnosis))]
     except Exception as exc:

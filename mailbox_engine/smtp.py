@@ -84,6 +84,13 @@ def _ehlo(connection, server):
         raise NotSMTPError(server.host)
 
 
+def quit_now(connection):
+    """QUIT sent, its answer not waited for: the connection is closed at once."""
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        connection.send("QUIT\r\n")
+    _close(connection)
+
+
 def _close(connection):
     if connection is not None:
         with contextlib.suppress(OSError):

@@ -135,6 +135,13 @@ class MailMailbox(models.Model):
     def _write_check_report(self, steps):
         """Write the report of one check, ``steps`` being (protocol, :class:`Step`), as the
         Last check tab shows it; return the failed step, if any."""
+        values, failed = self._check_report_values(steps)
+        self.sudo().write(values)
+        return failed
+
+    def _check_report_values(self, steps):
+        """What :meth:`_write_check_report` writes, and the failed step (to write it
+        together with the check's other values)."""
         lines = []
         failed = None
         for kind, step in steps:
@@ -144,8 +151,7 @@ class MailMailbox(models.Model):
                 cause, fix = self._render_diagnosis(step.diagnosis)
                 lines.append(f"✘ {kind} {step.name}: {cause} {fix}")
                 failed = step
-        self.sudo().write({"last_check_date": fields.Datetime.now(), "last_check_report": "\n".join(lines)})
-        return failed
+        return {"last_check_date": fields.Datetime.now(), "last_check_report": "\n".join(lines)}, failed
 
     def _check_credentials(self):
         """Sign in now with the stored credentials (or a password just typed) and apply the

@@ -28,6 +28,7 @@ from ..mailbox_engine import health as health_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.connection_test import Step
 from ..mailbox_engine.diagnosis import shown
+from ..mailbox_engine.oauth import MicrosoftClient
 from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
@@ -39,8 +40,10 @@ TRANSIENT_TO_ERROR = 3  # passing failures in a row before the mailbox shows an 
 RETRY_MINUTES = (1, 5, 15, 60)  # after a passing failure or a throttle (backoff), at least Retry-After
 DEFAULT_INTERVAL = 15  # minutes between scheduled checks of a healthy mailbox
 DEFAULT_REMINDER_DAYS = 2
-BATCH = 50  # mailboxes per cron round
-WORKERS = 8  # checks in flight at once
+BATCH = 50  # mailboxes per cron round, at least (and reminders per round)
+WORKERS = 64  # checks on the network at once (setting health_workers): sized for waiting on servers
+CLAIM_PER_WORKER = 2  # a cron round claims this many mailboxes per check on the network
+SECRET_KINDS = ("password", "refresh_token", "token_cache")  # what checks read, for a batch at once
 ALERT_TEXT_MAX = 600  # characters of a cause or a fix in an alert (what a server said is capped before)
 
 
@@ -278,25 +281,39 @@ class MailMailbox(models.Model):
         )
 
     @api.model
+    def _health_settings(self):
+        params = self.env["ir.config_parameter"].sudo()
+        return {
+            "workers": max(1, int(params.get_param(PARAM + "health_workers") or WORKERS)),
+            # "0": LOGOUT and QUIT waited for, as before, for a server that minds a closed connection
+            "pipelined": params.get_param(PARAM + "health_pipelining") != "0",
+        }
+
+    @api.model
     def _cron_check_health(self):
         """Check due mailboxes in bounded batches, with progress; remind lost ones."""
-        mailboxes = self._claim()
+        mailboxes = self._claim(limit=max(BATCH, CLAIM_PER_WORKER * self._health_settings()["workers"]))
         if mailboxes:
             mailboxes._check_health(trigger="scheduled")
         self._remind_lost()
         self.env["ir.cron"]._notify_progress(done=len(mailboxes), remaining=self._count_due() if mailboxes else 0)
 
     def _check_health(self, trigger="scheduled"):
-        """Check these (claimed) mailboxes: the network part of up to ``WORKERS`` checks
-        at once; each result that works is written as it comes, while the others are
+        """Check these (claimed) mailboxes: the network part of up to ``health_workers``
+        checks at once (default ``WORKERS``); each result that works is written as it comes, while the others are
         still on the network; failures wait for the whole batch, which says whether they
         are one incident of an app or a provider rather than each mailbox's own."""
         outcomes, not_prepared = [], []
+        batch = {"logs": [], "grants": []}  # written together at the end
         by_id = {mailbox.id: mailbox for mailbox in self}
-        with health_lib.Prober(WORKERS) as prober:
+        settings = self._health_settings()
+        secrets = self.env["mail.mailbox.secret"]._read_secrets(self, SECRET_KINDS)
+        with health_lib.Prober(min(settings["workers"], len(self) or 1)) as prober:
             for mailbox in self:
                 try:
-                    prober.submit(mailbox._prepare_probe())
+                    item = mailbox._prepare_probe(secrets)
+                    item.pipelined = settings["pipelined"]
+                    prober.submit(item)
                 except Exception as exc:  # e.g. no OAuth app configured: one mailbox, not the run
                     _logger.warning("Mailbox %s: check not prepared", mailbox.id, exc_info=True)
                     params = {"provider": mailbox.provider, "address": mailbox.email, "detail": str(exc)[:120]}
@@ -316,7 +333,7 @@ class MailMailbox(models.Model):
             for outcome in prober.outcomes():
                 outcomes.append(outcome)
                 if outcome.ok:
-                    by_id[outcome.mailbox_id]._apply_outcome(outcome, trigger)
+                    by_id[outcome.mailbox_id]._apply_outcome(outcome, trigger, batch=batch)
         outcomes += not_prepared
         incidents = health_lib.incidents(outcomes)
         in_incident = {mailbox_id for incident in incidents for mailbox_id in incident.mailbox_ids}
@@ -325,31 +342,46 @@ class MailMailbox(models.Model):
         for outcome in outcomes:
             if not outcome.ok:
                 mailbox = by_id[outcome.mailbox_id]
-                mailbox._apply_outcome(outcome, trigger, in_incident=outcome.mailbox_id in in_incident)
+                mailbox._apply_outcome(outcome, trigger, in_incident=outcome.mailbox_id in in_incident, batch=batch)
+        self._store_grants(batch["grants"])
+        self.env["mail.mailbox.health.log"].sudo().create(batch["logs"])  # one INSERT for the batch
         working = {health_lib.group_key(o.provider, o.host) for o in outcomes if o.ok}
         if working:
             self.env["mail.mailbox.incident"]._close(working)
         return outcomes
 
-    def _prepare_probe(self):
-        """What :func:`mailbox_engine.health.probe` needs, read here (secrets, app)."""
+    def _prepare_probe(self, secrets=None):
+        """What :func:`mailbox_engine.health.probe` needs, read here (secrets, app).
+        ``secrets``: the batch's, read together (``{(mailbox id, kind): plaintext}``)."""
         self.ensure_one()
+
+        def secret(kind):
+            value = None if secrets is None else secrets.get((self.id, kind), "")
+            return self._get_secret(kind) if value is None else value  # (one that did not decrypt raises here)
+
         if not providers.PROVIDERS[self.provider].oauth:
+            password = secret("password")
             return health_lib.Probe(
-                self.id, self.provider, self.email, self._server("imap"), self._server("smtp"), owner=self.user_id.id
+                self.id,
+                self.provider,
+                self.email,
+                self._server("imap", password=password),
+                self._server("smtp", password=password),
+                owner=self.user_id.id,
             )
         if self.provider == "google":
             client = self._oauth_client()
-            refresh_token = self._get_secret("refresh_token")
+            refresh_token = secret("refresh_token")
 
             def refresh(client, address=self.email):
                 return client.refresh(refresh_token, address)
 
-        else:
-            client = self._oauth_client(self._get_secret("token_cache"))
+        else:  # its client asks the provider for its endpoints when made: made on the network, in the pool
+            client = None
+            app, token_cache = self._oauth_app(), secret("token_cache")
 
-            def refresh(client, address=self.email):
-                return client.refresh(address, force=True)
+            def refresh(_client, address=self.email):
+                return MicrosoftClient(app, token_cache).refresh(address, force=True)
 
         return health_lib.Probe(
             self.id,
@@ -361,21 +393,25 @@ class MailMailbox(models.Model):
             owner=self.user_id.id,
         )
 
-    def _apply_outcome(self, outcome, trigger, in_incident=False):
-        """Write one check's result: the history, the status, the next check."""
+    def _apply_outcome(self, outcome, trigger, in_incident=False, batch=None):
+        """Write one check's result: the history, the status, the next check. ``batch``:
+        ``{"logs": [], "grants": []}`` the history's values and the refreshed tokens go
+        to, written together by the caller."""
         self.ensure_one()
         now = fields.Datetime.now()
         diagnosis = outcome.diagnosis
-        if outcome.grant:
+        logs = batch["logs"] if batch is not None else None
+        if outcome.grant and batch is not None:
+            batch["grants"].append((self, outcome.grant))
+        elif outcome.grant:
             self._store_grant(outcome.grant)
+        if outcome.ok and self.state == "connected":  # the usual case: one write
+            self._apply_working(outcome, trigger, now, logs)
+            return
         if outcome.ok:
             result = "ok"
-            if self.state != "connected":
-                self._set_state("connected")
-                self.message_post(body=_("Access works again (checked by Odoo)."))
-            else:
-                self.sudo().write({"failures_in_row": 0})
-                self._clear_error()
+            self._set_state("connected")
+            self.message_post(body=_("Access works again (checked by Odoo)."))
             next_at = now + timedelta(minutes=self._health_interval())
         elif in_incident:
             result = "incident"  # the app or the provider: told to administrators once, not here
@@ -401,8 +437,22 @@ class MailMailbox(models.Model):
         self.sudo().write({"last_check_date": now, "next_check_at": next_at})
         if outcome.steps:  # the Last check tab shows this check, step by step
             self._write_check_report(outcome.steps)
-        self._log_check(trigger, result, diagnosis, outcome.step, outcome.seconds)
+        self._log_check(trigger, result, diagnosis, outcome.step, outcome.seconds, logs=logs)
         if trigger == "manual":  # Check now: its views show the result (a new status is sent anyway)
+            self._send_live_changed(admins=True)
+
+    def _apply_working(self, outcome, trigger, now, logs):
+        """A check that worked on a connected mailbox: its values in one write."""
+        values = {"last_check_date": now, "next_check_at": now + timedelta(minutes=self._health_interval())}
+        if self.failures_in_row:
+            values["failures_in_row"] = 0
+        if self.last_error_cause or self.last_error_fix or self.last_error_date:
+            values.update(last_error_cause=False, last_error_fix=False, last_error_date=False)
+        if outcome.steps:
+            values.update(self._check_report_values(outcome.steps)[0])
+        self.sudo().write(values)
+        self._log_check(trigger, "ok", None, outcome.step, outcome.seconds, logs=logs)
+        if trigger == "manual":
             self._send_live_changed(admins=True)
 
     @api.model
@@ -434,9 +484,10 @@ class MailMailbox(models.Model):
             self.sudo().write({"next_check_at": when})
             self.env.ref("mail_connected_mailbox.ir_cron_mailbox_health")._trigger(at=when)
 
-    def _log_check(self, trigger, result, diagnosis=None, step="", seconds=0.0):
+    def _log_check(self, trigger, result, diagnosis=None, step="", seconds=0.0, *, logs=None):
+        """One line of the check history (``logs``: appended there, to create later)."""
         cause, fix = self._render_diagnosis(diagnosis) if diagnosis else ("", "")
-        self.env["mail.mailbox.health.log"].sudo().create(
+        (logs.append if logs is not None else self.env["mail.mailbox.health.log"].sudo().create)(
             {
                 "mailbox_id": self.id,
                 "trigger": trigger,

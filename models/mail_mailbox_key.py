@@ -68,6 +68,12 @@ class MailMailboxKey(models.Model):
         rows this transaction's snapshot cannot see. The share lock makes a write that
         began before a rotation fail (and be retried) rather than use a deleted key.
         """
+        (ciphertext,), key = self._encrypt_many([plaintext])
+        return ciphertext, key
+
+    @api.model
+    def _encrypt_many(self, plaintexts):
+        """:meth:`_encrypt` of each of ``plaintexts``, with one key: ``([ciphertext], key)``."""
         box = self._get_box()
         key = self.sudo().search([], limit=1) if not self._config_keys() else self.browse()
         if key:
@@ -75,7 +81,7 @@ class MailMailboxKey(models.Model):
                 SQL("SELECT id FROM mail_mailbox_key WHERE id = %s FOR SHARE", key.id),
                 log_exceptions=False,  # a serialization failure here is expected: the request is retried
             )
-        return box.encrypt(plaintext), key
+        return [box.encrypt(plaintext) for plaintext in plaintexts], key
 
     @api.model
     def _rotate(self):

@@ -180,13 +180,21 @@ class MailMailbox(models.Model):
         self._mark_connected(grant.access_token)
 
     def _store_grant(self, grant):
-        secrets = {"access_token": grant.access_token}
-        if grant.refresh_token:
-            secrets["refresh_token"] = grant.refresh_token
-        if grant.token_cache:
-            secrets["token_cache"] = grant.token_cache
-        self._set_secrets(secrets)
-        self.sudo().token_expires_at = datetime.fromtimestamp(grant.expires_at, UTC).replace(tzinfo=None)
+        self._store_grants([(self, grant)])
+
+    @api.model
+    def _store_grants(self, pairs):
+        """Store ``(mailbox, Grant)`` pairs: their secrets written together (one key box)."""
+        values = {}
+        for mailbox, grant in pairs:
+            secrets = values.setdefault(mailbox.id, {"access_token": grant.access_token})
+            if grant.refresh_token:
+                secrets["refresh_token"] = grant.refresh_token
+            if grant.token_cache:
+                secrets["token_cache"] = grant.token_cache
+        self.env["mail.mailbox.secret"]._write_secrets_many(values)
+        for mailbox, grant in pairs:
+            mailbox.sudo().token_expires_at = datetime.fromtimestamp(grant.expires_at, UTC).replace(tzinfo=None)
 
     def _get_access_token(self, force=False):
         """A valid OAuth access token, refreshed when it expires soon (raises OAuthError)."""

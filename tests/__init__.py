@@ -50,3 +50,4 @@ from . import test_listener
 from . import test_listener_watch
 from . import test_listener_server
 from . import test_queue_job
+from . import test_health_batch
