@@ -456,7 +456,8 @@ class MailMailbox(models.Model):
             values.update(last_error_cause=False, last_error_fix=False, last_error_date=False)
         if outcome.steps:
             values.update(self._check_report_values(outcome.steps)[0])
-        self.sudo().write(values)
+        # none of these values is tracked: the chatter's tracking has nothing to look at
+        self.sudo().with_context(tracking_disable=True).write(values)
         self._log_check(trigger, "ok", None, outcome.step, outcome.seconds, logs=logs)
         if trigger == "manual":
             self._send_live_changed(admins=True)
