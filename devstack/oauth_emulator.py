@@ -158,6 +158,12 @@ class ProviderState:
             return dict(info)
 
 
+class _Server(ThreadingHTTPServer):
+    # a provider takes many sign-ins at once: with the default backlog of 5, the
+    # connections beyond it wait a second for the client to try again
+    request_queue_size = 128
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "OAuthEmulator/1.0"
     state: ProviderState = None  # set on the subclass
@@ -752,7 +758,7 @@ class OAuthEmulator:
 
     def _listen(self, handler, port, tls=None):
         """Bind a loopback listener for ``handler``; return its port and URL."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server = _Server(("127.0.0.1", port), handler)
         server.daemon_threads = True
         scheme = "http"
         if tls is not None:

@@ -18,8 +18,10 @@ server failing is that user's problem, told to them mailbox by mailbox, never an
 incident for the administrators.
 """
 
+import os
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field, replace
 
 from . import diagnosis as diag_lib
@@ -114,13 +116,29 @@ def probe_all(items, workers=8):
         return list(pool.map(probe, items))
 
 
+_pools = {}  # workers -> (process id, pool): threads kept between runs, not started per check
+_pools_lock = threading.Lock()
+
+
+def shared_pool(workers):
+    """The process's pool of ``workers`` threads (made once; a forked process makes its own)."""
+    workers = max(1, workers)
+    with _pools_lock:
+        pid, pool = _pools.get(workers, (None, None))
+        if pool is None or pid != os.getpid():
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mcm-health")
+            _pools[workers] = (os.getpid(), pool)
+        return pool
+
+
 class Prober:
     """Probes running ``workers`` at a time while the caller goes on: :meth:`submit` as
     soon as a probe is ready, then :meth:`outcomes` yields each outcome as it completes
-    (so the caller writes results while the other checks are still on the network)."""
+    (so the caller writes results while the other checks are still on the network).
+    The threads are the process's (:func:`shared_pool`), kept from one run to the next."""
 
     def __init__(self, workers=8):
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mcm-health")
+        self.pool = shared_pool(workers)
         self.futures = []
 
     def submit(self, item):
@@ -134,7 +152,9 @@ class Prober:
         return self
 
     def __exit__(self, *exc):
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for future in self.futures:  # this run's probes not started yet (the caller failed)
+            future.cancel()
+        wait(self.futures)
 
 
 @dataclass

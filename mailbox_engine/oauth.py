@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 import urllib.parse
 import warnings
@@ -90,6 +91,42 @@ def _session(app):
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override the configured CA
         session.verify = app.ca_bundle
     return session
+
+
+DISCOVERY_SECONDS = 3600  # a provider's endpoints, once discovered, serve this long in a process
+_discovered = {}  # (trusted CA, URL, query) -> (monotonic expiry, the answer)
+_discovered_lock = threading.Lock()
+
+
+class _DiscoveryCache:
+    """msal's HTTP client: its metadata requests (``GET``: the OpenID configuration,
+    the instance discovery) are answered from a cache of the process once they worked,
+    so a client made per mailbox does not ask the provider for its endpoints each time.
+    Only a 200 is kept: an error is asked again next time; token requests (``POST``)
+    always go to the provider."""
+
+    def __init__(self, session, trust):
+        self.session, self.trust = session, trust
+
+    def get(self, url, params=None, **kwargs):
+        key = (self.trust, url, repr(sorted(params.items()) if isinstance(params, dict) else params))
+        now = time.monotonic()
+        with _discovered_lock:
+            kept = _discovered.get(key)
+        if kept and kept[0] > now:
+            return kept[1]
+        answer = self.session.get(url, params=params, **kwargs)
+        if answer.status_code == 200:
+            _body = answer.content  # read now: the kept answer is read again by other threads
+            with _discovered_lock:
+                _discovered[key] = (now + DISCOVERY_SECONDS, answer)
+        return answer
+
+    def post(self, *args, **kwargs):
+        return self.session.post(*args, **kwargs)
+
+    def close(self):
+        self.session.close()
 
 
 @contextlib.contextmanager
@@ -285,7 +322,7 @@ class MicrosoftClient:
             "client_credential": app.client_secret,
             "token_cache": self.cache,
             "timeout": app.timeout,
-            "http_client": _session(app),
+            "http_client": _DiscoveryCache(_session(app), app.ca_bundle),
         }
         if base == MICROSOFT_AUTHORITY_HOST:
             kwargs["authority"] = f"{base}/{app.tenant or 'common'}"

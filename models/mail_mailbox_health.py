@@ -28,7 +28,7 @@ from ..mailbox_engine import health as health_lib
 from ..mailbox_engine import providers
 from ..mailbox_engine.connection_test import Step
 from ..mailbox_engine.diagnosis import shown
-from ..mailbox_engine.oauth import MicrosoftClient
+from ..mailbox_engine.oauth import GoogleClient, MicrosoftClient
 from .mail_mailbox import ADMIN_GROUP, NEW_PASSWORD, PARAM, count_shown, counted
 
 _logger = logging.getLogger(__name__)
@@ -308,10 +308,12 @@ class MailMailbox(models.Model):
         by_id = {mailbox.id: mailbox for mailbox in self}
         settings = self._health_settings()
         secrets = self.env["mail.mailbox.secret"]._read_secrets(self, SECRET_KINDS)
-        with health_lib.Prober(min(settings["workers"], len(self) or 1)) as prober:
+        apps = {}  # per provider: the OAuth app, read once for the batch
+        # the process's threads (kept between runs); one mailbox (Check now) has a thread of its own
+        with health_lib.Prober(settings["workers"] if len(self) > 1 else 1) as prober:
             for mailbox in self:
                 try:
-                    item = mailbox._prepare_probe(secrets)
+                    item = mailbox._prepare_probe(secrets, apps)
                     item.pipelined = settings["pipelined"]
                     prober.submit(item)
                 except Exception as exc:  # e.g. no OAuth app configured: one mailbox, not the run
@@ -350,10 +352,12 @@ class MailMailbox(models.Model):
             self.env["mail.mailbox.incident"]._close(working)
         return outcomes
 
-    def _prepare_probe(self, secrets=None):
+    def _prepare_probe(self, secrets=None, apps=None):
         """What :func:`mailbox_engine.health.probe` needs, read here (secrets, app).
-        ``secrets``: the batch's, read together (``{(mailbox id, kind): plaintext}``)."""
+        ``secrets``: the batch's, read together (``{(mailbox id, kind): plaintext}``);
+        ``apps``: the batch's OAuth apps by provider (filled here)."""
         self.ensure_one()
+        apps = {} if apps is None else apps
 
         def secret(kind):
             value = None if secrets is None else secrets.get((self.id, kind), "")
@@ -369,8 +373,10 @@ class MailMailbox(models.Model):
                 self._server("smtp", password=password),
                 owner=self.user_id.id,
             )
+        if self.provider not in apps:
+            apps[self.provider] = self._oauth_app()
         if self.provider == "google":
-            client = self._oauth_client()
+            client = GoogleClient(apps["google"])
             refresh_token = secret("refresh_token")
 
             def refresh(client, address=self.email):
@@ -378,7 +384,7 @@ class MailMailbox(models.Model):
 
         else:  # its client asks the provider for its endpoints when made: made on the network, in the pool
             client = None
-            app, token_cache = self._oauth_app(), secret("token_cache")
+            app, token_cache = apps[self.provider], secret("token_cache")
 
             def refresh(_client, address=self.email):
                 return MicrosoftClient(app, token_cache).refresh(address, force=True)
@@ -450,7 +456,8 @@ class MailMailbox(models.Model):
             values.update(last_error_cause=False, last_error_fix=False, last_error_date=False)
         if outcome.steps:
             values.update(self._check_report_values(outcome.steps)[0])
-        self.sudo().write(values)
+        # none of these values is tracked: the chatter's tracking has nothing to look at
+        self.sudo().with_context(tracking_disable=True).write(values)
         self._log_check(trigger, "ok", None, outcome.step, outcome.seconds, logs=logs)
         if trigger == "manual":
             self._send_live_changed(admins=True)

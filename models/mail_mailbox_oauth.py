@@ -193,8 +193,10 @@ class MailMailbox(models.Model):
             if grant.token_cache:
                 secrets["token_cache"] = grant.token_cache
         self.env["mail.mailbox.secret"]._write_secrets_many(values)
+        untracked = self.sudo().with_context(tracking_disable=True)  # the expiry is not tracked
         for mailbox, grant in pairs:
-            mailbox.sudo().token_expires_at = datetime.fromtimestamp(grant.expires_at, UTC).replace(tzinfo=None)
+            expires = datetime.fromtimestamp(grant.expires_at, UTC).replace(tzinfo=None)
+            untracked.browse(mailbox.id).token_expires_at = expires
 
     def _get_access_token(self, force=False):
         """A valid OAuth access token, refreshed when it expires soon (raises OAuthError)."""
