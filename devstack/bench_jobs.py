@@ -31,10 +31,8 @@ import time
 import psutil
 import psycopg2
 
-from . import bench_poll, queue_job
-from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
-from .pg import PostgresCluster
-from .stack import TEST_ACCOUNTS, MailStack
+from . import bench_poll, benchkit, queue_job
+from .odoo_env import ADDON, ROOT, odoo_cmd
 from .tcp_proxy import Proxy
 from .util import free_port, wait_port
 
@@ -241,24 +239,8 @@ def run(info, conf, env):
 
 
 def main():
-    ok, reason = odoo_status()
-    if not ok:
-        sys.exit(f"{reason}: install Odoo 18 first (README.md, section Install).")
-    out = tempfile.mkdtemp(prefix="mcm-bench-jobs-")
-    os.chmod(out, 0o711)  # the services run as an unprivileged user
-    pg = stack = None
-    try:
-        pg = PostgresCluster(os.path.join(out, "pg")).start()
-        stack = MailStack(os.path.join(out, "stack"), accounts=TEST_ACCOUNTS).start()
-        conf = write_config(out, pg.settings, free_port())
-        env = dict(os.environ, MCM_TEST_STACK=stack.info_path)
+    with benchkit.standalone("mcm-bench-jobs-") as (stack, conf, env):
         return run(stack.info(), conf, env)
-    finally:
-        if stack:
-            stack.stop()
-        if pg:
-            pg.stop()
-        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

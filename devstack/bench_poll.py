@@ -22,11 +22,9 @@ import subprocess
 import sys
 import tempfile
 
-from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
-from .pg import PostgresCluster
-from .stack import TEST_ACCOUNTS, MailStack
+from . import benchkit
+from .odoo_env import ROOT
 from .tcp_proxy import Proxy
-from .util import free_port
 
 DATABASE = "mcm_bench_poll"
 COUNT = int(os.environ.get("MCM_BENCH_POLL_COUNT", "1000"))
@@ -115,30 +113,9 @@ def run(info, conf, database, env):
 
 
 def main():
-    ok, reason = odoo_status()
-    if not ok:
-        sys.exit(f"{reason}: install Odoo 18 first (README.md, section Install).")
-    out = tempfile.mkdtemp(prefix="mcm-bench-poll-")
-    os.chmod(out, 0o711)  # the services run as an unprivileged user
-    pg = stack = None
-    try:
-        pg = PostgresCluster(os.path.join(out, "pg")).start()
-        stack = MailStack(os.path.join(out, "stack"), accounts=TEST_ACCOUNTS).start()
-        conf = write_config(out, pg.settings, free_port())
-        env = dict(os.environ, MCM_TEST_STACK=stack.info_path)
-        print(f"bench: creating a database with {ADDON} (about 30 s)…", flush=True)
-        subprocess.run(
-            odoo_cmd(conf, DATABASE, "-i", ADDON, "--stop-after-init", "--without-demo=all", "--log-level=warn"),
-            check=True,
-            env=env,
-        )
+    with benchkit.standalone("mcm-bench-poll-") as (stack, conf, env):
+        benchkit.create_database(conf, DATABASE, env)
         return run(stack.info(), conf, DATABASE, env)
-    finally:
-        if stack:
-            stack.stop()
-        if pg:
-            pg.stop()
-        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

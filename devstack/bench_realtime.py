@@ -50,12 +50,10 @@ import time
 import psycopg2
 from imapclient import IMAPClient
 
+from . import benchkit
 from .dovecot import Dovecot
-from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
-from .pg import PostgresCluster
-from .stack import TEST_ACCOUNTS, MailStack
+from .odoo_env import ROOT
 from .tcp_proxy import Proxy
-from .util import free_port
 
 DATABASE = "mcm_bench_realtime"
 DELAY = 0.025  # seconds each way
@@ -413,31 +411,10 @@ def run(info, conf, database, env):
 
 
 def main():
-    ok, reason = odoo_status()
-    if not ok:
-        sys.exit(f"{reason}: install Odoo 18 first (README.md, section Install).")
-    out = tempfile.mkdtemp(prefix="mcm-bench-realtime-")
-    os.chmod(out, 0o711)  # the services run as an unprivileged user
-    pg = stack = None
-    try:
-        pg = PostgresCluster(os.path.join(out, "pg")).start()
-        stack = MailStack(os.path.join(out, "stack"), accounts=TEST_ACCOUNTS).start()
-        conf = write_config(out, pg.settings, free_port())
-        env = dict(os.environ, MCM_TEST_STACK=stack.info_path)
-        print(f"bench: creating a database with {ADDON} (about 30 s)…", flush=True)
-        subprocess.run(
-            odoo_cmd(conf, DATABASE, "-i", ADDON, "--stop-after-init", "--without-demo=all", "--log-level=warn"),
-            check=True,
-            env=env,
-        )
+    with benchkit.standalone("mcm-bench-realtime-") as (stack, conf, env):
+        benchkit.create_database(conf, DATABASE, env)
         code = odoo_shell(conf, DATABASE, env, "bench_health_odoo.py", MCM_BENCH_HEALTH_SIZES="1000")
         return code or run(stack.info(), conf, DATABASE, env)
-    finally:
-        if stack:
-            stack.stop()
-        if pg:
-            pg.stop()
-        shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -45,8 +45,10 @@ def listen_command(dbname):
     ]
 
 
-@tagged("post_install", "-at_install")
-class TestListener(StackMixin, OdooProcessesMixin, TransactionCase):
+class ListenerMixin(StackMixin, OdooProcessesMixin):
+    """The mailboxes, the Inbox, the listeners' locks and the command, for the test
+    classes of the listener (a mixin: the tests of one class do not run in another)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -148,6 +150,18 @@ class TestListener(StackMixin, OdooProcessesMixin, TransactionCase):
             return set(found.mapped("mailbox_id").ids)
 
     # -- tests ---------------------------------------------------------------------------
+    def tried_locks(self, pid):
+        with self.committed() as env:
+            env.cr.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = 'idle' "
+                "AND query LIKE %s",
+                [f"odoo-{pid}", "%pg_try_advisory_lock%"],
+            )
+            return env.cr.fetchone()[0] > 0
+
+
+@tagged("post_install", "-at_install")
+class TestListener(ListenerMixin, TransactionCase):
     def test_new_mail_is_in_odoo_at_once_and_a_disabled_mailbox_leaves(self):
         ids = self.mailboxes(2)
         process = self.listener()
@@ -227,12 +241,3 @@ class TestListener(StackMixin, OdooProcessesMixin, TransactionCase):
                 box._check_health()
                 self.assertEqual(box.state, "auth_lost")
             self.wait_until(lambda: not self.holders([box_id]), "the mailbox left the listener", process)
-
-    def tried_locks(self, pid):
-        with self.committed() as env:
-            env.cr.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND state = 'idle' "
-                "AND query LIKE %s",
-                [f"odoo-{pid}", "%pg_try_advisory_lock%"],
-            )
-            return env.cr.fetchone()[0] > 0

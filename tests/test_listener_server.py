@@ -22,18 +22,15 @@ import time
 import urllib.request
 
 import psutil
-from imapclient import IMAPClient
 
 import odoo
 from odoo import sql_db
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, config
 
-from ..devstack.testkit import stack_parameters
 from ..devstack.util import free_port
 from . import test_listener
-from .common import OdooProcessesMixin, StackMixin, configure_stack
-from .test_listener import CAROL, DEADLINE
+from .test_listener import DEADLINE
 
 ADDON = "mail_connected_mailbox"
 
@@ -51,34 +48,7 @@ def odoo_command():
 
 
 @tagged("post_install", "-at_install")
-class TestListenerServer(StackMixin, OdooProcessesMixin, TransactionCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._require_stack()
-
-    def setUp(self):
-        super().setUp()
-        self.imap = IMAPClient(self.stack["host"], port=self.stack["imap_port"], ssl=False, timeout=10)
-        self.imap.login(CAROL, self.stack["accounts"][CAROL])
-        self.ids, self.processes = [], []
-        with self.committed() as env:
-            params = env["ir.config_parameter"]
-            self.before = {key: params.get_param(key) for key in stack_parameters(self.stack)}
-            configure_stack(env, self.stack)
-        self.addCleanup(self.cleanup)
-
-    # the mailboxes, the Inbox, the listeners' locks and the command as TestListener has them
-    # (through the module: a test class imported here would run here too)
-    cleanup = test_listener.TestListener.cleanup
-    mailboxes = test_listener.TestListener.mailboxes
-    holders = test_listener.TestListener.holders
-    append = test_listener.TestListener.append
-    synced = test_listener.TestListener.synced
-    tried_locks = test_listener.TestListener.tried_locks
-    listener = test_listener.TestListener.listener
-
-    # -- helpers -------------------------------------------------------------------------
+class TestListenerServer(test_listener.ListenerMixin, TransactionCase):
     def server(self, *options, dbfilter=None):
         """An Odoo server on the test database (or on those ``dbfilter`` lets through) with
         the addon loaded server-wide, HTTP on a free port, no cron thread (what is synced
