@@ -2,7 +2,7 @@
     "name": "Connected Mailboxes",
     "summary": "Every user connects their own Gmail, Microsoft 365 or IMAP/SMTP mailbox; "
     "Odoo keeps it in sync and watches its access.",
-    "version": "18.0.1.5.0",
+    "version": "18.0.1.6.0",
     "category": "Productivity/Discuss",
     "license": "LGPL-3",
     "author": "Connected Mailboxes",
@@ -18,6 +18,7 @@
         "data/ir_cron_data.xml",
         "views/mail_mailbox_views.xml",
         "views/mail_mailbox_message_views.xml",
+        "views/mail_compose_message_views.xml",
         "views/mail_mailbox_disconnect_wizard_views.xml",
         "views/mail_mailbox_reconnect_link_wizard_views.xml",
         "views/mail_mail_views.xml",

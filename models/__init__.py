@@ -30,3 +30,4 @@ from . import crm_lead
 from . import mail_mailbox_sent_copy
 from . import mail_mailbox_listen
 from . import mail_mailbox_jobs
+from . import mail_mailbox_message_reply

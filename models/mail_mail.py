@@ -7,7 +7,8 @@ import psycopg2
 from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import AccessError
 from odoo.http import request
-from odoo.tools import email_normalize, email_split
+from odoo.tools import email_normalize, email_normalize_all, email_split
+from odoo.tools.mail import email_split_and_format
 
 from .ir_mail_server import (
     DEFERRED,
@@ -51,6 +52,9 @@ class MailMail(models.Model):
     mcm_send_attempts = fields.Integer("Tries that failed for a passing reason", readonly=True, copy=False)
     # noted and committed just before the mail leaves through a mailbox from the queue, and
     # cleared with the outcome: still there (and the mail not locked), Odoo stopped meanwhile
+    mcm_email_bcc = fields.Char(
+        "Bcc", readonly=True, copy=False, help="Receive the mail without the other recipients seeing it."
+    )
     mcm_send_started = fields.Datetime("Sending under way since", index="btree_not_null", readonly=True, copy=False)
 
     # ------------------------------------------------------------------ on whose behalf
@@ -352,7 +356,15 @@ class MailMail(models.Model):
 
     def _prepare_outgoing_list(self, *args, **kwargs):
         self.env.cr.cache[SENDING_MAIL] = self.id  # the mail that Odoo's _send sends now
-        return super()._prepare_outgoing_list(*args, **kwargs)
+        emails = super()._prepare_outgoing_list(*args, **kwargs)
+        bcc = email_split_and_format(self.mcm_email_bcc or "")
+        if bcc and emails:
+            # a Bcc header, which Odoo turns into envelope recipients and takes off the mail;
+            # Odoo sends only to the envelope addresses it validated, so they are added
+            first = emails[0]
+            first["headers"] = {**first["headers"], "Bcc": ", ".join(bcc)}
+            first["email_to_normalized"] = first["email_to_normalized"] + email_normalize_all(self.mcm_email_bcc)
+        return emails
 
     @api.model
     def _mcm_fail_interrupted(self):

@@ -25,6 +25,7 @@ from .mail_mailbox import counted
 from .mail_mailbox_sync import INBOX
 
 MARK_READ_PARAM = "mail_connected_mailbox.mark_read_on_open"
+REFERENCES_TEXT_MAX = 20000  # characters of a References header kept (a reply keeps 20 of its Message-IDs)
 CHATTER_MESSAGE_ID_MAX = 900  # bytes: well within what a btree index entry takes
 
 
@@ -73,6 +74,8 @@ class MailMailboxMessage(models.Model):
     has_attachments = fields.Boolean("Has attachments", readonly=True)
     attachment_marker = fields.Html(compute="_compute_attachment_marker", sanitize=False)
     in_reply_to = fields.Char("In reply to", readonly=True)
+    references = fields.Text("References", readonly=True, help="Its References header: a reply's is built from it.")
+    reply_to = fields.Char("Reply to", readonly=True, help="Where the sender asks replies to go.")
     thread_key = fields.Char(
         "Conversation", readonly=True, index=True, help="The key of the Message-ID the conversation started with."
     )
@@ -116,6 +119,18 @@ class MailMailboxMessage(models.Model):
     )
     mail_message_id = fields.Many2one(
         "mail.message", "Odoo message", readonly=True, ondelete="set null", help="The same message, sent from Odoo."
+    )
+    mcm_mail_id = fields.Many2one(
+        "mail.mail",
+        "Outgoing mail",
+        readonly=True,
+        ondelete="set null",
+        help="Written in Odoo: the mail that carries it.",
+    )
+    awaiting_place = fields.Boolean(
+        readonly=True,
+        help="Written in Odoo and sent (or waiting to be): no folder of the server shows it yet, which is not a sign "
+        "that it was deleted.",
     )
     place_ids = fields.One2many("mail.mailbox.message.place", "message_id", string="Places", readonly=True)
     # the places seen as folders (the place table is the relation): grouped by in My mail
@@ -290,14 +305,16 @@ class MailMailboxMessage(models.Model):
                 leads.setdefault(lead.email_normalized, []).append(lead)
         replies = [m.in_reply_to for m in todo if m.in_reply_to]
         parents = {}
-        if replies:
+        if replies:  # every copy of the message answered, one per record it is on
             for parent in Message.search([("message_id", "in", replies), ("model", "!=", False)], order="id"):
-                parents.setdefault(parent.message_id, parent)
+                parents[parent.message_id] = parents.get(parent.message_id, Message) | parent
         for message in todo:
-            parent = parents.get(message.in_reply_to)
-            records = []
-            if parent and parent.model in self.env and parent.res_id:
-                records.append(self.env[parent.model].browse(parent.res_id))
+            parent = parents.get(message.in_reply_to, Message)
+            records = [
+                self.env[copy.model].browse(copy.res_id)
+                for copy in parent
+                if copy.model in self.env and copy.res_id and copy.model != "mail.mailbox"
+            ]
             if message.mailbox_id.log_mode == "known":
                 for address in wanted[message.id]:
                     records += partners.get(address, []) + leads.get(address, [])
@@ -389,18 +406,21 @@ class MailMailboxMessage(models.Model):
             },
         }
 
-    def _log_copies(self, records, parent, authors):
+    def _log_copies(self, records, parent, authors, trusted_author=False):
         """One copy of this message in the chatter of each of ``records`` the owner can
-        read and that does not have it yet."""
+        read and that does not have it yet, under the message of ``parent`` (one or more
+        messages) that is on the same record. ``trusted_author``: the author is known
+        (a user who wrote it in Odoo), not taken from the From header."""
         self.ensure_one()
         Message = self.env["mail.message"].sudo()
         owner = self.mailbox_id.user_id
         body = self._copy_body()
-        thread = (parent.model, parent.res_id) if parent else None
+        parents = {(p.model, p.res_id): p.id for p in reversed(parent)} if parent else {}
         message_id = self._chatter_message_id()
         # the From header proves nothing: a colleague's address never makes a copy look
         # posted by that colleague (the address is still shown as the sender)
-        authors = [p for p in authors if not p.sudo().user_ids.filtered(lambda u: not u.share)]
+        if not trusted_author:
+            authors = [p for p in authors if not p.sudo().user_ids.filtered(lambda u: not u.share)]
         done, created = set(), []
         for record in records:
             key = (record._name, record.id)
@@ -425,7 +445,7 @@ class MailMailboxMessage(models.Model):
                     "body": body,
                     "date": self.date or fields.Datetime.now(),
                     "message_id": message_id,
-                    "parent_id": parent.id if thread == key else False,
+                    "parent_id": parents.get(key, False),
                     "mcm_message_id": self.id,
                 }
             )
@@ -772,6 +792,8 @@ class MailMailboxMessage(models.Model):
             "body_text": parsed.text,
             "html_source": parsed.html,
             "in_reply_to": parsed.in_reply_to[:MESSAGE_ID_MAX] or False,
+            "references": parsed.references[:REFERENCES_TEXT_MAX] or False,
+            "reply_to": parsed.reply_to[:MESSAGE_ID_MAX] or False,
             "thread_key": message_digest(parsed.thread_key or parsed.message_id),
         }
 

@@ -58,6 +58,8 @@ MESSAGE_COLUMNS = (
     "mailbox_id",
     "user_id",
     "in_reply_to",
+    "references",
+    "reply_to",
     "thread_key",
     "subject",
     "email_from",
@@ -646,7 +648,8 @@ class SyncWriter:
             self.cr.execute(
                 SQL(
                     "UPDATE mail_mailbox_message m SET on_server = false WHERE m.mailbox_id = %s AND m.on_server "
-                    "AND m.date >= %s AND NOT EXISTS (SELECT 1 FROM mail_mailbox_message_place p "
+                    "AND m.awaiting_place IS NOT TRUE AND m.date >= %s "
+                    "AND NOT EXISTS (SELECT 1 FROM mail_mailbox_message_place p "
                     "WHERE p.message_id = m.id) RETURNING m.id",
                     mailbox_id,
                     fields.Datetime.now() - timedelta(days=mailbox.backfill_days),
@@ -951,11 +954,12 @@ class SyncWriter:
         # a message seen again somewhere is on the server
         self.cr.execute(
             SQL(
-                "UPDATE mail_mailbox_message SET on_server = true, gone_settled = false WHERE id = ANY(%s) "
-                "AND (NOT on_server OR gone_settled)",
+                "UPDATE mail_mailbox_message SET on_server = true, gone_settled = false, awaiting_place = false "
+                "WHERE id = ANY(%s) AND (NOT on_server OR gone_settled OR awaiting_place)",
                 [message_id for message_id, _uid, _flags in places],
             )
         )
+        self.env["mail.mailbox.message"].invalidate_model(["on_server", "gone_settled", "awaiting_place"])
         # read / starred follow the places, whether new or found again (a backfill, Enable,
         # a renumbered folder): Odoo then says what the server says
         self._refresh_marks([message_id for message_id, _uid, _flags in places])
@@ -998,7 +1002,8 @@ class SyncWriter:
         the run, they are back: what is gone is decided at the end, by :meth:`_settle`)."""
         self.cr.execute(
             SQL(
-                "UPDATE mail_mailbox_message m SET on_server = false WHERE m.id = ANY(%s) AND NOT EXISTS "
+                "UPDATE mail_mailbox_message m SET on_server = false WHERE m.id = ANY(%s) "
+                "AND m.awaiting_place IS NOT TRUE AND NOT EXISTS "
                 "(SELECT 1 FROM mail_mailbox_message_place p WHERE p.message_id = m.id)",
                 list(set(message_ids)),
             )

@@ -51,3 +51,4 @@ from . import test_listener_watch
 from . import test_listener_server
 from . import test_queue_job
 from . import test_health_batch
+from . import test_reply

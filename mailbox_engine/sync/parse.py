@@ -35,6 +35,8 @@ class ParsedMessage:
     attachments: list = field(default_factory=list)
     in_reply_to: str = ""  # the Message-ID this one answers
     thread_key: str = ""  # the Message-ID its conversation started with (References), else its own
+    references: str = ""  # its References header, as received (a reply's own is built from it)
+    reply_to: str = ""  # where its sender asks replies to go
     problems: list = field(default_factory=list)  # what could not be read, in words
 
 
@@ -118,6 +120,7 @@ def _without_nul(parsed):
     parsed.message_id = clean(parsed.message_id) or stable_message_id(b"")
     parsed.subject, parsed.sender = clean(parsed.subject), clean(parsed.sender)
     parsed.in_reply_to = clean(parsed.in_reply_to)
+    parsed.references, parsed.reply_to = clean(parsed.references), clean(parsed.reply_to)
     parsed.thread_key = clean(parsed.thread_key) or parsed.message_id
     parsed.text, parsed.html = clean(parsed.text), clean(parsed.html)
     parsed.to, parsed.cc = [clean(a) for a in parsed.to], [clean(a) for a in parsed.cc]
@@ -133,9 +136,11 @@ def _parse(raw, problems):
     parsed = ParsedMessage(message_id=message_id, problems=problems)
     parsed.subject = _header(message, "Subject", problems)
     parsed.in_reply_to = _header(message, "In-Reply-To", problems).strip().split(" ")[0]
-    references = _header(message, "References", problems).split()
+    parsed.references = _header(message, "References", problems)
+    references = parsed.references.split()
     parsed.thread_key = (references[0] if references else parsed.in_reply_to) or message_id
     parsed.sender = _header(message, "From", problems)
+    parsed.reply_to = _header(message, "Reply-To", problems)
     parsed.to = [address for _name, address in getaddresses([_header(message, "To", problems)]) if address]
     parsed.cc = [address for _name, address in getaddresses([_header(message, "Cc", problems)]) if address]
     date = _header(message, "Date", problems)
