@@ -74,7 +74,7 @@ class MailMailboxMessage(models.Model):
     has_attachments = fields.Boolean("Has attachments", readonly=True)
     attachment_marker = fields.Html(compute="_compute_attachment_marker", sanitize=False)
     in_reply_to = fields.Char("In reply to", readonly=True)
-    references = fields.Text("References", readonly=True, help="Its References header: a reply's is built from it.")
+    references = fields.Text(readonly=True, help="Its References header: a reply's is built from it.")
     reply_to = fields.Char("Reply to", readonly=True, help="Where the sender asks replies to go.")
     thread_key = fields.Char(
         "Conversation", readonly=True, index=True, help="The key of the Message-ID the conversation started with."

@@ -39,6 +39,14 @@ class MailMailboxMessage(models.Model):
             else:
                 message.send_state = _("Sending")
 
+    @api.depends("awaiting_place")
+    def _compute_folder_names(self):
+        result = super()._compute_folder_names()
+        for message in self:  # written in Odoo, not in a folder of the server yet: never blank
+            if not message.folder_names and message.awaiting_place:
+                message.folder_names = _("Sent from Odoo")
+        return result
+
     # ------------------------------------------------------------------ the buttons
     def _mcm_open_composer(self, mode):
         self.ensure_one()
@@ -56,7 +64,6 @@ class MailMailboxMessage(models.Model):
     def action_mcm_forward(self):
         return self._mcm_open_composer("forward")
 
-    @api.model
     def action_mcm_new_message(self):
         """New message, from the mailbox the user's Odoo mail leaves from, else the first
         connected one the user owns or may send through."""

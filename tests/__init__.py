@@ -52,3 +52,4 @@ from . import test_listener_server
 from . import test_queue_job
 from . import test_health_batch
 from . import test_reply
+from . import test_web_reply

@@ -183,3 +183,17 @@ class TestReply(ReplyMixin, StackMixin, MailboxCase):
         composer.mcm_email_cc = "boss(at)customer"
         with self.assertRaisesRegex(UserError, "Cc has something that is not an email address"):
             self.send(composer)
+
+    def test_forward_of_a_message_left_on_the_server_fetches_its_attachment(self):
+        self.env["ir.config_parameter"].sudo().set_param("mail_connected_mailbox.max_message_mb", "0.02")  # 20 KB
+        subject = "Large " + secrets.token_hex(4)
+        _box, row, _message_id = self.incoming(subject, size=30000, attachment=b"%PDF large offer")
+        self.assertEqual(row.kind, "placeholder")
+        forward = self.composer(row.with_user(self.user_ann).action_mcm_forward())
+        self.assertEqual(row.kind, "stored")  # fetched on the way
+        self.assertEqual(forward.attachment_ids.mapped("name"), ["offer.pdf"])
+        forward.mcm_email_to = "colleague@partner.test"
+        self.send(forward)
+        out = received(self, "Fwd: " + subject)
+        parts = {part.get_filename(): part.get_payload(decode=True) for part in out.walk() if part.get_filename()}
+        self.assertEqual(parts.get("offer.pdf"), b"%PDF large offer")

@@ -28,7 +28,7 @@ class MailComposeMessage(models.TransientModel):
     _inherit = "mail.compose.message"
 
     mcm_mailbox_id = fields.Many2one("mail.mailbox", "Send through", readonly=True, ondelete="cascade")
-    mcm_from = fields.Char("From", readonly=True)
+    mcm_from = fields.Char("Writing as", readonly=True)
     mcm_mode = fields.Selection(MODES, "Writing", readonly=True)
     # an id, not a link: a user who may send through a mailbox may not read its messages
     mcm_source_id = fields.Integer("Answering", readonly=True)
@@ -180,17 +180,19 @@ class MailComposeMessage(models.TransientModel):
     # ------------------------------------------------------------------ the composer's own fields
     @api.depends("composition_mode", "model", "res_domain", "res_ids", "template_id")
     def _compute_body(self):
-        super()._compute_body()
+        result = super()._compute_body()
         for composer in self.filtered("mcm_mode"):  # a template picked keeps the quote
             body = composer.body if not is_html_empty(composer.body) else Markup("<p><br></p>")
             composer.body = body + (composer.mcm_quote or "")
+        return result
 
     @api.depends("composition_mode", "email_from", "model", "res_domain", "res_ids", "template_id")
     def _compute_authorship(self):
-        super()._compute_authorship()
+        result = super()._compute_authorship()
         for composer in self.filtered("mcm_mailbox_id"):  # always the mailbox, whatever the template says
             composer.email_from = composer.mcm_from
             composer.author_id = self.env.user.partner_id
+        return result
 
     # ------------------------------------------------------------------ sending
     def action_send_mail(self):
