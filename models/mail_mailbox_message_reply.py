@@ -18,7 +18,18 @@ class MailMailbox(models.Model):
         """Refuse, with who may, unless ``user`` may send through this mailbox."""
         self.ensure_one()
         if not self._mcm_lets_send(user):
-            raise UserError(self._mcm_foreign_reason(user))
+            mailbox = self.sudo()
+            others = mailbox.sender_user_ids - mailbox.user_id
+            raise UserError(
+                _(
+                    "You cannot write as %(address)s: %(address)s is the connected mailbox of %(owner)s, and only "
+                    "%(owner)s and the users under “Who else may send through it” on that mailbox (%(allowed)s) may "
+                    "send from it. Ask %(owner)s to add you there, or write from your own mailbox.",
+                    address=mailbox.email,
+                    owner=mailbox.user_id.name,
+                    allowed=", ".join(others.mapped("name")) or _("nobody yet"),
+                )
+            )
 
 
 class MailMailboxMessage(models.Model):
