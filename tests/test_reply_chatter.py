@@ -11,6 +11,7 @@ from odoo.tests import HttpCase, tagged
 
 from odoo.addons.mail.tools.discuss import Store
 
+from ..mailbox_engine.sync.parse import message_digest
 from .common import StackHttpMixin, received
 from .test_reply import MIDDLE, ROOT, ReplyMixin
 from .test_sync import BOB
@@ -52,6 +53,36 @@ class TestReplyChatter(ReplyMixin, StackHttpMixin, HttpCase):
         # never in what is sent to others: it is the reader's
         broadcast = Store(copy.with_user(self.user_ann)).get_result()["mail.message"]
         self.assertNotIn("mcm_can_reply", broadcast[0])
+
+    def test_who_may_answer_is_read_in_the_same_queries_for_one_copy_or_many(self):
+        box, row, _message_id, copy = self.customer_on_lead()
+        copies = copy
+        for n in range(4):
+            message_id = f"<more-{n}-{secrets.token_hex(4)}@customer.test>"
+            other = row.create(
+                {
+                    "mailbox_id": box.id,
+                    "message_key": message_digest(message_id),
+                    "message_id_header": message_id,
+                    "kind": "stored",
+                    "subject": f"More {n}",
+                    "email_from": row.email_from,
+                    "body_text": "More",
+                }
+            )
+            other._log_copies([self.lead], None, [])
+            copies |= self.logged(self.lead, f"More {n}")
+        self.assertEqual(len(copies), 5)
+
+        def queries(messages):
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            replyable = messages.with_user(self.user_ann)._mcm_replyable()
+            self.assertEqual(replyable, messages)
+            return self.env.cr.sql_log_count - before
+
+        queries(copies)  # caches of the access rights warmed
+        self.assertEqual(queries(copy), queries(copies))
 
     def test_a_colleague_who_reads_the_lead_but_may_not_send_is_refused_with_the_reason(self):
         _box, _row, _message_id, copy = self.customer_on_lead()
