@@ -53,3 +53,5 @@ from . import test_queue_job
 from . import test_health_batch
 from . import test_reply
 from . import test_web_reply
+from . import test_reply_chatter
+from . import test_web_reply_chatter

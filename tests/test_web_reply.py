@@ -7,7 +7,7 @@ import secrets
 from odoo.tests import HttpCase, tagged
 
 from ..mailbox_engine.sync.parse import message_digest
-from .common import StackHttpMixin, really_sending, received
+from .common import StackHttpMixin, really_sending, received_all
 from .test_reply import sent_copy
 from .test_sync import BOB, ServerFoldersMixin, message
 from .test_web_my_mail import MY_MAIL
