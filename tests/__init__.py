@@ -51,3 +51,5 @@ from . import test_listener_watch
 from . import test_listener_server
 from . import test_queue_job
 from . import test_health_batch
+from . import test_quick_actions
+from . import test_notify_all_mail
