@@ -53,3 +53,4 @@ from . import test_queue_job
 from . import test_health_batch
 from . import test_quick_actions
 from . import test_notify_all_mail
+from . import test_web_quick_actions
