@@ -19,6 +19,7 @@
         "views/mail_mailbox_views.xml",
         "views/mail_mailbox_message_views.xml",
         "views/mail_compose_message_views.xml",
+        "views/mail_mailbox_message_quick_views.xml",
         "views/mail_mailbox_disconnect_wizard_views.xml",
         "views/mail_mailbox_reconnect_link_wizard_views.xml",
         "views/mail_mail_views.xml",

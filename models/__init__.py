@@ -18,6 +18,7 @@ from . import mail_mailbox_check_counter
 from . import mail_mailbox_folder
 from . import mail_mailbox_message_place
 from . import mail_mailbox_message
+from . import mail_mailbox_message_quick
 from . import mail_mailbox_message_deleted
 from . import mail_mailbox_sync
 from . import mail_mailbox_live

@@ -55,3 +55,6 @@ from . import test_reply
 from . import test_web_reply
 from . import test_reply_chatter
 from . import test_web_reply_chatter
+from . import test_quick_actions
+from . import test_notify_all_mail
+from . import test_web_quick_actions
