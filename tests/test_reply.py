@@ -7,12 +7,12 @@ import email
 import email.policy
 import secrets
 
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from ..mailbox_engine import imap as imap_lib
 from ..mailbox_engine.sync.parse import message_digest
-from .common import MailboxCase, StackMixin, really_sending, received
+from .common import MailboxCase, StackMixin, really_sending, received, received_all
 from .test_sync import BOB, LeadMixin, ServerFoldersMixin, message
 
 ROOT = "<root-1@customer.test>"
@@ -197,3 +197,13 @@ class TestReply(ReplyMixin, StackMixin, MailboxCase):
         out = received(self, "Fwd: " + subject)
         parts = {part.get_filename(): part.get_payload(decode=True) for part in out.walk() if part.get_filename()}
         self.assertEqual(parts.get("offer.pdf"), b"%PDF large offer")
+
+    def test_a_file_the_writer_cannot_read_never_leaves_with_the_mail(self):
+        subject = "Files " + secrets.token_hex(4)
+        _box, row, _message_id = self.incoming(subject)
+        secret = self.env["ir.attachment"].create({"name": "payroll.pdf", "raw": b"%PDF payroll"})  # OdooBot's own
+        composer = self.composer(row.with_user(self.user_ann).action_mcm_reply())
+        composer.write({"attachment_ids": [(6, 0, secret.ids)]})  # an id sent over RPC
+        with self.assertRaises(AccessError):
+            self.send(composer)
+        self.assertFalse(received_all(self, "Re: " + subject))
