@@ -245,7 +245,7 @@ class MailComposeMessage(models.TransientModel):
         message_id = self._mcm_message_id(mailbox)
         headers = {"In-Reply-To": parent_id} if parent_id else {}
         # only files the writer may read leave with the mail (ids sent over RPC prove nothing)
-        self.attachment_ids.check_access("read")
+        self.attachment_ids.check("read")
         attachments = self.attachment_ids.sudo()
         mail = (
             self.env["mail.mail"]
