@@ -222,8 +222,12 @@ class IrMailServer(models.Model):
         return message_id
 
     def _mcm_keep_sent_copy(self, message, bcc, message_id, mailbox_id, session):
-        """Note the message that left for a copy in the mailbox's Sent folder, with its Bcc."""
-        if bcc:
+        """Note the message that left for a copy in the mailbox's Sent folder, with its Bcc
+        (not for mail written in the mailbox's composer: its Bcc is kept on its row in
+        Odoo, and no copy of it carries a Bcc header)."""
+        mail_id = self.env.cr.cache.get(SENDING_MAIL)
+        composed = mail_id and self.env["mail.mail"].sudo().browse(mail_id).exists().mcm_email_bcc
+        if bcc and not composed:
             message["Bcc"] = bcc
         self.env["mail.mailbox.sent.copy"]._note(mailbox_id, message.as_bytes(), message_id)
         if session is None:  # one message on its own connection: file its copy now

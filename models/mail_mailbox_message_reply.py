@@ -36,6 +36,7 @@ class MailMailboxMessage(models.Model):
     _inherit = "mail.mailbox.message"
 
     send_state = fields.Char("Sending", compute="_compute_send_state")
+    email_bcc = fields.Char("Bcc", readonly=True, help="Written in Odoo: who received it without the others knowing.")
 
     @api.depends("mcm_mail_id.state", "mcm_mail_id.mcm_hold_reason", "mcm_mail_id.mcm_wait_reason")
     def _compute_send_state(self):
@@ -126,6 +127,7 @@ class MailMailboxMessage(models.Model):
             "email_from": mail.email_from,
             "email_to": mail.email_to,
             "email_cc": mail.email_cc or False,
+            "email_bcc": mail.mcm_email_bcc or False,
             "reply_to": mail.reply_to or False,
             "date": fields.Datetime.now(),
             "html_source": str(mail.body_html or "") or False,

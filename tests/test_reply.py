@@ -96,6 +96,7 @@ class TestReply(ReplyMixin, StackMixin, MailboxCase):
         self.assertIn("hidden@customer.test", out["X-Envelope-To"])
         copy = sent_copy(box, "Re: " + subject)
         self.assertEqual(copy["In-Reply-To"], message_id)
+        self.assertIsNone(copy["Bcc"])
         self.assertEqual(copy["Message-ID"], out["Message-ID"])
 
         # at once in My mail and in the conversation, and the same record after a sync

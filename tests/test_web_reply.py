@@ -61,6 +61,7 @@ class TestWebReply(ServerFoldersMixin, StackHttpMixin, HttpCase):
         self.assertIn(BOB, out["From"])
         self.assertIsNone(out["Bcc"])
         copy = sent_copy(self.box, subject)
+        self.assertIsNone(copy["Bcc"])
         self.assertEqual(copy["Message-ID"], out["Message-ID"])
         self.sync(self.box)
         rows = (
@@ -89,7 +90,9 @@ class TestWebReply(ServerFoldersMixin, StackHttpMixin, HttpCase):
         self.assertIn("boss@customer.test", out["Cc"])
         self.assertNotIn(BOB, out["To"] + out["Cc"])
         self.assertIn("hidden@customer.test", out["X-Envelope-To"])  # Bcc: in the envelope only
-        self.assertIn("hidden@customer.test", copy["Bcc"])  # the owner's Sent copy keeps it, as mail clients do
+        self.assertIsNone(copy["Bcc"])  # in Sent neither: Odoo keeps it on the row, for its owner
+        row = self.env["mail.mailbox.message"].search([("message_key", "=", message_digest(out["Message-ID"]))])
+        self.assertEqual(row.email_bcc, "hidden@customer.test")
 
     def test_forward_with_attachment(self):
         out, _copy = self.tour("forward_attachment", "Fwd: With attachment")

@@ -75,7 +75,7 @@ class MailComposeMessage(models.TransientModel):
             raise UserError(_("This mailbox no longer exists."))
         mailbox._mcm_check_may_write(self.env.user)
         source = self._mcm_source(mailbox, self.env.context.get("mcm_source_id"))
-        values.update(self._mcm_defaults(mailbox, mode, source))
+        values.update(self._mcm_defaults(mailbox, mode, source, copy_files="attachment_ids" in fields_list))
         return {name: value for name, value in values.items() if name in fields_list}
 
     def _mcm_source(self, mailbox, source_id):
@@ -94,7 +94,7 @@ class MailComposeMessage(models.TransientModel):
             raise UserError(_("You cannot read the message you answer."))
         return source
 
-    def _mcm_defaults(self, mailbox, mode, source):
+    def _mcm_defaults(self, mailbox, mode, source, copy_files=True):
         user = self.env.user
         own = [mailbox.email_normalized, email_normalize(user.email or "")]
         values = {
@@ -123,11 +123,9 @@ class MailComposeMessage(models.TransientModel):
                 mcm_quote=self._mcm_quote(source),
             )
         elif mode == "forward" and source:
-            values.update(
-                subject=compose.forward_subject(source.subject),
-                mcm_quote=self._mcm_forwarded(source),
-                attachment_ids=[(6, 0, self._mcm_forward_attachments(source).ids)],
-            )
+            values.update(subject=compose.forward_subject(source.subject), mcm_quote=self._mcm_forwarded(source))
+            if copy_files:  # once, when the composer opens (not again when it is saved)
+                values["attachment_ids"] = [(6, 0, self._mcm_forward_attachments(source).ids)]
         signature = user.signature if not is_html_empty(user.signature) else ""
         values["body"] = Markup("<p><br></p>") + (Markup("<div>%s</div>") % signature if signature else "")
         if values.get("mcm_quote"):
