@@ -52,3 +52,5 @@ from . import test_listener_server
 from . import test_queue_job
 from . import test_health_batch
 from . import test_reply
+from . import test_reply_drafts
+from . import test_web_reply_drafts
