@@ -64,6 +64,7 @@ class MailMailboxDraft(models.Model):
     def action_mcm_continue(self):
         """Open the composer on this draft, as it was left."""
         self.ensure_one()
+        self.check_access("read")  # the writer's own only (read as Odoo below)
         mailbox = self.sudo().mailbox_id
         source = self.env["mail.mailbox.message"].sudo().with_context(active_test=False).browse(self.source_id).exists()
         origin = self.res_model in self.env and self.res_id and self.env[self.res_model].browse(self.res_id).exists()

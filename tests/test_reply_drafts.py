@@ -7,13 +7,14 @@ import email
 import email.policy
 import secrets
 import socket
+import xmlrpc.client
 
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from ..devstack.tcp_proxy import Proxy
 from ..mailbox_engine.answers import search as search_uids
-from .common import MailboxCase, StackMixin, received, received_all
+from .common import MailboxCase, StackHttpMixin, StackMixin, really_sending, received, received_all
 from .test_reply import ROOT, ReplyMixin, sent_copy
 from .test_sync import BOB
 
@@ -83,6 +84,10 @@ class TestReplyDrafts(DraftsMixin, StackMixin, MailboxCase):
         self.assertIn(BOB, copy["From"])
         self.assertIn("hidden@customer.test", copy["Bcc"])  # kept in a draft, as mail clients do
         self.assertIn("Half an answer", copy.get_body(("html",)).get_content())
+
+        # Reply on the message again continues the draft, as mail clients do
+        self.assertEqual(self.composer(row.with_user(self.user_ann).action_mcm_reply()).mcm_draft_id, draft)
+        self.assertFalse(self.composer(row.with_user(self.user_ann).action_mcm_reply_all()).mcm_draft_id)
 
         # kept again after a change: still one copy on the server, the new one
         again = self.composer(draft.with_user(self.user_ann).action_mcm_continue())
@@ -209,3 +214,54 @@ class TestReplyDraftsServerAway(DraftsMixin, StackMixin, MailboxCase):
         self.env["mail.mailbox"]._cron_sync()
         self.assertEqual(self.server_drafts(kept_id), [])
         self.assertFalse(left.exists())
+
+
+@tagged("post_install", "-at_install")
+class TestReplyDraftsRpc(DraftsMixin, StackHttpMixin, HttpCase):
+    """Over XML-RPC, as Ben, who may send through Ann's mailbox: her draft is hers alone."""
+
+    def test_another_user_can_neither_read_nor_send_nor_overwrite_a_draft(self):
+        subject = "Draft-" + secrets.token_hex(4)
+        box, row, _message_id = self.incoming(subject)
+        box.sender_user_ids = [(4, self.user_ben.id)]
+        composer = self.composer(row.with_user(self.user_ann).action_mcm_reply())
+        composer.body = "<p>Only for Ann</p>"
+        composer.action_mcm_keep_draft()
+        draft = self.drafts()
+        found = self.call(self.user_ben, "mail.mailbox.draft", "search_read", [], fields=["subject"])
+        self.assertEqual(found, [])
+        with self.assertRaises(xmlrpc.client.Fault) as denied:
+            self.call(self.user_ben, "mail.mailbox.draft", "read", [draft.id], ["body"])
+        self.assertNotIn("Only for Ann", denied.exception.faultString)
+        with self.assertRaises(xmlrpc.client.Fault):
+            self.call(self.user_ben, "mail.mailbox.draft", "action_mcm_continue", [draft.id])
+
+        # a composer of his own, pointed at her draft: refused at every step
+        context = {"mcm_mode": "new", "mcm_mailbox_id": box.id, "mcm_source_id": 0}
+        with self.assertRaises(xmlrpc.client.Fault):
+            self.call(
+                self.user_ben,
+                "mail.compose.message",
+                "default_get",
+                ["body"],
+                context={**context, "mcm_draft_id": draft.id},
+            )
+        values = {
+            "mcm_draft_id": draft.id,
+            "mcm_email_to": "ben.friend@customer.test",
+            "subject": "Draft-taken",
+            "body": "<p>x</p>",
+        }
+        composer_id = self.call(self.user_ben, "mail.compose.message", "create", values, context=context)
+        for method in ("action_mcm_keep_draft", "action_send_mail"):
+            with self.assertRaises(xmlrpc.client.Fault), really_sending():
+                self.call(self.user_ben, "mail.compose.message", method, [composer_id], context=context)
+        self.assertEqual(received_all(self, "Draft-taken"), [])
+        # (what refused him is her draft: without it, he keeps a draft of his own)
+        own_id = self.call(
+            self.user_ben, "mail.compose.message", "create", {**values, "mcm_draft_id": False}, context=context
+        )
+        self.call(self.user_ben, "mail.compose.message", "action_mcm_keep_draft", [own_id], context=context)
+        self.assertEqual(self.drafts(self.user_ben).mapped("subject"), ["Draft-taken"])
+        self.assertIn("Only for Ann", str(draft.body))
+        self.assertEqual(len(self.server_drafts(draft.message_id_header)), 1)

@@ -21,8 +21,10 @@ class MailComposeMessage(models.TransientModel):
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
-        draft_id = self.env.context.get("mcm_draft_id")
-        if not draft_id or not self.env.context.get("mcm_mode"):
+        if not self.env.context.get("mcm_mode"):
+            return values
+        draft_id = self.env.context.get("mcm_draft_id") or self._mcm_waiting_draft().id
+        if not draft_id:
             return values
         draft = self.env["mail.mailbox.draft"].browse(draft_id).exists()
         if not draft:
@@ -41,6 +43,23 @@ class MailComposeMessage(models.TransientModel):
         }
         values.update({name: value for name, value in kept.items() if name in fields_list})
         return values
+
+    @api.model
+    def _mcm_waiting_draft(self):
+        """The user's draft answering the same message the same way (Reply on a message
+        with a reply kept continues it, as mail clients do)."""
+        context = self.env.context
+        if not context.get("mcm_source_id") or context.get("mcm_mode") == "new":
+            return self.env["mail.mailbox.draft"]
+        return self.env["mail.mailbox.draft"].search(
+            [
+                ("user_id", "=", self.env.uid),
+                ("mailbox_id", "=", context.get("mcm_mailbox_id")),
+                ("source_id", "=", context["mcm_source_id"]),
+                ("mode", "=", context["mcm_mode"]),
+            ],
+            limit=1,
+        )
 
     def action_mcm_keep_draft(self):
         """Keep what is written as a draft and close the composer (context
