@@ -99,6 +99,14 @@ class MailMailboxDraft(models.Model):
         then put it in the server's Drafts folder. Returns the reason it is not there."""
         self.ensure_one()
         draft = self.sudo()
+        # only files added in the composer by this user, or already the draft's: never
+        # another record's attachment slipped into the composer
+        attachments = attachments.sudo().filtered(
+            lambda a: (
+                (a.res_model == "mail.compose.message" and a.create_uid == self.env.user)
+                or (a.res_model == self._name and a.res_id == draft.id)
+            )
+        )
         gone = draft.attachment_ids - attachments
         draft.write({**values, "attachment_ids": [fields.Command.set(attachments.ids)]})
         attachments.sudo().write({"res_model": self._name, "res_id": draft.id})

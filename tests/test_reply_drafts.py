@@ -222,8 +222,10 @@ class TestReplyDraftsRpc(DraftsMixin, StackHttpMixin, HttpCase):
 
     def test_another_user_can_neither_read_nor_send_nor_overwrite_a_draft(self):
         subject = "Draft-" + secrets.token_hex(4)
-        box, row, _message_id = self.incoming(subject)
+        box, row, _message_id = self.incoming(subject, attachment=b"%PDF for Ann")
         box.sender_user_ids = [(4, self.user_ben.id)]
+        hers = self.env["ir.attachment"].search([("res_model", "=", row._name), ("res_id", "=", row.id)])
+        self.assertEqual(len(hers), 1)
         composer = self.composer(row.with_user(self.user_ann).action_mcm_reply())
         composer.body = "<p>Only for Ann</p>"
         composer.action_mcm_keep_draft()
@@ -257,11 +259,15 @@ class TestReplyDraftsRpc(DraftsMixin, StackHttpMixin, HttpCase):
             with self.assertRaises(xmlrpc.client.Fault), really_sending():
                 self.call(self.user_ben, "mail.compose.message", method, [composer_id], context=context)
         self.assertEqual(received_all(self, "Draft-taken"), [])
-        # (what refused him is her draft: without it, he keeps a draft of his own)
-        own_id = self.call(
-            self.user_ben, "mail.compose.message", "create", {**values, "mcm_draft_id": False}, context=context
-        )
+        # (what refused him is her draft: without it, he keeps a draft of his own, and a
+        # file of hers slipped into his composer does not become his draft's)
+        own = {**values, "mcm_draft_id": False, "attachment_ids": [(6, 0, hers.ids)]}
+        own_id = self.call(self.user_ben, "mail.compose.message", "create", own, context=context)
         self.call(self.user_ben, "mail.compose.message", "action_mcm_keep_draft", [own_id], context=context)
-        self.assertEqual(self.drafts(self.user_ben).mapped("subject"), ["Draft-taken"])
+        his = self.drafts(self.user_ben)
+        self.assertEqual(his.mapped("subject"), ["Draft-taken"])
+        self.assertFalse(his.attachment_ids)
+        hers.invalidate_recordset()
+        self.assertEqual((hers.res_model, hers.res_id), (row._name, row.id))
         self.assertIn("Only for Ann", str(draft.body))
         self.assertEqual(len(self.server_drafts(draft.message_id_header)), 1)
