@@ -16,10 +16,10 @@ class TestWebReplyDrafts(DraftsMixin, StackHttpMixin, HttpCase):
         with really_sending():
             self.start_tour(MY_MAIL, "mail_connected_mailbox_tour_draft_kept_resumed", login=self.user_ann.login)
         sent = self.env["mail.mailbox.message"].search(
-            [("mailbox_id", "=", box.id), ("subject", "=", "Re: Tour offer")]
+            [("mailbox_id", "=", box.id), ("subject", "=", "Re: Tour offer, revised")]
         )
         self.assertEqual(len(sent), 1)
-        out = received_all(self, "Re: Tour offer")
+        out = received_all(self, "Re: Tour offer, revised")
         self.assertEqual(len(out), 1)  # sent once
         self.assertEqual(out[0]["In-Reply-To"], message_id)
         self.assertIn("A draft written in the tour", out[0].as_string())

@@ -50,8 +50,27 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_draft_kept_
             trigger: `.modal .o_mcm_composer .o_field_html[name=body]:contains('${TEXT}')`,
         },
         {
+            content: "Change the subject",
+            trigger: ".modal .o_mcm_composer .o_field_widget[name=subject] input",
+            run: `edit Re: ${SUBJECT}, revised`,
+        },
+        {
+            content: "Keep as draft, on purpose this time",
+            trigger: ".modal .o_mcm_keep_draft",
+            run: "click",
+        },
+        {
+            content: "The composer closes; the draft has its new subject",
+            trigger: `body:not(:has(.modal)) .o_list_view .o_data_row td[name=subject]:contains('Re: ${SUBJECT}, revised')`,
+        },
+        {
+            content: "Continue it again",
+            trigger: `.o_list_view .o_data_row:has(td[name=subject]:contains('revised')) button[name=action_mcm_continue]`,
+            run: "click",
+        },
+        {
             content: "Send",
-            trigger: ".modal .o_mcm_send",
+            trigger: `.modal:has(.o_field_html[name=body]:contains('${TEXT}')) .o_mcm_send`,
             run: "click",
         },
         {
