@@ -20,6 +20,7 @@
         "views/mail_mailbox_message_views.xml",
         "views/mail_compose_message_views.xml",
         "views/mail_mailbox_message_quick_views.xml",
+        "views/mail_mailbox_draft_views.xml",
         "views/mail_mailbox_disconnect_wizard_views.xml",
         "views/mail_mailbox_reconnect_link_wizard_views.xml",
         "views/mail_mail_views.xml",
@@ -38,6 +39,7 @@
             "mail_connected_mailbox/static/src/live/*.js",
             "mail_connected_mailbox/static/src/systray/*",
             "mail_connected_mailbox/static/src/mailbox_form/*",
+            "mail_connected_mailbox/static/src/composer/*",
         ],
         "web.assets_tests": [
             "mail_connected_mailbox/static/tests/tours/*.js",

@@ -150,3 +150,23 @@ def append_once(client, folder, raw, message_id):
         return False
     client.append(folder, raw, flags=(rb"\Seen",))
     return True
+
+
+def expunge(client, uids):
+    """Delete ``uids`` of the selected folder for good (only them, where the server can)."""
+    client.delete_messages(uids)
+    client.uid_expunge(uids) if client.has_capability("UIDPLUS") else client.expunge()
+
+
+def replace_draft(client, folder, raw, message_id):
+    """Make ``raw`` (bytes) the one draft with ``message_id`` in ``folder`` (flagged
+    ``\\Draft`` and ``\\Seen``, as mail clients keep theirs); ``raw`` None: remove it.
+    The new copy goes in before the earlier ones go out, so a failure in between never
+    leaves the folder without the draft. Returns how many earlier copies were removed."""
+    client.select_folder(folder)
+    earlier = search_uids(client, ["HEADER", "Message-ID", message_id]) if message_id else []
+    if raw is not None:
+        client.append(folder, raw, flags=(rb"\Draft", rb"\Seen"))
+    if earlier:
+        expunge(client, earlier)
+    return len(earlier)

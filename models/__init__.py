@@ -33,3 +33,4 @@ from . import mail_mailbox_listen
 from . import mail_mailbox_jobs
 from . import mail_mailbox_message_reply
 from . import mail_message
+from . import mail_mailbox_draft

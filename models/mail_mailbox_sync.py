@@ -571,9 +571,13 @@ class SyncWriter:
         if not request.keys:
             return set()
         digests = {key: message_digest(key) for key in request.keys}
+        # a draft kept in Odoo (also in the server's Drafts) is Odoo's: never a synced row
         self.cr.execute(
             SQL(
-                "SELECT message_key FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s)",
+                "SELECT message_key FROM mail_mailbox_message WHERE mailbox_id = %s AND message_key = ANY(%s) "
+                "UNION SELECT message_key FROM mail_mailbox_draft WHERE mailbox_id = %s AND message_key = ANY(%s)",
+                mailbox_id,
+                list(set(digests.values())),
                 mailbox_id,
                 list(set(digests.values())),
             )

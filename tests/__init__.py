@@ -58,3 +58,5 @@ from . import test_web_reply_chatter
 from . import test_quick_actions
 from . import test_notify_all_mail
 from . import test_web_quick_actions
+from . import test_reply_drafts
+from . import test_web_reply_drafts
