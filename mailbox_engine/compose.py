@@ -10,6 +10,7 @@ import re
 from email.utils import getaddresses
 
 MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s@]+>")
+MODES = [("reply", "Reply"), ("reply_all", "Reply all"), ("forward", "Forward"), ("new", "New message")]
 REFERENCES_MAX = 20  # Message-IDs kept in References: the first, and the newest
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw|r)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 _FORWARD_PREFIX = re.compile(r"^\s*(fwd?|tr|wg|rv)\s*:", re.IGNORECASE)

@@ -25,7 +25,6 @@ from ..mailbox_engine.sync.parse import message_digest
 
 _logger = logging.getLogger(__name__)
 
-MODES = [("reply", "Reply"), ("reply_all", "Reply all"), ("forward", "Forward"), ("new", "New message")]
 REMOVALS_PER_RUN = 200
 
 
@@ -41,7 +40,7 @@ class MailMailboxDraft(models.Model):
         "res.users", "Writer", required=True, readonly=True, default=lambda self: self.env.user, ondelete="cascade"
     )
     email_from = fields.Char("From", readonly=True)
-    mode = fields.Selection(MODES, "Writing", required=True, default="new", readonly=True)
+    mode = fields.Selection(compose.MODES, "Writing", required=True, default="new", readonly=True)
     # an id, not a link: a user who may send through a mailbox may not read its messages
     source_id = fields.Integer("Answering", readonly=True)
     res_model = fields.Char("Written from", readonly=True)

@@ -19,7 +19,6 @@ class MailMailbox(models.Model):
         self.ensure_one()
         if not self._mcm_lets_send(user):
             mailbox = self.sudo()
-            others = mailbox.sender_user_ids - mailbox.user_id
             raise UserError(
                 _(
                     "You cannot write as %(address)s: %(address)s is the connected mailbox of %(owner)s, and only "
@@ -27,7 +26,7 @@ class MailMailbox(models.Model):
                     "send from it. Ask %(owner)s to add you there, or write from your own mailbox.",
                     address=mailbox.email,
                     owner=mailbox.user_id.name,
-                    allowed=", ".join(others.mapped("name")) or _("nobody yet"),
+                    allowed=mailbox._mcm_allowed_names(),
                 )
             )
 
@@ -63,8 +62,6 @@ class MailMailboxMessage(models.Model):
     def _mcm_open_composer(self, mode):
         self.ensure_one()
         self.check_access("read")
-        if self.kind == "placeholder" and mode != "forward" and not self.message_id_header:
-            raise UserError(_("Odoo could not store this message: answer it from your mail client."))
         return self.env["mail.compose.message"]._mcm_composer_action(self.mailbox_id.sudo(), mode, source=self)
 
     def action_mcm_reply(self):
@@ -153,11 +150,11 @@ class MailMailboxMessage(models.Model):
         self.ensure_one()
         mailbox = self.mailbox_id
         records, parents = [], self.env["mail.message"].sudo()
-        if source and mailbox.log_mode != "none":
-            for copy in source.sudo().logged_message_ids | source.sudo().mail_message_id:
-                if copy.model in self.env and copy.res_id and copy.model != self._name:
+        for copy in source.sudo().logged_message_ids | source.sudo().mail_message_id if source else ():
+            if copy.model in self.env and copy.res_id and copy.model != self._name:
+                parents |= copy  # a reply goes under the copy answered, on each record that has one
+                if mailbox.log_mode != "none":
                     records.append(self.env[copy.model].browse(copy.res_id))
-                    parents |= copy
         if origin:
             records.append(origin)
         if mailbox.log_mode == "known":

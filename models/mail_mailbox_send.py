@@ -147,18 +147,23 @@ class MailMailbox(models.Model):
         mailbox = self.sudo()
         return bool(writers) and not (writers.sudo() - mailbox.user_id - mailbox.sender_user_ids)
 
+    def _mcm_allowed_names(self):
+        """Who besides the owner may send through this mailbox, in words."""
+        self.ensure_one()
+        mailbox = self.sudo()
+        return ", ".join((mailbox.sender_user_ids - mailbox.user_id).mapped("name")) or _("nobody yet")
+
     def _mcm_foreign_reason(self, writers):
         """Why mail written by ``writers`` does not leave as this mailbox, and who may send."""
         self.ensure_one()
         mailbox = self.sudo()
-        others = mailbox.sender_user_ids - mailbox.user_id
         return _(
             "Not sent: %(address)s is the connected mailbox of %(owner)s, and only %(owner)s and the users "
             "under “Who else may send through it” on that mailbox (%(allowed)s) may send from it; this mail was "
             "on behalf of %(writers)s. Ask %(owner)s to add them there, or send from your own address.",
             address=mailbox.email,
             owner=mailbox.user_id.name,
-            allowed=", ".join(others.mapped("name")) or _("nobody yet"),
+            allowed=self._mcm_allowed_names(),
             writers=", ".join((writers.sudo() - mailbox.user_id - mailbox.sender_user_ids).mapped("name")),
         )
 

@@ -60,23 +60,6 @@ class MailMessage(models.Model):
                     address=mailbox.email,
                 )
             )
-        if synced.kind == "placeholder" and mode != "forward" and not synced.message_id_header:
-            raise UserError(_("Odoo could not store this message: answer it from your mail client."))
         return self.env["mail.compose.message"]._mcm_composer_action(
             mailbox, mode, source=synced, model=record._name, res_id=record.id
         )
-
-
-class MailMailboxMessage(models.Model):
-    _inherit = "mail.mailbox.message"
-
-    def _mcm_log_sent(self, source, origin):
-        # answered from a copy in a chatter: the reply goes under that copy, also where
-        # the mailbox logs nothing by itself (the copy was logged by hand, or before)
-        if origin and source and self.mailbox_id.log_mode == "none":
-            parents = source.sudo().logged_message_ids.filtered(
-                lambda copy: (copy.model, copy.res_id) == (origin._name, origin.id)
-            )
-            if parents:
-                return self._log_copies([origin], parents, self.env.user.partner_id, trusted_author=True)
-        return super()._mcm_log_sent(source, origin)

@@ -20,7 +20,6 @@ from ..mailbox_engine import compose
 from ..mailbox_engine.diagnosis import shown
 from ..mailbox_engine.sync.parse import MESSAGE_ID_MAX
 
-MODES = [("reply", "Reply"), ("reply_all", "Reply all"), ("forward", "Forward"), ("new", "New message")]
 QUOTE_STYLE = "margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex"
 
 
@@ -29,7 +28,7 @@ class MailComposeMessage(models.TransientModel):
 
     mcm_mailbox_id = fields.Many2one("mail.mailbox", "Send through", readonly=True, ondelete="cascade")
     mcm_from = fields.Char("Writing as", readonly=True)
-    mcm_mode = fields.Selection(MODES, "Writing", readonly=True)
+    mcm_mode = fields.Selection(compose.MODES, "Writing", readonly=True)
     # an id, not a link: a user who may send through a mailbox may not read its messages
     mcm_source_id = fields.Integer("Answering", readonly=True)
     mcm_email_to = fields.Char("To")
@@ -45,6 +44,8 @@ class MailComposeMessage(models.TransientModel):
         message answered or forwarded; ``model``/``res_id``: the record the composer
         is on, by default the synced message itself)."""
         mailbox._mcm_check_may_write(self.env.user)
+        if source and source.kind == "placeholder" and mode != "forward" and not source.message_id_header:
+            raise UserError(_("Odoo could not store this message: answer it from your mail client."))
         source_id = source.id if source else 0
         context = {
             "mcm_mode": mode,
@@ -126,11 +127,15 @@ class MailComposeMessage(models.TransientModel):
             values.update(subject=compose.forward_subject(source.subject), mcm_quote=self._mcm_forwarded(source))
             if copy_files:  # once, when the composer opens (not again when it is saved)
                 values["attachment_ids"] = [(6, 0, self._mcm_forward_attachments(source).ids)]
-        signature = user.signature if not is_html_empty(user.signature) else ""
-        values["body"] = Markup("<p><br></p>") + (Markup("<div>%s</div>") % signature if signature else "")
+        values["body"] = self._mcm_opening_body()
         if values.get("mcm_quote"):
             values["body"] += values["mcm_quote"]
         return values
+
+    def _mcm_opening_body(self):
+        """An empty line to write on, and the user's signature."""
+        signature = self.env.user.signature
+        return Markup("<p><br></p>") + (Markup("<div>%s</div>") % signature if not is_html_empty(signature) else "")
 
     def _mcm_quoted_body(self, source):
         if source.html_source:

@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools import html2plaintext, is_html_empty
+from odoo.tools import html2plaintext
 
 
 def _words(html):
@@ -118,8 +118,7 @@ class MailComposeMessage(models.TransientModel):
         composer opened with, or a subject or an address of a new message."""
         if self.mcm_mode == "new" and (self.subject or self.mcm_email_to or self.mcm_email_cc or self.mcm_email_bcc):
             return True
-        signature = self.env.user.signature
-        opened = Markup("<p><br></p>") + (Markup("<div>%s</div>") % signature if not is_html_empty(signature) else "")
+        opened = self._mcm_opening_body()
         return _words(self.body) not in (_words(opened), _words(opened + (self.mcm_quote or "")))
 
     # ------------------------------------------------------------------ sending a draft
