@@ -4,7 +4,7 @@ from odoo.exceptions import AccessError, UserError
 from .mail_mailbox_sync import folder_state, server_names_roles
 
 USER_FIELDS = {"selected", "name", "sequence", "role_pick"}
-PICKS = [("\\Sent", "Sent"), ("\\Archive", "Archive"), ("\\Trash", "Trash")]
+PICKS = [("\\Sent", "Sent"), ("\\Archive", "Archive"), ("\\Trash", "Trash"), ("\\Drafts", "Drafts")]
 TICKED_PICKS = ("\\Sent", "\\Archive")  # synced once picked, as the server's Sent and Archive are by default
 
 
@@ -26,7 +26,7 @@ class MailMailboxFolder(models.Model):
         PICKS,
         "Use as",
         help="Where the server names no folder roles: the folder Odoo uses as Sent (copies of mail sent from "
-        "Odoo), Archive (the Archive action) or Trash (Delete).",
+        "Odoo), Archive (the Archive action), Trash (Delete) or Drafts (the composer's drafts).",
     )
     use = fields.Char(
         compute="_compute_use",

@@ -189,6 +189,28 @@ class TestFolderRolesByHand(StackMixin, MailboxCase):
         stored["delete me"].with_user(ann).action_delete()
         self.assertEqual(self.on_server(keys["delete me"]), ["Trash"])
 
+    def test_a_drafts_folder_picked_by_hand_takes_the_composers_drafts(self):
+        self.FOLDERS += ("Drafts",)  # emptied before and after, as the others
+        self.empty()
+        ann = self.user_ann
+        mailbox = (
+            self.env["mail.mailbox"].with_user(ann).create(self.custom_values(ALICE, imap_port=self.plain["imap_port"]))
+        )
+        mailbox.action_connect()
+        mailbox.action_refresh_folders()
+        drafts = mailbox.folder_ids.filtered(lambda f: f.path == "Drafts")
+        self.assertFalse(drafts.role)  # the server names no role
+        drafts.with_user(ann).role_pick = "\\Drafts"
+        action = self.env["mail.mailbox.message"].with_user(ann).action_mcm_new_message()
+        composer = self.env["mail.compose.message"].with_user(ann).with_context(**action["context"]).create({})
+        subject = f"Draft-{secrets.token_hex(4)}"
+        composer.write({"mcm_email_to": "lead@customer.test", "subject": subject})
+        composer.action_mcm_keep_draft()
+        self.imap.select_folder("Drafts", readonly=True)
+        uids = self.imap.search(["SUBJECT", subject])
+        self.assertEqual(len(uids), 1)
+        self.assertIn(b"\\Draft", self.imap.get_flags(uids)[uids[0]])
+
 
 @tagged("post_install", "-at_install")
 class TestConnectWithoutEmail(StackMixin, MailboxCase):
