@@ -9,7 +9,7 @@
     "website": "https://github.com/connected-mailboxes/mail_connected_mailbox",
     "depends": ["mail", "crm", "mass_mailing"],
     "external_dependencies": {
-        "python": ["google-auth-oauthlib", "msal", "imapclient", "cryptography", "lxml"],
+        "python": ["google-auth-oauthlib", "msal", "imapclient", "cryptography", "lxml", "flufl.bounce"],
     },
     "data": [
         "security/mail_connected_mailbox_groups.xml",

@@ -34,3 +34,6 @@ from . import mail_mailbox_jobs
 from . import mail_mailbox_message_reply
 from . import mail_message
 from . import mail_mailbox_draft
+from . import mailing_trace
+from . import mail_mailbox_message_feedback
+from . import mail_mailbox_bounce_guard

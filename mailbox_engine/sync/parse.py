@@ -38,6 +38,8 @@ class ParsedMessage:
     references: str = ""  # its References header, as received (a reply's own is built from it)
     reply_to: str = ""  # where its sender asks replies to go
     problems: list = field(default_factory=list)  # what could not be read, in words
+    bounce: object = None  # a feedback.Bounce when the message is a delivery failure report
+    auto_submitted: bool = False  # sent by a machine (auto-reply, out of office): not a person's reply
 
 
 MESSAGE_ID_MAX = 998  # characters of a Message-ID kept as text (a header line's limit)
