@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import getaddresses, parsedate_to_datetime
 
+from .. import feedback
+
 
 @dataclass
 class Attachment:
@@ -164,4 +166,13 @@ def _parse(raw, problems):
             parsed.text = _text(part, problems)
         elif ctype == "text/html" and not parsed.html:
             parsed.html = _text(part, problems)
+    parsed.auto_submitted = feedback.is_auto_submitted(message)
+    if _has_body(raw):  # a header alone (a message over the size cap) says too little to tell
+        parsed.bounce = feedback.classify(message)
     return parsed
+
+
+def _has_body(raw):
+    """Whether ``raw`` has anything after its header section."""
+    parts = (raw or b"").replace(b"\r\n", b"\n").split(b"\n\n", 1)
+    return len(parts) == 2 and bool(parts[1].strip())
