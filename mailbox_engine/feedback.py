@@ -79,8 +79,8 @@ logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 ROBOT_SENDERS = ("mailer-daemon", "postmaster")  # local parts of the servers' own senders
 BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status )?notification|returned mail|failure notice|delivery failure|"
-    r"delivery failed|non[- ]delivery|could not be delivered|not delivered|delivery warning|"
-    r"message delayed|user unknown|non remis|unzustellbar",
+    r"delivery failed|non[- ]delivery|could not be delivered|delivery warning|user unknown|"
+    r"non remis|unzustellbar",
     re.IGNORECASE,
 )
 FORWARDED = re.compile(r"^\s*(fwd?|tr|wg|rv)\s*:", re.IGNORECASE)  # a person passing a bounce on
@@ -190,8 +190,8 @@ def _value(message, name):
 
 def _address(text):
     """The normalized address in a header value or a report field ("rfc822; a@b"), else ""."""
-    text = (text or "").split(";", 1)[-1] if ";" in (text or "") else (text or "")
-    address = parseaddr(text.strip())[1] or text.strip().strip("<>")
+    text = (text or "").split(";", 1)[-1].strip()  # a report field names its type first
+    address = parseaddr(text)[1] or text.strip("<>")
     return address.strip().lower() if "@" in address else ""
 
 
@@ -211,19 +211,19 @@ def _failures(message, parts):
     blocks = _dsn_blocks(parts)
     detected = {}
     for raw, hard in [(raw, False) for raw in temporary] + [(raw, True) for raw in permanent]:
-        address = raw.decode("utf-8", "replace").strip().strip("<>").lower()
-        detected.setdefault(address, hard)
+        detected.setdefault(raw.decode("utf-8", "replace").strip().strip("<>").lower(), hard)
     for address, block in blocks.items():
         action = _value(block, "Action").strip().lower()
         named = [other for other, same in blocks.items() if same is block]
         if action.startswith(("fail", "error", "delayed")) and not any(other in detected for other in named):
             detected[address] = not action.startswith("delayed")
-    failures = []
-    for address, hard in sorted(detected.items()):
-        failure = _failure(parts, _value(message, "Subject"), address, hard, blocks.get(address))
-        if failure and _valid(failure.email):
-            failures.append(failure)
-    return failures
+    subject = _value(message, "Subject")
+    failures = [
+        _failure(parts, subject, address, hard, blocks.get(address))
+        for address, hard in sorted(detected.items())
+        if _valid(address)
+    ]
+    return [failure for failure in failures if failure]
 
 
 def _failure(parts, subject, address, hard, block):
