@@ -313,11 +313,12 @@ def _one_line(text):
 def _walk(part, own_id, parts, originals, depth=0):
     """Sort the parts of a report: its own leaves (text, delivery-status) into ``parts``,
     the messages it returns (whole, or their headers alone) into ``originals``, not looked
-    into. A returned message with the report's own Message-ID is a gateway's wrapping of
+    into. A returned report with the report's own Message-ID is a gateway's wrapping of
     the report: looked into as the report."""
     if depth and part.get_content_type() in RETURNED:
         inner = _as_message(part)
-        if own_id and _value(inner, "Message-ID").strip() == own_id and depth < 5:
+        wrapped = inner.get_content_type() == "multipart/report" and _value(inner, "Message-ID").strip() == own_id
+        if own_id and wrapped and depth < 5:
             _walk(inner, own_id, parts, originals, depth + 1)
         else:
             originals.append(inner)
