@@ -11,6 +11,7 @@ blocks, the returned message or its headers, the text around the address). Only 
 that looks sent by a machine about a delivery reaches the detectors: a person's mail is
 never read as a bounce."""
 
+import binascii
 import json
 import logging
 import re
@@ -256,11 +257,28 @@ def _dsn_blocks(parts):
 
 def _report_blocks(part):
     """The header blocks of a delivery-status part, parsed by the email package or, when it
-    left them as text (encoded or built by hand), by us."""
-    if part.is_multipart():
-        return [block for block in part.get_payload() if hasattr(block, "get")]
-    text = _decoded(part)
+    left them as text (built by hand) or took base64 for them, by us."""
+    blocks = [block for block in part.get_payload() if hasattr(block, "get")] if part.is_multipart() else []
+    if not blocks:
+        return _header_blocks(_decoded(part))
+    if _value(part, "Content-Transfer-Encoding").strip().lower() == "base64":
+        text = _base64_text("".join("".join(block.as_string().split()) for block in blocks))
+        if text is not None:
+            return _header_blocks(text)
+    return blocks
+
+
+def _header_blocks(text):
+    """Header blocks separated by blank lines, each parsed as a message's header."""
     return [HeaderParser().parsestr(chunk.strip() + "\n") for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
+
+
+def _base64_text(encoded):
+    """The text that ``encoded`` (base64) holds, None when it is no base64."""
+    try:
+        return binascii.a2b_base64(encoded + "=" * (-len(encoded) % 4)).decode("utf-8", "replace")
+    except binascii.Error:
+        return None
 
 
 def _dsn_reason(block, status):
