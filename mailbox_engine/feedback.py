@@ -24,6 +24,7 @@ import flufl.bounce
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 MAX_IDS = 10  # Message-IDs kept from a bounce or a reply's headers
 REASON_MAX = 500  # characters of a failure's reason
+REPORT_MAX = 256 * 1024  # bytes of a big message read for a bounce: a report comes before what it returns
 
 
 @dataclass(frozen=True)

@@ -404,3 +404,12 @@ def test_the_sync_parse_carries_the_bounce_but_not_from_a_header_alone():
     assert parse(header).bounce is None and parse(header).subject == "Delivery failed"
     person = parse(raw(PERSON.format(subject="Hello", extra="")))
     assert (person.bounce, person.auto_submitted) == (None, False)
+
+
+def test_a_big_bounce_is_read_from_its_beginning():
+    attachment = "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n" + "QUJD" * 19 + "\n"
+    big = f"Subject: Big\nContent-Type: multipart/mixed; boundary=B\n\n--B\n{attachment * 40000}--B--\n"
+    whole = raw(dsn(block(GONE), returned=ORIGINAL.replace("Subject: Our spring offer\n\nHello\n", big)))
+    assert len(whole) > 10 * feedback.REPORT_MAX
+    bounce = parse(whole).bounce
+    assert (failures(bounce), bounce.original_ids) == ({GONE: (True, "5.1.1")}, ("<campaign-1@mailbox.example.com>",))
