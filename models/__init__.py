@@ -23,6 +23,7 @@ from . import mail_mailbox_message_deleted
 from . import mail_mailbox_sync
 from . import mail_mailbox_live
 from . import res_users
+from . import res_company
 from . import res_config_settings
 from . import ir_attachment
 from . import ir_http

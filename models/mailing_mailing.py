@@ -1,12 +1,23 @@
+from datetime import timedelta
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import email_normalize
+from odoo.tools import email_normalize, formataddr
 
 from .mail_mailbox import PARAM
 
 # kept by Odoo, never written by a user (over RPC or otherwise)
-MCM_FIELDS = {"mcm_mailbox_id", "mcm_pause_reason", "mcm_state_before_pause", "mcm_edited_by_id"}
+MCM_FIELDS = {
+    "mcm_mailbox_id",
+    "mcm_pause_reason",
+    "mcm_pause_cause",
+    "mcm_state_before_pause",
+    "mcm_edited_by_id",
+    "mcm_bounce_resumed_at",
+    "mcm_bounce_rate_at_resume",
+}
 GENERATION_CHUNK = 200  # recipients generated between two looks at the mailbox (parameter: campaign_chunk)
+BOUNCE_REARM_DAYS = 7  # after Resume, the bounce guard leaves the campaign alone this long (unless the rate doubles)
 
 
 class MailingMailing(models.Model):
@@ -21,6 +32,20 @@ class MailingMailing(models.Model):
     state = fields.Selection(selection_add=[("paused", "Paused")], ondelete={"paused": "set default"})
     mcm_mailbox_id = fields.Many2one("mail.mailbox", string="Paused for mailbox", readonly=True, copy=False)
     mcm_pause_reason = fields.Char("Paused because", readonly=True, copy=False)
+    mcm_pause_cause = fields.Selection(
+        [("mailbox", "The mailbox cannot send"), ("bounces", "The mailbox bounces too much")],
+        string="Paused for",
+        readonly=True,
+        copy=False,
+    )
+    mcm_bounce_resumed_at = fields.Datetime(
+        "Resumed after bounces on",
+        readonly=True,
+        copy=False,
+        help="When the campaign was last resumed after its mailbox bounced too much: for 7 days, "
+        "it is not paused again unless the mailbox's bounce rate doubles.",
+    )
+    mcm_bounce_rate_at_resume = fields.Float("Bounce rate at resume (%)", readonly=True, copy=False)
     mcm_state_before_pause = fields.Char(readonly=True, copy=False)
     mcm_edited_by_id = fields.Many2one(
         "res.users",
@@ -51,6 +76,33 @@ class MailingMailing(models.Model):
             raise AccessError(
                 _("Odoo sets why a campaign is paused, and for which mailbox, itself: use Resume instead.")
             )
+
+    # ------------------------------------------------------------------ compute
+    @api.depends("reply_to_mode", "email_from", "mail_server_id")
+    def _compute_reply_to(self):
+        """A campaign whose replies come back by email ("new" mode) and that sends through
+        a connected mailbox gets that mailbox as its Reply-To, in its owner's name, while
+        it still has the default one: replies land in the mailbox, where the sync finds
+        them. A Reply-To typed by the user stays."""
+        previous = {mailing: mailing.reply_to for mailing in self}
+        result = super()._compute_reply_to()
+        for mailing in self:
+            if mailing.reply_to_mode != "new" or not mailing._mcm_default_reply_to(previous[mailing]):
+                continue
+            mailbox = mailing._mcm_mailbox().sudo()
+            if mailbox:
+                mailing.reply_to = formataddr((mailbox.user_id.name or "", mailbox.email))
+        return result
+
+    def _mcm_default_reply_to(self, reply_to):
+        """Whether ``reply_to`` is a default (none, the user's own address, or a
+        connected mailbox's address set here before), not one the user typed."""
+        if not reply_to or reply_to == self.env.user.email_formatted:
+            return True
+        address = email_normalize(reply_to)
+        return bool(address) and bool(
+            self.env["mail.mailbox"].sudo().search_count([("email_normalized", "=", address)], limit=1)
+        )
 
     # ------------------------------------------------------------------ which mailbox
     def _mcm_mailbox(self):
@@ -103,8 +155,11 @@ class MailingMailing(models.Model):
             return _("%(reason)s (cause: %(cause)s)", reason=reason, cause=cause)
         return reason
 
-    def _mcm_pause(self, mailbox):
-        reason = self._mcm_pause_text(mailbox)
+    def _mcm_pause(self, mailbox, reason=None, cause="mailbox"):
+        """Pause these campaigns for ``mailbox``: it cannot send (``cause`` "mailbox", the
+        reason derived from its status), or it bounces too much ("bounces", with the
+        ``reason`` given)."""
+        reason = reason or self._mcm_pause_text(mailbox)
         for mailing in self.sudo():
             mailing.write(
                 {
@@ -114,6 +169,7 @@ class MailingMailing(models.Model):
                     "state": "paused",
                     "mcm_mailbox_id": mailbox.id,
                     "mcm_pause_reason": reason,
+                    "mcm_pause_cause": cause,
                 }
             )
             mailing.message_post(
@@ -137,17 +193,31 @@ class MailingMailing(models.Model):
             # a campaign paused after it finished generating is done again: its held mail
             # is all that was left to send
             state = mailing.mcm_state_before_pause or "in_queue"
-            mailing.write(
-                {
-                    "state": state if state in ("sending", "done") else "in_queue",
-                    "mcm_pause_reason": False,
-                    "mcm_state_before_pause": False,
-                }
-            )
+            values = {
+                "state": state if state in ("sending", "done") else "in_queue",
+                "mcm_pause_reason": False,
+                "mcm_pause_cause": False,
+                "mcm_state_before_pause": False,
+            }
+            if mailing.mcm_pause_cause == "bounces" and mailing.mcm_mailbox_id:
+                # re-armed: the guard leaves it alone for a while, unless the rate doubles
+                values["mcm_bounce_resumed_at"] = fields.Datetime.now()
+                values["mcm_bounce_rate_at_resume"] = mailing.mcm_mailbox_id._mcm_bounce_figures()["rate"]
+            mailing.write(values)
             mailing.message_post(body=_("Resumed where it stopped."))
             if mailing.mcm_mailbox_id:
                 self.env["mail.mail"]._mcm_release(mailing.mcm_mailbox_id)
         self.env.ref("mass_mailing.ir_cron_mass_mailing_queue")._trigger()
+
+    def _mcm_bounce_pause_waived(self, rate, max_rate, now):
+        """Resumed after a bounce pause less than 7 days ago, and the mailbox's rate
+        (``rate``, in %) has not doubled since: the bounce guard leaves it alone. A
+        rate of 0 at resume counts as the limit (``max_rate``)."""
+        self.ensure_one()
+        resumed_at = self.mcm_bounce_resumed_at
+        if not resumed_at or now >= resumed_at + timedelta(days=BOUNCE_REARM_DAYS):
+            return False
+        return rate < 2 * (self.mcm_bounce_rate_at_resume or max_rate)
 
     # ------------------------------------------------------------------ generation
     def _action_send_mail(self, res_ids=None):

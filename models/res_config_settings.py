@@ -60,6 +60,8 @@ class ResConfigSettings(models.TransientModel):
         default=True,
         help="In My mail, opening an unread message marks it read, in Odoo and in the mailbox (the server first).",
     )
+    mcm_bounce_window = fields.Integer(related="company_id.mcm_bounce_window", readonly=False)
+    mcm_bounce_max_rate = fields.Float(related="company_id.mcm_bounce_max_rate", readonly=False)
     mcm_google_redirect_uri = fields.Char("Google redirect URI", compute="_compute_mcm_redirect_uris")
     mcm_microsoft_redirect_uri = fields.Char("Microsoft redirect URI", compute="_compute_mcm_redirect_uris")
 
