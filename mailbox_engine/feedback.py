@@ -72,13 +72,15 @@ def reply_ids(in_reply_to, references):
 
 
 _logger = logging.getLogger(__name__)
-logging.getLogger("flufl.bounce").setLevel(logging.WARNING)  # it logs each detector it runs at INFO
+# flufl.bounce logs each detector it runs (INFO) and a traceback before it re-raises a
+# detector's exception (ERROR): classify() says the outcome itself, at DEBUG
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 ROBOT_SENDERS = ("mailer-daemon", "postmaster")  # local parts of the servers' own senders
 BOUNCE_SUBJECT = re.compile(
     r"undeliver|delivery (status )?notification|returned mail|failure notice|delivery failure|"
-    r"delivery failed|non[- ]delivery|could not be delivered|not delivered|delivery warning|"
-    r"message delayed|user unknown|non remis|unzustellbar",
+    r"delivery failed|non[- ]delivery|could not be delivered|delivery warning|user unknown|"
+    r"non remis|unzustellbar",
     re.IGNORECASE,
 )
 FORWARDED = re.compile(r"^\s*(fwd?|tr|wg|rv)\s*:", re.IGNORECASE)  # a person passing a bounce on
@@ -130,11 +132,13 @@ def classify(message):
 def _classify(message):
     if not is_bounce_candidate(message):
         return None
-    failures = _failures(message)
+    parts, originals = [], []
+    _walk(message, _value(message, "Message-ID").strip(), parts, originals)
+    failures = _failures(message, parts)
     if not failures:
         return None
-    originals = _returned_headers(message)
-    return Bounce(tuple(failures), tuple(_original_ids(message, originals)), loop=any(map(_is_automatic, originals)))
+    ids = _original_ids(message, parts, originals)
+    return Bounce(tuple(failures), tuple(ids), loop=any(map(_is_automatic, originals)))
 
 
 def is_bounce_candidate(message):
@@ -143,8 +147,9 @@ def is_bounce_candidate(message):
     forwarded or answered. Only those reach the detectors."""
     if message.get_content_type() == "multipart/report":
         return True
-    sender = _address(_value(message, "From"))
-    if not sender or sender.split("@")[0] in ROBOT_SENDERS:
+    header = _value(message, "From")
+    sender = _address(header)
+    if header and (not sender or sender.split("@")[0] in ROBOT_SENDERS):  # "<>" or a server's own
         return True
     if _value(message, "X-Failed-Recipients"):
         return True
@@ -185,8 +190,8 @@ def _value(message, name):
 
 def _address(text):
     """The normalized address in a header value or a report field ("rfc822; a@b"), else ""."""
-    text = (text or "").split(";", 1)[-1] if ";" in (text or "") else (text or "")
-    address = parseaddr(text.strip())[1] or text.strip().strip("<>")
+    text = (text or "").split(";", 1)[-1].strip()  # a report field names its type first
+    address = parseaddr(text)[1] or text.strip("<>")
     return address.strip().lower() if "@" in address else ""
 
 
@@ -199,46 +204,46 @@ def _valid(address):
 # Failures: who, hard or soft, with which status and reason
 
 
-def _failures(message):
+def _failures(message, parts):
     """The failures of a report: the detectors' recipients, with each one's DSN block when it
     has one, plus the DSN's failed or delayed recipients the detectors missed."""
     temporary, permanent = flufl.bounce.all_failures(message)
-    blocks = _dsn_blocks(message)
+    blocks = _dsn_blocks(parts)
     detected = {}
     for raw, hard in [(raw, False) for raw in temporary] + [(raw, True) for raw in permanent]:
-        address = raw.decode("utf-8", "replace").strip().strip("<>").lower()
-        detected.setdefault(address, hard)
+        detected.setdefault(raw.decode("utf-8", "replace").strip().strip("<>").lower(), hard)
     for address, block in blocks.items():
         action = _value(block, "Action").strip().lower()
         named = [other for other, same in blocks.items() if same is block]
         if action.startswith(("fail", "error", "delayed")) and not any(other in detected for other in named):
             detected[address] = not action.startswith("delayed")
-    failures = []
-    for address, hard in sorted(detected.items()):
-        failure = _failure(message, address, hard, blocks.get(address))
-        if failure and _valid(failure.email):
-            failures.append(failure)
-    return failures
+    subject = _value(message, "Subject")
+    failures = [
+        _failure(parts, subject, address, hard, blocks.get(address))
+        for address, hard in sorted(detected.items())
+        if _valid(address)
+    ]
+    return [failure for failure in failures if failure]
 
 
-def _failure(message, address, hard, block):
+def _failure(parts, subject, address, hard, block):
     """The :class:`Failure` of one recipient; None when its DSN status says delivered (2.x.x)."""
     if block is None:
-        return Failure(address, hard, "", _text_reason(message, address))
+        return Failure(address, hard, "", _text_reason(parts, subject, address))
     match = STATUS.search(_value(block, "Status"))
     status = ".".join(match.groups()) if match else ""
     if status.startswith("2"):
         return None
     if status:
         hard = status.startswith("5")
-    return Failure(address, hard, status, _dsn_reason(block, status) or _text_reason(message, address))
+    return Failure(address, hard, status, _dsn_reason(block, status) or _text_reason(parts, subject, address))
 
 
-def _dsn_blocks(message):
+def _dsn_blocks(parts):
     """The recipient blocks of every delivery-status part, by Final-Recipient and
     Original-Recipient (lower case), the first block of an address kept."""
     blocks = {}
-    for part in message.walk():
+    for part in parts:
         if part.get_content_type() not in REPORTS:
             continue
         for block in _report_blocks(part):
@@ -272,11 +277,11 @@ def _status_text(status):
     return STATUS_TEXT.get(f"{subject}.{detail}") or SUBJECT_TEXT.get(subject, "")
 
 
-def _text_reason(message, address):
+def _text_reason(parts, subject, address):
     """What the report's own text says about ``address``: the paragraph from the line naming
     it, else the report's first line; the Subject when its text has neither."""
     first = ""
-    for part in _own_parts(message):
+    for part in parts:
         if part.get_content_type() != "text/plain":
             continue
         lines = _decoded(part).splitlines()
@@ -284,7 +289,7 @@ def _text_reason(message, address):
             if address in line.lower():
                 return _one_line(" ".join(_paragraph(lines, index, address)))
         first = first or next((line for line in lines if line.strip()), "")
-    return _one_line(first or _value(message, "Subject"))
+    return _one_line(first or subject)
 
 
 def _paragraph(lines, index, address):
@@ -305,15 +310,30 @@ def _one_line(text):
     return " ".join((text or "").split())[:REASON_MAX]
 
 
-def _own_parts(message):
-    """The leaf parts of the report itself, not those of a message it returns or quotes."""
-    if message.get_content_maintype() == "message":
-        return
-    if message.is_multipart():
-        for part in message.get_payload():
-            yield from _own_parts(part)
+def _walk(part, own_id, parts, originals, depth=0):
+    """Sort the parts of a report: its own leaves (text, delivery-status) into ``parts``,
+    the messages it returns (whole, or their headers alone) into ``originals``, not looked
+    into. A returned message with the report's own Message-ID is a gateway's wrapping of
+    the report: looked into as the report."""
+    if depth and part.get_content_type() in RETURNED:
+        inner = _as_message(part)
+        if own_id and _value(inner, "Message-ID").strip() == own_id and depth < 5:
+            _walk(inner, own_id, parts, originals, depth + 1)
+        else:
+            originals.append(inner)
+    elif part.get_content_maintype() == "multipart" and part.is_multipart():
+        for sub in part.get_payload():
+            _walk(sub, own_id, parts, originals, depth + 1)
     else:
-        yield message
+        parts.append(part)
+
+
+def _as_message(part):
+    """The message a message/rfc822 (or headers) part carries, parsed when left as text."""
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and hasattr(payload[0], "get"):
+        return payload[0]
+    return HeaderParser().parsestr(_decoded(part).lstrip())
 
 
 def _decoded(part):
@@ -331,23 +351,7 @@ def _decoded(part):
 # The message that came back
 
 
-def _returned_headers(message):
-    """The headers of every message the report returns (a message/rfc822 part, or its
-    headers alone in a text/rfc822-headers part), as messages."""
-    found = []
-    for part in message.walk():
-        ctype = part.get_content_type()
-        if ctype not in RETURNED or part is message:
-            continue
-        payload = part.get_payload()
-        if isinstance(payload, list) and payload and hasattr(payload[0], "get"):
-            found.append(payload[0])
-        else:
-            found.append(HeaderParser().parsestr(_decoded(part).lstrip()))
-    return found
-
-
-def _original_ids(message, originals):
+def _original_ids(message, parts, originals):
     """The Message-IDs of the message that bounced, best first: the returned message's
     (and Exchange's original one), else those its quoted headers give, else the ones the
     report answers (its In-Reply-To and References)."""
@@ -356,10 +360,7 @@ def _original_ids(message, originals):
     if ids:
         return ids
     quoted = [
-        found
-        for part in _own_parts(message)
-        if part.get_content_maintype() == "text"
-        for found in QUOTED_ID.findall(_decoded(part))
+        found for part in parts if part.get_content_maintype() == "text" for found in QUOTED_ID.findall(_decoded(part))
     ]
     return message_ids(" ".join(quoted)) or reply_ids(_value(message, "In-Reply-To"), _value(message, "References"))
 
