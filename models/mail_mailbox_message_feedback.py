@@ -87,7 +87,11 @@ class MailMailboxMessageFeedback(models.Model):
                 _logger.exception(
                     "Mailbox %s: the bounce in message %s could not be applied", row.mailbox_id.id, row.id
                 )
-        rows.filtered(lambda m: m.mcm_feedback != "bounce" and not m.mcm_auto_submitted)._mcm_apply_replies()
+        try:
+            with self.env.cr.savepoint():
+                rows.filtered(lambda m: m.mcm_feedback != "bounce" and not m.mcm_auto_submitted)._mcm_apply_replies()
+        except Exception:  # the replies alone: the batch and the sync go on
+            _logger.exception("Mailboxes %s: campaign replies could not be applied", rows.mailbox_id.ids)
         if bounced:
             bounced._mcm_bounce_guard()
         return bounced
@@ -253,29 +257,45 @@ class MailMailboxMessageFeedback(models.Model):
                 touched._notify_message_notification_update()
 
     # -- replies
-    def _mcm_reply_traces(self):
+    def _mcm_reply_traces(self, traces=None):
         """The campaign traces of this row's mailbox that it answers, from their recipient
-        (its sender or its Reply-To)."""
+        (its sender or its Reply-To); among ``traces`` when given (looked up once)."""
         self.ensure_one()
         ids = feedback_lib.reply_ids(self.in_reply_to or "", self.references or "")
         if not ids:
             return self.env["mailing.trace"].sudo()
+        if traces is None:
+            traces = (
+                self.env["mailing.trace"]
+                .sudo()
+                .search([("mcm_mailbox_id", "=", self.mailbox_id.id), ("message_id", "in", ids)])
+            )
         senders = _addresses(self.email_from, self.reply_to)
-        traces = (
-            self.env["mailing.trace"]
-            .sudo()
-            .search([("mcm_mailbox_id", "=", self.mailbox_id.id), ("message_id", "in", ids)])
+        return traces.filtered(
+            lambda t: (
+                t.mcm_mailbox_id == self.mailbox_id
+                and t.message_id in ids
+                and email_normalize(t.email or "") in senders
+            )
         )
-        return traces.filtered(lambda t: email_normalize(t.email or "") in senders)
 
     def _mcm_apply_replies(self):
         """Mark replied the campaign traces these rows answer (opened first, as Odoo's
-        gateway does)."""
-        for row in self.filtered(lambda m: m.in_reply_to or m.references):
-            traces = row._mcm_reply_traces()
-            if traces:
-                traces.set_opened()
-                traces.set_replied()
+        gateway does); the traces are looked up once for the whole batch."""
+        rows = self.filtered(lambda m: m.in_reply_to or m.references)
+        ids = {i for row in rows for i in feedback_lib.reply_ids(row.in_reply_to or "", row.references or "")}
+        if not ids:
+            return
+        traces = (
+            self.env["mailing.trace"]
+            .sudo()
+            .search([("mcm_mailbox_id", "in", rows.mailbox_id.ids), ("message_id", "in", sorted(ids))])
+        )
+        for row in rows if traces else ():
+            answered = row._mcm_reply_traces(traces)
+            if answered:
+                answered.set_opened()
+                answered.set_replied()
                 row.write({"mcm_feedback": "reply", "mcm_feedback_state": "applied"})
 
     def _mcm_reply_records(self):

@@ -18,9 +18,10 @@ from .test_sync import BOB, ServerFoldersMixin
 QUIET = ("odoo.addons.mail.models.mail_mail", "odoo.addons.base.models.ir_mail_server")
 
 
-def dsn(original_id, email, *, status="5.1.1", action="failed", reason=None, sender=BOB, **headers):
+def dsn(original_id, email, *, status="5.1.1", action="failed", reason=None, sender=BOB, returned=(), **headers):
     """A delivery status notification (RFC 3464) for the message ``original_id`` sent by
-    ``sender`` to ``email``, as a reporting mail server writes it."""
+    ``sender`` to ``email``, as a reporting mail server writes it (``returned``: more
+    headers of the message returned, as ``(name, value)``)."""
     reason = reason or f"smtp; 550 {status} <{email}>: Recipient address rejected: User unknown"
     report = MIMEMultipart("report", report_type="delivery-status")
     report["From"] = headers.pop("From", "Mail Delivery System <MAILER-DAEMON@mx.customer.test>")
@@ -47,6 +48,8 @@ def dsn(original_id, email, *, status="5.1.1", action="failed", reason=None, sen
     original["To"] = email
     original["Subject"] = "Our offer"
     original["Message-ID"] = original_id
+    for name, value in returned:
+        original[name] = value
     report.attach(MIMEText(original.as_string(), "rfc822-headers"))
     return report.as_bytes()
 

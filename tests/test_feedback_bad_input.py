@@ -82,3 +82,9 @@ class TestFeedbackBadInput(FeedbackCase):
         client.append(path, raw)
         self.sync(alice)
         self.assertIgnored(raw, ours, "No original found", mailbox=alice)
+        # a report naming both Bob's message and Alice's (as Exchange's original ID) to
+        # the same address: Bob's trace bounces, Alice's is never handed to Odoo's bounce
+        both = self.campaign([GONE])
+        self.deliver(dsn(both.message_id, GONE, returned=[("X-Microsoft-Original-Message-ID", hers.message_id)]))
+        self.assertEqual(both.trace_status, "bounce")
+        self.assertEqual((hers.trace_status, hers.mcm_bounce_kind), ("sent", False))
