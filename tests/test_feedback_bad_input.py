@@ -4,11 +4,13 @@ bounce of a bounce, the mailbox's own mail, and a bounce in one mailbox naming t
 message of another (either way round)."""
 
 import secrets
+import xmlrpc.client
 
 from imapclient import IMAPClient
 
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
+from .common import MailboxUsersMixin
 from .feedback_common import FeedbackCase, dsn
 from .test_sync import BOB
 
@@ -88,3 +90,43 @@ class TestFeedbackBadInput(FeedbackCase):
         self.deliver(dsn(both.message_id, GONE, returned=[("X-Microsoft-Original-Message-ID", hers.message_id)]))
         self.assertEqual(both.trace_status, "bounce")
         self.assertEqual((hers.trace_status, hers.mcm_bounce_kind), ("sent", False))
+
+
+@tagged("post_install", "-at_install")
+class TestFeedbackForgedOverRpc(MailboxUsersMixin, HttpCase):
+    """Nobody forges a bounce by hand: over RPC, what the mailbox said of a trace or a
+    notification, and a synced message's feedback, are Odoo's to write."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_users(cls.env)
+        cls.user_ann.groups_id += cls.env.ref("mass_mailing.group_mass_mailing_user")
+        partner = cls.env["res.partner"].create({"name": "Gone", "email": GONE})
+        message = partner.message_post(body="Offer", partner_ids=partner.ids, message_type="comment")
+        cls.notification = message.notification_ids.filtered(lambda n: n.res_partner_id == partner)
+        mailing = cls.env["mailing.mailing"].create({"subject": "Offer", "body_html": "<p>Offer</p>"})
+        cls.trace = cls.env["mailing.trace"].create(
+            {"mass_mailing_id": mailing.id, "email": GONE, "model": "res.partner", "res_id": partner.id}
+        )
+        mailbox = (
+            cls.env["mail.mailbox"]
+            .with_user(cls.user_ann)
+            .create({"email": "ann.feedback@example.com", "imap_host": "127.0.0.1", "password": "x"})
+        )
+        cls.row = cls.env["mail.mailbox.message"].sudo().create({"mailbox_id": mailbox.id, "message_key": "k1"})
+
+    def assertDenied(self, model, record, values):
+        with self.assertRaises(xmlrpc.client.Fault):
+            self.call(self.user_ann, model, "write", [record.id], values)
+        record.invalidate_recordset()
+
+    def test_bounce_fields_are_written_by_odoo_alone(self):
+        self.assertEqual(len(self.notification), 1)
+        self.call(self.user_ann, "mailing.trace", "write", [self.trace.id], {"links_click_datetime": False})  # she may
+        self.assertDenied("mailing.trace", self.trace, {"mcm_bounce_kind": "hard", "mcm_bounce_reason": "forged"})
+        self.assertFalse(self.trace.mcm_bounce_kind)
+        self.assertDenied("mail.notification", self.notification, {"mcm_soft_bounce": "forged"})
+        self.assertFalse(self.notification.mcm_soft_bounce)
+        self.assertDenied("mail.mailbox.message", self.row, {"mcm_feedback_state": "applied"})
+        self.assertFalse(self.row.mcm_feedback_state)
