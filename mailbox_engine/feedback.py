@@ -11,6 +11,7 @@ blocks, the returned message or its headers, the text around the address). Only 
 that looks sent by a machine about a delivery reaches the detectors: a person's mail is
 never read as a bounce."""
 
+import binascii
 import json
 import logging
 import re
@@ -23,6 +24,7 @@ import flufl.bounce
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 MAX_IDS = 10  # Message-IDs kept from a bounce or a reply's headers
 REASON_MAX = 500  # characters of a failure's reason
+REPORT_MAX = 256 * 1024  # bytes of a big message read for a bounce: a report comes before what it returns
 
 
 @dataclass(frozen=True)
@@ -256,11 +258,28 @@ def _dsn_blocks(parts):
 
 def _report_blocks(part):
     """The header blocks of a delivery-status part, parsed by the email package or, when it
-    left them as text (encoded or built by hand), by us."""
-    if part.is_multipart():
-        return [block for block in part.get_payload() if hasattr(block, "get")]
-    text = _decoded(part)
+    left them as text (built by hand) or took base64 for them, by us."""
+    blocks = [block for block in part.get_payload() if hasattr(block, "get")] if part.is_multipart() else []
+    if not blocks:
+        return _header_blocks(_decoded(part))
+    if _value(part, "Content-Transfer-Encoding").strip().lower() == "base64":
+        text = _base64_text("".join("".join(block.as_string().split()) for block in blocks))
+        if text is not None:
+            return _header_blocks(text)
+    return blocks
+
+
+def _header_blocks(text):
+    """Header blocks separated by blank lines, each parsed as a message's header."""
     return [HeaderParser().parsestr(chunk.strip() + "\n") for chunk in re.split(r"\n\s*\n", text) if chunk.strip()]
+
+
+def _base64_text(encoded):
+    """The text that ``encoded`` (base64) holds, None when it is no base64."""
+    try:
+        return binascii.a2b_base64(encoded + "=" * (-len(encoded) % 4)).decode("utf-8", "replace")
+    except binascii.Error:
+        return None
 
 
 def _dsn_reason(block, status):
@@ -313,11 +332,12 @@ def _one_line(text):
 def _walk(part, own_id, parts, originals, depth=0):
     """Sort the parts of a report: its own leaves (text, delivery-status) into ``parts``,
     the messages it returns (whole, or their headers alone) into ``originals``, not looked
-    into. A returned message with the report's own Message-ID is a gateway's wrapping of
+    into. A returned report with the report's own Message-ID is a gateway's wrapping of
     the report: looked into as the report."""
     if depth and part.get_content_type() in RETURNED:
         inner = _as_message(part)
-        if own_id and _value(inner, "Message-ID").strip() == own_id and depth < 5:
+        wrapped = inner.get_content_type() == "multipart/report" and _value(inner, "Message-ID").strip() == own_id
+        if own_id and wrapped and depth < 5:
             _walk(inner, own_id, parts, originals, depth + 1)
         else:
             originals.append(inner)

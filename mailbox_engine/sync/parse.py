@@ -168,8 +168,16 @@ def _parse(raw, problems):
             parsed.html = _text(part, problems)
     parsed.auto_submitted = feedback.is_auto_submitted(message)
     if _has_body(raw):  # a header alone (a message over the size cap) says too little to tell
-        parsed.bounce = feedback.classify(message)
+        parsed.bounce = _bounce(raw, message)
     return parsed
+
+
+def _bounce(raw, message):
+    """The bounce ``message`` is, else None. Of a big one only the beginning is read: a
+    report comes before the message it returns, whose body the detectors would crawl."""
+    if len(raw) > feedback.REPORT_MAX and feedback.is_bounce_candidate(message):
+        message = email.message_from_bytes(raw[: feedback.REPORT_MAX], policy=email.policy.default)
+    return feedback.classify(message)
 
 
 def _has_body(raw):

@@ -3,6 +3,7 @@ delivery is looked at; each failed recipient is hard (5.x.x) or soft (4.x.x) wit
 reason the server gave; the message that came back is named by its Message-IDs; a bounce
 of a bounce is flagged; an auto-reply is told apart; nothing a detector trips on escapes."""
 
+import base64
 import email
 import email.policy
 import logging
@@ -57,6 +58,9 @@ This is a permanent error; I've given up. Sorry it didn't work out.
 <gone@customer.example.com>:
 192.0.2.1 does not like recipient.
 """
+
+
+DSN_BASE64 = "Content-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n"
 
 
 def raw(text):
@@ -192,6 +196,15 @@ def test_a_failed_recipient_the_detector_cannot_read_is_still_found():
         "gone@customer.example.com": (True, "5.1.1"),
         "other@customer.example.com": (True, "5.2.1"),
     }
+
+
+def test_a_report_sent_in_base64_is_read():
+    plain = dsn(block(GONE, status="5.2.1"))
+    report = plain.split("Content-Type: message/delivery-status\n\n")[1].split("\n--R")[0]
+    encoded = base64.encodebytes(report.encode()).decode()
+    text = plain.replace(f"Content-Type: message/delivery-status\n\n{report}", f"{DSN_BASE64}\n{encoded}")
+    assert flufl.bounce.all_failures(message(text)) == (frozenset(), frozenset())  # the detector cannot read it
+    assert failures(classify(message(text))) == {GONE: (True, "5.2.1")}
 
 
 def test_a_format_without_status_is_hard_when_the_detector_says_permanent():
@@ -391,3 +404,12 @@ def test_the_sync_parse_carries_the_bounce_but_not_from_a_header_alone():
     assert parse(header).bounce is None and parse(header).subject == "Delivery failed"
     person = parse(raw(PERSON.format(subject="Hello", extra="")))
     assert (person.bounce, person.auto_submitted) == (None, False)
+
+
+def test_a_big_bounce_is_read_from_its_beginning():
+    attachment = "Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n" + "QUJD" * 19 + "\n"
+    big = f"Subject: Big\nContent-Type: multipart/mixed; boundary=B\n\n--B\n{attachment * 40000}--B--\n"
+    whole = raw(dsn(block(GONE), returned=ORIGINAL.replace("Subject: Our spring offer\n\nHello\n", big)))
+    assert len(whole) > 10 * feedback.REPORT_MAX
+    bounce = parse(whole).bounce
+    assert (failures(bounce), bounce.original_ids) == ({GONE: (True, "5.1.1")}, ("<campaign-1@mailbox.example.com>",))

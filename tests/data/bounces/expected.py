@@ -354,6 +354,8 @@ CPYTHON = {  # CPython's email test messages (cpython/): two bounces, the rest o
     "msg_40.txt": None,
     # From 'Mail Delivery Subsystem' but no report and no address: left alone
     "msg_42.txt": None,
+    # the returned headers carry the report's own Message-ID: still the original's (only a
+    # returned report with it is a gateway's wrapping)
     "msg_43.txt": {
         "failures": {
             "xxx@dot.ca.gov": ("hard", "5.7.1"),
@@ -368,7 +370,7 @@ CPYTHON = {  # CPython's email test messages (cpython/): two bounces, the rest o
             "xxxxxxxxxxxxxxx@dot.ca.gov": ("hard", "5.7.1"),
             "xxxxxxxxxxxxxxxx@dot.ca.gov": ("hard", "5.7.1"),
         },
-        "original_ids": [],
+        "original_ids": ["<edab.7804f5cb8070@python.org>"],
         "loop": False,
     },
     "msg_46.txt": None,
