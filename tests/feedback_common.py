@@ -10,6 +10,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 
+from markupsafe import Markup
+
 from odoo.tools import mute_logger
 
 from .common import MailboxCase, StackMixin, really_sending
@@ -123,7 +125,7 @@ class FeedbackCase(ServerFoldersMixin, StackMixin, MailboxCase):
             record.with_user(self.user_ann)
             .with_context(mail_notify_force_send=False)
             .message_post(
-                body="<p>Here is our offer.</p>",
+                body=Markup("<p>Here is our offer.</p>"),
                 subject="Offer " + secrets.token_hex(4),
                 partner_ids=partners.ids,
                 message_type="comment",

@@ -58,6 +58,10 @@ class TestCampaignBounces(FeedbackCase):
         self.deliver(raw)
         notification = message.notification_ids.filtered(lambda n: n.res_partner_id == partner)
         self.assertEqual(notification.notification_status, "bounce")
+        # the author's chatter is told at once: the envelope turns red without a reload
+        self.env.cr.precommit.run()
+        told = self.env["bus.bus"].sudo().search([("channel", "like", f'"res.partner",{self.user_ann.partner_id.id}]')])
+        self.assertTrue(any('"notification_status":"bounce"' in bus.message for bus in told), told.mapped("message"))
         self.assertEqual(notification.failure_type, "mail_bounce")
         self.assertIn("User unknown", notification.failure_reason)
         self.assertEqual(partner.message_bounce, 1)
