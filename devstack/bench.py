@@ -33,7 +33,9 @@ with its baseline measured in the same run (the machines are noisy): ``bench:`` 
   processes against one (``devstack.bench_jobs``).
 * ``health_1000_wall_at_50ms_s``, ``new_mail_latency_p50_s`` / ``…_p95_s``,
   ``listener_process_rss_mb`` and ``listener_rss_mb_per_1000``, with their baselines:
-  the access check, the listener and polling behind the proxy (``devstack.bench_realtime``).
+  the access check, the listener and polling behind the proxy (``devstack.bench_realtime``);
+* ``bounce_read_ordinary_*`` / ``bounce_read_corpus_*``: reading bounces in synced mail
+  against the parse it rides on (``devstack.bench_feedback``).
 """
 
 import json
@@ -43,7 +45,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import bench_jobs, bench_poll, bench_realtime
+from . import bench_feedback, bench_jobs, bench_poll, bench_realtime
 from .bench_sync_baselines import floor
 from .bench_sync_data import populate
 from .odoo_env import ADDON, ROOT, odoo_cmd, odoo_status, write_config
@@ -62,6 +64,7 @@ def main():
     ok, reason = odoo_status()
     if not ok:
         sys.exit(f"{reason}: install Odoo 18 first (README.md, section Install).")
+    bench_feedback.run()
     out = tempfile.mkdtemp(prefix="mcm-bench-")
     os.chmod(out, 0o711)  # the services run as an unprivileged user
     pg = stack = None

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass, field
+from email.header import decode_header, make_header
 from email.parser import HeaderParser
 from email.utils import parseaddr
 
@@ -146,19 +147,23 @@ def _classify(message):
 def is_bounce_candidate(message):
     """Whether ``message`` looks sent by a mail server about a delivery: a report, a
     server's own sender, a failed-recipients header, or a failure Subject that no person
-    forwarded or answered. Only those reach the detectors."""
-    if message.get_content_type() == "multipart/report":
+    forwarded or answered. Only those reach the detectors.
+
+    Read from the raw header lines: every synced message passes here, and the email
+    package's header objects would cost more than the rest of its parse."""
+    headers = _raw_headers(message)
+    if headers.get("content-type", "").split(";", 1)[0].strip().lower() == "multipart/report":
         return True
-    header = _value(message, "From")
+    header = headers.get("from", "")
     sender = _address(header)
-    if header and (not sender or sender.split("@")[0] in ROBOT_SENDERS):  # "<>" or a server's own
+    if header.strip() and (not sender or sender.split("@")[0] in ROBOT_SENDERS):  # "<>" or a server's own
         return True
-    if _value(message, "X-Failed-Recipients"):
+    if headers.get("x-failed-recipients", "").strip():
         return True
-    subject = _value(message, "Subject")
+    subject = _decoded_header(headers.get("subject", ""))
     if not BOUNCE_SUBJECT.search(subject) or FORWARDED.match(subject):
         return False
-    return _auto_submitted(message) or not _value(message, "In-Reply-To")
+    return _auto_submitted(headers) or not headers.get("in-reply-to", "").strip()
 
 
 def is_auto_submitted(message):
@@ -166,18 +171,37 @@ def is_auto_submitted(message):
     ``Auto-Submitted`` other than ``no``, ``X-Autoreply``, ``X-Autorespond`` or
     ``Precedence: auto_reply``. Never raises."""
     try:
+        headers = _raw_headers(message)
         return bool(
-            _auto_submitted(message)
-            or _value(message, "X-Autoreply")
-            or _value(message, "X-Autorespond")
-            or _value(message, "Precedence").strip().lower() == "auto_reply"
+            _auto_submitted(headers)
+            or headers.get("x-autoreply", "").strip()
+            or headers.get("x-autorespond", "").strip()
+            or headers.get("precedence", "").strip().lower() == "auto_reply"
         )
-    except Exception:  # a header no decoder takes
+    except Exception:  # a header line no decoder takes
         return False
 
 
-def _auto_submitted(message):
-    value = _value(message, "Auto-Submitted").strip().lower()
+def _raw_headers(message):
+    """The first value of each header of ``message`` as its raw text, by lower-case name."""
+    headers = {}
+    for name, value in message.raw_items():
+        headers.setdefault(name.lower(), value if isinstance(value, str) else str(value))
+    return headers
+
+
+def _decoded_header(value):
+    """A raw header value with its RFC 2047 encoded words decoded (as is when they lie)."""
+    if "=?" not in value:
+        return value
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # an unknown charset, a broken encoded word
+        return value
+
+
+def _auto_submitted(headers):
+    value = headers.get("auto-submitted", "").strip().lower()
     return bool(value) and value != "no"
 
 
@@ -393,5 +417,5 @@ def _is_automatic(original):
         original.get_content_type() == "multipart/report"
         or (bool(sender) and sender.split("@")[0] in ROBOT_SENDERS)
         or _value(original, "Return-Path").strip() == "<>"
-        or _auto_submitted(original)
+        or _auto_submitted(_raw_headers(original))
     )

@@ -154,6 +154,15 @@ def test_a_report_is_a_candidate_whoever_sends_it():
     assert failures(classify(message(text))) == {"gone@customer.example.com": (True, "5.1.1")}
 
 
+def test_an_encoded_failure_subject_is_read_as_its_words():
+    # the gate reads raw header lines: an RFC 2047 Subject is decoded there too
+    encoded = "=?utf-8?b?VW56dXN0ZWxsYmFyOiB1bnNlciBBbmdlYm90?="  # "Unzustellbar: unser Angebot"
+    machine = message(PERSON.format(subject=encoded, extra="Auto-Submitted: auto-replied\n"))
+    assert failures(classify(machine)) == {"gone@customer.example.com": (True, "")}
+    person = message(PERSON.format(subject="=?utf-8?q?Gr=C3=BC=C3=9Fe?=", extra="Auto-Submitted: auto-replied\n"))
+    assert classify(person) is None
+
+
 # Hard or soft, and every recipient block
 
 
