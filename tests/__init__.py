@@ -60,3 +60,4 @@ from . import test_notify_all_mail
 from . import test_web_quick_actions
 from . import test_reply_drafts
 from . import test_web_reply_drafts
+from . import test_web_feedback
