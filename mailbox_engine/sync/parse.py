@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import getaddresses, parsedate_to_datetime
 
+from .. import feedback
+
 
 @dataclass
 class Attachment:
@@ -164,4 +166,21 @@ def _parse(raw, problems):
             parsed.text = _text(part, problems)
         elif ctype == "text/html" and not parsed.html:
             parsed.html = _text(part, problems)
+    parsed.auto_submitted = feedback.is_auto_submitted(message)
+    if _has_body(raw):  # a header alone (a message over the size cap) says too little to tell
+        parsed.bounce = _bounce(raw, message)
     return parsed
+
+
+def _bounce(raw, message):
+    """The bounce ``message`` is, else None. Of a big one only the beginning is read: a
+    report comes before the message it returns, whose body the detectors would crawl."""
+    if len(raw) > feedback.REPORT_MAX and feedback.is_bounce_candidate(message):
+        message = email.message_from_bytes(raw[: feedback.REPORT_MAX], policy=email.policy.default)
+    return feedback.classify(message)
+
+
+def _has_body(raw):
+    """Whether ``raw`` has anything after its header section."""
+    parts = (raw or b"").replace(b"\r\n", b"\n").split(b"\n\n", 1)
+    return len(parts) == 2 and bool(parts[1].strip())
