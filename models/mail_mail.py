@@ -456,8 +456,9 @@ class MailMail(models.Model):
         return result
 
     def _mcm_note_sent_through(self, success_pids):
-        """Record, on the email notifications of the recipients this mail reached, the
-        mailbox it went through (the chatter names it); the messages concerned."""
+        """Record, on the email notifications of the recipients this mail reached and on the
+        traces of campaign mail, the mailbox it went through (the chatter names it, its
+        bounces and replies apply to them); the messages concerned."""
         through = self.env.cr.cache.get(SENT_THROUGH) or {}
         told = self.env["mail.message"]
         for mail in self.filtered(lambda mail: mail.is_notification and mail.state == "sent"):
@@ -477,6 +478,10 @@ class MailMail(models.Model):
             )
             notifications.write({"mcm_mailbox_id": mailbox_id})
             told |= notifications.mail_message_id
+        # campaign mail is no notification: its traces keep the mailbox (their bounces come back to it)
+        for mail in self.filtered(lambda mail: mail.mailing_id and mail.state == "sent"):
+            if mailbox_id := through.get(mail.message_id):
+                mail.mailing_trace_ids.sudo().write({"mcm_mailbox_id": mailbox_id})
         return told
 
     def _mcm_tell_chatter(self):

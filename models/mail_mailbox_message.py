@@ -289,7 +289,13 @@ class MailMailboxMessage(models.Model):
         record, as emails, notifying and subscribing nobody; by the mailbox's rules.
         Contacts, leads and parents are looked up once for the whole batch."""
         Message = self.env["mail.message"].sudo()
-        todo = [m for m in self if m.kind == "stored" and m.mailbox_id.log_mode != "none"]
+        todo = [
+            m
+            for m in self
+            if m.kind == "stored"
+            and m.mailbox_id.log_mode != "none"
+            and not (m.mcm_feedback == "bounce" and m.mcm_feedback_state == "applied")  # not correspondence
+        ]
         if not todo:
             return
         wanted = {m.id: m.mailbox_id._loggable_addresses([m.email_from, m.email_to, m.email_cc]) for m in todo}
@@ -315,6 +321,8 @@ class MailMailboxMessage(models.Model):
                 for copy in parent
                 if copy.model in self.env and copy.res_id and copy.model != "mail.mailbox"
             ]
+            if message.mcm_feedback == "reply":  # a campaign reply: on its recipient's record too
+                records += message._mcm_reply_records()
             if message.mailbox_id.log_mode == "known":
                 for address in wanted[message.id]:
                     records += partners.get(address, []) + leads.get(address, [])
@@ -357,6 +365,8 @@ class MailMailboxMessage(models.Model):
                     expression.AND(
                         [
                             [("mailbox_id", "in", mailboxes.ids), ("kind", "=", "stored"), ("date", ">=", oldest)],
+                            # a bounce applied is not correspondence
+                            ["|", ("mcm_feedback", "!=", "bounce"), ("mcm_feedback_state", "!=", "applied")],
                             expression.OR(matches),
                         ]
                     ),
@@ -549,6 +559,7 @@ class MailMailboxMessage(models.Model):
             }
         )
         self.sudo()._store_attachments(parsed.attachments)
+        self.sudo()._mcm_apply_feedback()
         self.sudo()._log_on_records()
         return True
 
@@ -795,6 +806,9 @@ class MailMailboxMessage(models.Model):
             "references": parsed.references[:REFERENCES_TEXT_MAX] or False,
             "reply_to": parsed.reply_to[:MESSAGE_ID_MAX] or False,
             "thread_key": message_digest(parsed.thread_key or parsed.message_id),
+            "mcm_feedback": "bounce" if parsed.bounce else False,
+            "mcm_bounce_json": parsed.bounce.to_json() if parsed.bounce else False,
+            "mcm_auto_submitted": parsed.auto_submitted,
         }
 
     @api.model

@@ -76,6 +76,9 @@ MESSAGE_COLUMNS = (
     "on_server",
     "active",
     "mail_message_id",
+    "mcm_feedback",
+    "mcm_bounce_json",
+    "mcm_auto_submitted",
     "create_uid",
     "create_date",
     "write_uid",
@@ -608,8 +611,10 @@ class SyncWriter:
         places += [(ids[key], uid, flags) for uid, flags, key in request.known if key in ids]
         self._upsert_places(mailbox_id, request.folder_id, places)
         self._attachments(request.items, ids)
-        if self.inserted:  # logged on contacts and leads as they come in
-            self.env["mail.mailbox.message"].sudo().browse(self.inserted)._log_on_records()
+        if self.inserted:
+            inserted = self.env["mail.mailbox.message"].sudo().browse(self.inserted)
+            inserted._mcm_apply_feedback()  # bounces and campaign replies, once: on insert only
+            inserted._log_on_records()  # logged on contacts and leads as they come in
             self.inserted = []
         self._save_state(request.folder_id, request.state)
         self.fetched[mailbox_id] = self.fetched.get(mailbox_id, 0) + request.fetched

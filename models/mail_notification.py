@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
 # the fields this addon keeps on notifications; Odoo writes them, never a user
-MCM_NOTIFICATION_FIELDS = {"mcm_mailbox_id", "mcm_sent_copy"}
+MCM_NOTIFICATION_FIELDS = {"mcm_mailbox_id", "mcm_sent_copy", "mcm_soft_bounce"}
 
 
 class MailNotification(models.Model):
@@ -16,6 +16,12 @@ class MailNotification(models.Model):
         "mail.mailbox", string="Sent through mailbox", index="btree_not_null", ondelete="set null", readonly=True
     )
     mcm_sent_copy = fields.Boolean("Copy in the mailbox's Sent folder", readonly=True)
+    mcm_soft_bounce = fields.Char(
+        "Passing delivery failure",
+        readonly=True,
+        help="What the recipient's server reported of a passing failure (a soft bounce, 4.x.x) that came back "
+        "to the mailbox: the message is not marked bounced, the server may still deliver it.",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -63,5 +69,10 @@ class MailNotification(models.Model):
                 text = _("Sent through %(mailbox)s; its provider keeps the copy in its Sent folder.", mailbox=label)
             else:
                 text = _("Sent through %(mailbox)s.", mailbox=label)
+            if notification.mcm_soft_bounce:
+                text += " " + _(
+                    "The recipient's server reported a passing failure (%(reason)s): it may still deliver it.",
+                    reason=notification.mcm_soft_bounce,
+                )
             values["mcm_through"] = text
         return values
