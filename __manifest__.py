@@ -25,6 +25,7 @@
         "views/mail_mailbox_reconnect_link_wizard_views.xml",
         "views/mail_mail_views.xml",
         "views/mailing_mailing_views.xml",
+        "views/mail_mailbox_send_day_views.xml",
         "views/mail_mailbox_incident_views.xml",
         "views/mail_connected_mailbox_templates.xml",
         "views/res_users_views.xml",

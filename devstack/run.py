@@ -179,6 +179,8 @@ Local mail server (IMAP 127.0.0.1:{info["imap_port"]}, SMTP 127.0.0.1:{info["sub
   demo@mail.test / demo     sales@mail.test / sales   (demo@mail.test's inbox holds {DEMO_MESSAGES} messages)
 Mail Odoo sends through the company's server (alerts, reminders) goes to a local SMTP sink,
   one .eml file per message in {info["sink_folder"]}
+  Mail to gone@… or full@… is accepted, then reported back into the sender's Inbox
+  (5.1.1 user unknown, 4.2.2 mailbox full), as a real server does: campaign feedback.
 Google and Microsoft mailboxes sign in through local emulators: any address works.
   Google emulator {info["google"]["url"]}   Microsoft sign-in page {info["microsoft"]["browser_url"]}
   To revoke a mailbox's access: curl -d email=<address> {info["switches"]}/revoke

@@ -54,6 +54,7 @@ class MailStack:
                 sink_port=self.sink.port,
                 accounts=self.accounts,
             ).start()
+            self.sink.deliver = self.dovecot.deliver  # its delivery reports reach the sender's Inbox
             self.plain = Dovecot(
                 os.path.join(self.folder, "dovecot-plain"),
                 introspection_url=f"{self.emulator.google_url}/introspect",
@@ -86,6 +87,8 @@ class MailStack:
             "sink_submission_port": self.sink.submission_port,  # signs the accounts in
             "dovecot_users": os.path.join(self.dovecot.folder, "users"),  # passwords (testkit changes them)
             "sink_folder": self.sink.folder,
+            # accepted, then reported back to the sender's Inbox: 5.1.1 user unknown, 4.2.2 mailbox full
+            "sink_bounces": ["gone", "full"],
             "accounts": self.accounts,
             "google": {
                 "url": self.emulator.google_url,
@@ -112,7 +115,8 @@ class MailStack:
         return os.path.join(self.plain.folder, "users")
 
     def stop(self):
-        for part in (self.cyrus, self.plain, self.dovecot, self.sink, self.emulator):
+        # the sink first: the delivery reports on their way still reach Dovecot
+        for part in (self.cyrus, self.plain, self.sink, self.dovecot, self.emulator):
             if part is not None:
                 part.stop()
         self.cyrus = self.dovecot = self.plain = self.sink = self.emulator = None

@@ -38,3 +38,6 @@ from . import mail_mailbox_draft
 from . import mailing_trace
 from . import mail_mailbox_message_feedback
 from . import mail_mailbox_bounce_guard
+from . import mail_mailbox_send_day
+from . import mail_mailbox_figures
+from . import mailing_mailing_figures

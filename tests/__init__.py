@@ -61,6 +61,8 @@ from . import test_web_quick_actions
 from . import test_reply_drafts
 from . import test_web_reply_drafts
 from . import test_bounce_guard
+from . import test_web_feedback
 from . import test_campaign_bounces
 from . import test_campaign_replies
 from . import test_feedback_bad_input
+from . import test_feedback_for_real
