@@ -2,7 +2,7 @@
     "name": "Connected Mailboxes",
     "summary": "Every user connects their own Gmail, Microsoft 365 or IMAP/SMTP mailbox; "
     "Odoo keeps it in sync and watches its access.",
-    "version": "18.0.1.6.0",
+    "version": "18.0.1.7.0",
     "category": "Productivity/Discuss",
     "license": "LGPL-3",
     "author": "Connected Mailboxes",

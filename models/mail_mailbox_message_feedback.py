@@ -38,6 +38,7 @@ class MailMailboxMessageFeedback(models.Model):
 
     @api.depends("mcm_bounce_json")
     def _compute_mcm_delivery_report(self):
+        kinds = {True: self.env._("Hard"), False: self.env._("Soft")}
         for message in self:
             bounce = message._mcm_bounce()
             if not bounce or not bounce.failures:
@@ -45,7 +46,7 @@ class MailMailboxMessageFeedback(models.Model):
                 continue
             rows = Markup("").join(
                 Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>")
-                % (failure.email, _("Hard") if failure.hard else _("Soft"), failure.status, failure.reason)
+                % (failure.email, kinds[failure.hard], failure.status, failure.reason)
                 for failure in bounce.failures
             )
             head = Markup("<tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (

@@ -66,3 +66,4 @@ from . import test_campaign_bounces
 from . import test_campaign_replies
 from . import test_feedback_bad_input
 from . import test_feedback_for_real
+from . import test_bounce_guard_sync

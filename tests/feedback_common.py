@@ -88,15 +88,15 @@ class FeedbackCase(ServerFoldersMixin, StackMixin, MailboxCase):
         self.inbox = self.folder()
         self.box = self.mailbox(self.inbox)
 
-    def campaign(self, emails, sender=BOB, user=None):
-        """A campaign to ``emails`` (a mailing list of mailing contacts) sent through the
-        mailbox of ``sender``; its traces."""
+    def new_campaign(self, emails, sender=BOB, user=None):
+        """A queued campaign to ``emails`` (a mailing list of mailing contacts) from
+        ``sender``, whose mailbox it sends through."""
         tag = secrets.token_hex(4)
         contacts = self.env["mailing.contact"].create(
             [{"name": f"Contact {n}", "email": email} for n, email in enumerate(emails)]
         )
         mailing_list = self.env["mailing.list"].create({"name": f"List {tag}", "contact_ids": contacts.ids})
-        mailing = self.env["mailing.mailing"].create(
+        return self.env["mailing.mailing"].create(
             {
                 "subject": f"Our offer {tag}",
                 "body_html": "<p>Our offer</p>",
@@ -107,9 +107,17 @@ class FeedbackCase(ServerFoldersMixin, StackMixin, MailboxCase):
                 "state": "in_queue",
             }
         )
+
+    def run_queue(self):
+        """The campaign queue and the mail queue run, and their mail really leaves."""
         with really_sending(), mute_logger(*QUIET):
             self.env["mailing.mailing"]._process_mass_mailing_queue()
             self.env["mail.mail"].process_email_queue()
+
+    def campaign(self, emails, sender=BOB, user=None):
+        """A campaign to ``emails`` sent through the mailbox of ``sender``; its traces."""
+        mailing = self.new_campaign(emails, sender, user)
+        self.run_queue()
         traces = mailing.mailing_trace_ids
         self.assertEqual(sorted(traces.mapped("email")), sorted(emails))
         self.assertEqual(set(traces.mapped("trace_status")), {"sent"})
