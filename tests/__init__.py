@@ -67,3 +67,4 @@ from . import test_campaign_replies
 from . import test_feedback_bad_input
 from . import test_feedback_for_real
 from . import test_bounce_guard_sync
+from . import test_web_bounce_pause

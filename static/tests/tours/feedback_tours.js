@@ -119,3 +119,46 @@ registry.category("web_tour.tours").add("mail_connected_mailbox_tour_feedback_ma
         ...graphThenPivot(9),
     ],
 });
+
+// README, Campaign feedback: "a hard-bounce rate above 5 % pauses every campaign sending
+// through it, with the reason … After Resume … The Health board lists mailboxes that bounce"
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_bouncing_on_board", {
+    url: "/odoo",
+    steps: () => [
+        stepUtils.showAppsMenuItem(),
+        {
+            content: "Open Mailboxes",
+            trigger: ".o_app[data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_root']",
+            run: "click",
+        },
+        {
+            content: "Open the Health board",
+            trigger: ".o_main_navbar [data-menu-xmlid='mail_connected_mailbox.mail_connected_mailbox_menu_health']",
+            run: "click",
+        },
+        {
+            content: "The mailbox that bounces needs attention, with its hard-bounce rate",
+            trigger: ".o_list_view .o_data_row:contains('alice@mail.test') td[name=mcm_bounce_rate]:contains('7.0')",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("mail_connected_mailbox_tour_bounce_resume", {
+    steps: () => [
+        {
+            content: "The campaign says why it is paused and what to do",
+            trigger:
+                ".o_form_view .o_mcm_paused:contains('7 of the last 100 messages bounced: check the list before you resume')" +
+                ":contains('remove the addresses that bounced')",
+        },
+        {
+            content: "Resume",
+            trigger: ".o_form_view button[name=action_mcm_resume]",
+            run: "click",
+        },
+        {
+            content: "The campaign is queued again",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('In Queue')",
+        },
+    ],
+});
