@@ -4,15 +4,18 @@ one of its campaigns. Each applies to the traces, notifications and sent message
 mailbox that received it, never another's, and once: only rows the sync has just stored."""
 
 import logging
+from datetime import timedelta
 
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
+from odoo.osv.expression import OR
 from odoo.tools import email_normalize, email_split
 
 from ..mailbox_engine import feedback as feedback_lib
 
 _logger = logging.getLogger(__name__)
+RECIPIENT_MATCH_DAYS = 3  # a report naming no message: what was sent to the address this long before
 
 
 def _addresses(*headers):
@@ -116,6 +119,10 @@ class MailMailboxMessageFeedback(models.Model):
         if bounce.loop:
             return self._mcm_ignore(_("A bounce of a bounce: never applied."))
         traces, notifications, sent = self._mcm_originals(list(bounce.original_ids))
+        by_recipient = False
+        if not bounce.original_ids:  # a report that names no message: what it last sent them
+            traces, notifications = self._mcm_recently_sent_to([failure.email for failure in bounce.failures])
+            by_recipient = bool(traces or notifications)
         if not (traces or notifications or sent):
             return self._mcm_ignore(_("No original found: this mailbox sent no message the report names."))
         applied, strangers, hard = [], [], False
@@ -139,6 +146,12 @@ class MailMailboxMessageFeedback(models.Model):
                 _("A recipient we never mailed: %(addresses)s.", addresses=", ".join(strangers) or "-")
             )
         note = _("A recipient we never mailed: %(addresses)s.", addresses=", ".join(strangers)) if strangers else False
+        if by_recipient:
+            note = _(
+                "The report names no message: applied to what this mailbox last sent to the address, "
+                "in the %(days)s days before it.",
+                days=RECIPIENT_MATCH_DAYS,
+            ) + (" " + note if note else "")
         self.write({"mcm_feedback_state": "applied", "mcm_feedback_note": note})
         return hard
 
@@ -164,6 +177,45 @@ class MailMailboxMessageFeedback(models.Model):
             .search([("mailbox_id", "=", mailbox.id), ("kind", "=", "odoo"), ("message_id_header", "in", ids)])
         )
         return traces, notifications, sent
+
+    def _mcm_recently_sent_to(self, emails):
+        """(traces, notifications) of this row's mailbox: the newest campaign message and
+        the newest chatter message it sent to each of ``emails`` in the RECIPIENT_MATCH_DAYS
+        before this row arrived (a report without the returned message's headers)."""
+        mailbox = self.mailbox_id
+        Trace = self.env["mailing.trace"].sudo()
+        Notification = self.env["mail.notification"].sudo()
+        emails = {email_normalize(email) for email in emails} - {False}
+        if not emails:
+            return Trace, Notification
+        now = fields.Datetime.now()
+        until = min(self.date or now, now)  # its Date header, never in the future
+        since = until - timedelta(days=RECIPIENT_MATCH_DAYS)
+        found = Trace.search(
+            [
+                ("mcm_mailbox_id", "=", mailbox.id),
+                ("sent_datetime", ">=", since),
+                ("sent_datetime", "<=", until + timedelta(minutes=5)),
+                *OR([[("email", "=ilike", email)] for email in emails]),
+            ],
+            order="sent_datetime desc, id desc",
+        )
+        traces = Trace
+        for email in emails:
+            traces |= found.filtered(lambda t, email=email: email_normalize(t.email or "") == email)[:1]
+        found = Notification.search(
+            [
+                ("mcm_mailbox_id", "=", mailbox.id),
+                ("notification_type", "=", "email"),
+                ("res_partner_id.email_normalized", "in", list(emails)),
+                ("mail_message_id.date", ">=", since),
+                ("mail_message_id.date", "<=", until + timedelta(minutes=5)),
+            ],
+        ).sorted(lambda n: (n.mail_message_id.date, n.id), reverse=True)
+        notifications = Notification
+        for email in emails:
+            notifications |= found.filtered(lambda n, email=email: n.res_partner_id.email_normalized == email)[:1]
+        return traces, notifications
 
     def _mcm_hard_bounce(self, failure, email, traces, notifications, sent):
         """Apply a hard failure as Odoo's gateway does (trace bounced, counters, the

@@ -6,6 +6,9 @@ contact as correspondence. Real-world formats too (the flufl.bounce corpus)."""
 
 import email
 import os
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 from odoo.tests import tagged
 
@@ -150,3 +153,41 @@ class TestCampaignBounces(FeedbackCase):
                 self.assertEqual(traces.trace_status, "bounce" if failure.hard else "sent", name)
                 self.assertEqual(traces.mcm_bounce_kind, "hard" if failure.hard else "soft", name)
                 self.assertEqual(traces.mcm_bounce_message_id, row, name)
+
+    def corpus_bounce(self, name):
+        with open(os.path.join(CORPUS, name + ".txt"), "rb") as fh:
+            raw = fh.read()
+        raw = raw.split(b"\n", 1)[1] if raw.startswith(b"From ") else raw  # the mbox separator: no header
+        # it arrives today (the corpus's reports are from years ago)
+        raw = re.sub(rb"(?m)^Date: .*$", b"Date: " + format_datetime(datetime.now(UTC)).encode(), raw, count=1)
+        bounce = feedback_lib.classify(email.message_from_bytes(raw, policy=email.policy.default))
+        self.assertEqual(bounce.original_ids, (), f"{name} names no message")
+        return raw, bounce.failures[0].email
+
+    def test_a_report_naming_no_message_applies_to_the_last_sent_to_the_address(self):
+        # many servers return no headers of the message (qmail, Postfix's older reports)
+        for name in ("qmail_01", "postfix_01"):
+            with self.subTest(name):
+                raw, address = self.corpus_bounce(name)
+                older = self.campaign([address])
+                traces = self.campaign([address])
+                self.deliver(raw)
+                row = self.env["mail.mailbox.message"].search(
+                    [("mailbox_id", "=", self.box.id), ("mcm_feedback", "=", "bounce")], order="id desc", limit=1
+                )
+                self.assertEqual(row.mcm_feedback_state, "applied")
+                self.assertIn("names no message", row.mcm_feedback_note)
+                self.assertEqual(traces.trace_status, "bounce")  # the newest message to the address
+                self.assertEqual(older.trace_status, "sent")
+
+    def test_a_report_naming_no_message_leaves_older_mail_alone(self):
+        raw, address = self.corpus_bounce("qmail_01")
+        traces = self.campaign([address])
+        traces.sudo().sent_datetime = traces.sent_datetime - timedelta(days=4)
+        self.deliver(raw)
+        row = self.env["mail.mailbox.message"].search(
+            [("mailbox_id", "=", self.box.id), ("mcm_feedback", "=", "bounce")], order="id desc", limit=1
+        )
+        self.assertEqual(row.mcm_feedback_state, "ignored")
+        self.assertIn("No original found", row.mcm_feedback_note)
+        self.assertEqual(traces.trace_status, "sent")
