@@ -92,6 +92,7 @@ class FeedbackCase(ServerFoldersMixin, StackMixin, MailboxCase):
         """A queued campaign to ``emails`` (a mailing list of mailing contacts) from
         ``sender``, whose mailbox it sends through."""
         tag = secrets.token_hex(4)
+        self.forget_sent_copies(f"Our offer {tag}")
         contacts = self.env["mailing.contact"].create(
             [{"name": f"Contact {n}", "email": email} for n, email in enumerate(emails)]
         )
@@ -123,18 +124,34 @@ class FeedbackCase(ServerFoldersMixin, StackMixin, MailboxCase):
         self.assertEqual(set(traces.mapped("trace_status")), {"sent"})
         return traces
 
+    def forget_sent_copies(self, subject):
+        """Once the test is over, the copies of ``subject`` leave Bob's Sent folder: the
+        server keeps it between tests, and other tests list what it holds."""
+
+        def forget():
+            self.imap.select_folder("Sent")
+            uids = self.imap.search(["SUBJECT", subject])
+            if uids:
+                self.imap.delete_messages(uids)
+                self.imap.expunge()
+            self.imap.close_folder()
+
+        self.addCleanup(forget)
+
     def trace(self, traces, email):
         return traces.filtered(lambda t: t.email == email)
 
     def post(self, record, partners):
         """Ann writes to ``partners`` in ``record``'s chatter; it leaves through Bob's
         mailbox. The message."""
+        subject = "Offer " + secrets.token_hex(4)
+        self.forget_sent_copies(subject)
         message = (
             record.with_user(self.user_ann)
             .with_context(mail_notify_force_send=False)
             .message_post(
                 body=Markup("<p>Here is our offer.</p>"),
-                subject="Offer " + secrets.token_hex(4),
+                subject=subject,
                 partner_ids=partners.ids,
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
